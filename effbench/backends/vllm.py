@@ -1,0 +1,132 @@
+"""The vLLM offline engine: the whole batch submitted at once, finished samples handed back one by one."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from effbench.errors import BackendError
+from effbench.types import Completion, Request
+
+
+class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    revision: str | None = Field(None, description="model revision (hub models)")
+    dtype: str = Field("auto", description="weights dtype: auto, bfloat16, float16, float32")
+    max_model_len: int | None = Field(None, ge=1, description="context length (default: the model's)")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model replica")
+    data_parallel_size: int = Field(1, ge=1, description="model replicas")
+    distributed_executor_backend: str | None = Field(None, description="mp or ray")
+    gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of GPU memory vLLM may take")
+    kv_cache_gb: float | None = Field(None, gt=0, description="KV cache size in GiB (the CPU engine needs one: default 1)")
+    enforce_eager: bool = Field(False, description="skip graph capture / compilation (faster start, slower decode)")
+    enable_prefix_caching: bool = Field(True, description="reuse the shared prompt prefix across samples")
+    trust_remote_code: bool = Field(False, description="allow the model's own code")
+
+
+def create(config, options: Options) -> VLLMBackend:
+    return VLLMBackend(config.model, options, enable_thinking=config.enable_thinking)
+
+
+def _looks_local(model: str) -> bool:
+    return model.startswith((".", "/", "~")) or Path(model).exists() or model.count("/") > 1
+
+
+class VLLMBackend:
+    def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None):
+        if _looks_local(model) and not Path(model).expanduser().is_dir():
+            raise BackendError(f"model folder {model} does not exist; give a local model folder or a hub id")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        try:
+            from vllm import LLM
+            from vllm.platforms import current_platform
+        except ImportError:
+            raise BackendError("vLLM is not installed: pip install 'effbench[vllm]' (GPU) or 'effbench[cpu]'") from None
+        kv_gb = options.kv_cache_gb or (1.0 if current_platform.is_cpu() else None)
+        self.model, self.options = model, options
+        self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+        try:
+            self.llm = LLM(
+                model=str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
+                revision=options.revision,
+                dtype=options.dtype,
+                max_model_len=options.max_model_len,
+                tensor_parallel_size=options.tensor_parallel_size,
+                data_parallel_size=options.data_parallel_size,
+                distributed_executor_backend=options.distributed_executor_backend,
+                gpu_memory_utilization=options.gpu_memory_utilization,
+                kv_cache_memory_bytes=int(kv_gb * (1 << 30)) if kv_gb else None,
+                enforce_eager=options.enforce_eager,
+                enable_prefix_caching=options.enable_prefix_caching,
+                trust_remote_code=options.trust_remote_code,
+            )
+        except Exception as exc:
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise BackendError(f"model {model!r} could not be loaded by vLLM: {first_line}") from None
+        self.tokenizer = self.llm.get_tokenizer()
+        think_id = self.tokenizer.convert_tokens_to_ids("</think>")
+        self._think_close_id = think_id if isinstance(think_id, int) and think_id != self.tokenizer.unk_token_id else None
+
+    def describe(self) -> dict[str, Any]:
+        import vllm
+
+        return {"engine": "vllm", "vllm": vllm.__version__, "model": self.model, **self.options.model_dump()}
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
+        from vllm import SamplingParams
+        from vllm.sampling_params import RequestOutputKind
+
+        engine = self.llm.llm_engine
+        by_id = {}
+        for index, request in enumerate(requests):
+            s = request.sampling
+            params = SamplingParams(
+                n=s.n, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k, max_tokens=s.max_tokens,
+                seed=request.seed, output_kind=RequestOutputKind.FINAL_ONLY,
+            )
+            request_id = f"{request.task}/{index}"
+            by_id[request_id] = request
+            engine.add_request(request_id, self._engine_prompt(request), params)
+        try:
+            while engine.has_unfinished_requests():
+                for output in engine.step():
+                    if output.finished:
+                        yield by_id[output.request_id], [self._completion(o) for o in output.outputs]
+        finally:  # an interrupted generator must not leave requests running in the engine
+            if engine.has_unfinished_requests():
+                engine.abort_request(list(by_id))
+
+    def _engine_prompt(self, request: Request) -> dict[str, Any]:
+        if isinstance(request.prompt, str):
+            return {"prompt": request.prompt}
+        text = self.tokenizer.apply_chat_template(
+            list(request.prompt), tokenize=False, add_generation_prompt=True, **self._template_kwargs
+        )
+        return {"prompt_token_ids": self.tokenizer.encode(text, add_special_tokens=False)}
+
+    def _completion(self, output) -> Completion:
+        ids = tuple(output.token_ids)
+        return Completion(
+            text=output.text,
+            tokens=len(ids),
+            finish_reason=output.finish_reason or "unknown",
+            token_ids=ids,
+            reasoning_tokens=self._reasoning_tokens(ids, output.text),
+        )
+
+    def _reasoning_tokens(self, ids: tuple[int, ...], text: str) -> int | None:
+        """Tokens up to and including the last `</think>`; None when the completion has none."""
+        if self._think_close_id is not None and self._think_close_id in ids:
+            return len(ids) - ids[::-1].index(self._think_close_id)
+        head, sep, _ = text.rpartition("</think>")
+        return len(self.tokenizer.encode(head + sep, add_special_tokens=False)) if sep else None
+
+    def close(self) -> None:
+        engine_core = getattr(self.llm.llm_engine, "engine_core", None)
+        if engine_core is not None:
+            engine_core.shutdown()

@@ -1,0 +1,160 @@
+"""The `effbench` command: parse `key=value` words, call one function, print. Errors end as one line."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from effbench import __version__
+from effbench.backends import BACKENDS, backend_module
+from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
+from effbench.errors import ConfigError, EffbenchError
+
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+
+def _eval_epilog() -> str:
+    sections = ["\b\nKeys (key=value):\n" + keys_help(EvalConfig)]
+    for name in BACKENDS:
+        sections.append(f"\b\nbackend={name} keys:\n" + keys_help(backend_module(name).Options))
+    return "\n\n".join(sections)
+
+
+class KeysHelp(click.Command):
+    """Lists every key with its default under --help, built only when asked (it imports every backend's options)."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = _eval_epilog()
+        super().format_epilog(ctx, formatter)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="effbench")
+def cli() -> None:
+    """effbench: accuracy and tokens spent by reasoning models, against a baseline."""
+
+
+def load_eval_config(words: tuple[str, ...], **defaults: Any) -> tuple[EvalConfig, Any]:
+    values = {**defaults, **parse_words(words)}
+    name = values.get("backend", "vllm")
+    module = backend_module(name)
+    common, backend_values = split_keys(values, module.Options)
+    for key in common:
+        if key not in EvalConfig.model_fields:
+            owner = next((b for b in BACKENDS if b != name and key in backend_module(b).Options.model_fields), None)
+            if owner:
+                raise ConfigError(f"key {key!r} belongs to backend={owner}, not backend={name}")
+    config = build(EvalConfig, common, what="eval")
+    options = build(module.Options, backend_values, what=f"backend={name}")
+    return config, options
+
+
+@cli.command("eval", cls=KeysHelp)
+@click.argument("words", nargs=-1)
+def eval_command(words: tuple[str, ...]) -> None:
+    """Evaluate a model on tasks: effbench eval model=M tasks=gsm8k,math500 [key=value ...]
+
+    Re-running the same command resumes: only samples not yet stored are generated.
+    """
+    config, options = load_eval_config(words)
+    run_and_report(config, options)
+
+
+def run_and_report(config: EvalConfig, options: Any) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from effbench.evaluate import evaluate
+
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=stderr, transient=False) as bars:
+        ids: dict[str, Any] = {}
+
+        def progress(task: str, stored: int, total: int) -> None:
+            if task not in ids:
+                ids[task] = bars.add_task(task, total=total)
+            bars.update(ids[task], completed=stored)
+
+        outcome = evaluate(config, options, progress=progress)
+    stdout.print(results_table(outcome.results, outcome.timings))
+    stdout.print(f"run stored in {outcome.folder}")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _num(stats: dict | None, key: str) -> str:
+    return "-" if not stats else f"{stats[key]:.0f}"
+
+
+def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
+    table = Table(title=f"{results['model']}")
+    for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
+                   "truncated %", "no answer", "timeouts", "tok/s"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for task, entry in results["tasks"].items():
+        m = entry["metrics"]
+        ci = m["accuracy_ci95"]
+        verdicts = m["verdicts"]
+        speed = (timings.get(task) or {}).get("tokens_per_s")
+        table.add_row(
+            task, str(m["samples"]), str(entry["sampling"]["n"]), _pct(m["accuracy"]),
+            "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}",
+            _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
+            _num(m["reasoning_tokens"], "mean"), _pct(m["truncation_rate"]),
+            str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
+            "-" if speed is None else f"{speed:.0f}",
+        )
+    return table
+
+
+@cli.command("tasks")
+def tasks_command() -> None:
+    """List the tasks, their size, and where their data comes from."""
+    from effbench.data import describe_source
+    from effbench.tasks import load_task, task_names
+
+    table = Table()
+    for column in ("task", "records", "version", "extractor", "grader", "data", "available"):
+        table.add_column(column)
+    for name in task_names():
+        spec = load_task(name)
+        where, available = describe_source(spec)
+        table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, where,
+                      "yes" if available else ("local file missing" if "hub" not in where else "needs the hub"))
+    stdout.print(table)
+
+
+@cli.command("demo", cls=KeysHelp)
+@click.argument("words", nargs=-1)
+def demo_command(words: tuple[str, ...]) -> None:
+    """Run the whole pipeline offline on a tiny random-weight model built on the spot."""
+    from effbench.demo import demo_defaults
+
+    config, options = load_eval_config(words, **demo_defaults())
+    stderr.print("effbench demo: a tiny random-weight model, built here, answers 20 arithmetic problems "
+                 "through the real vLLM engine.")
+    run_and_report(config, options)
+    stdout.print("The demo model has random weights, so accuracy near 0 is expected: the point is that "
+                 "generation, storage, grading and metrics all ran.")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except EffbenchError as exc:
+        stderr.print(f"effbench: error: {exc}", markup=False, soft_wrap=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        stderr.print("effbench: interrupted; the samples finished so far are stored: run the same command to resume")
+        sys.exit(130)

@@ -1,0 +1,144 @@
+"""The run configuration, filled from `key=value` words on the command line and an optional YAML file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from effbench.errors import ConfigError
+
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class EvalConfig(BaseModel):
+    """Keys common to every backend. Unset generation keys take the task's defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(description="model to evaluate: a local folder or a hub id (the served name for backend=openai)")
+    tasks: tuple[str, ...] = Field(description="comma-separated task names (see `effbench tasks`) or paths to task YAML files")
+    backend: str = Field("vllm", description="how to generate: vllm, openai, replay or scripted")
+    n: int = Field(1, ge=1, description="completions per problem")
+    temperature: float | None = Field(None, ge=0, description="sampling temperature (default: the task's, greedy)")
+    top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling (default: the task's)")
+    top_k: int | None = Field(None, description="top-k sampling, -1 for off (default: the task's)")
+    max_tokens: int | None = Field(None, ge=1, description="completion token limit (default: the task's)")
+    seed: int = Field(0, description="sampling seed; each problem's seed derives from it and the problem id")
+    limit: int | None = Field(None, ge=1, description="evaluate only the first N problems of each task")
+    prompt: Literal["chat", "plain"] = Field("chat", description="chat template (instruct/reasoning models) or plain text (base models)")
+    system: str | None = Field(None, description="system message for chat prompts")
+    enable_thinking: bool | None = Field(None, description="passed to the model's chat template where it takes it")
+    data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
+    out: Path = Field(Path("runs"), description="folder that holds run folders")
+    name: str | None = Field(None, description="run folder name (default: the model's last path part)")
+    workers: int = Field(2, ge=1, description="grading worker processes")
+    grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
+    store_token_ids: bool = Field(True, description="keep every completion's token ids in the samples file")
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _split_tasks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [t.strip() for t in value.split(",") if t.strip()]
+        if not value:
+            raise ValueError("name at least one task")
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str | None) -> str | None:
+        if value is not None and not RUN_NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a plain folder name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _sampling_for_n(self) -> EvalConfig:
+        if self.n > 1 and self.temperature == 0:
+            raise ValueError("n>1 needs sampling: set temperature above 0 (greedy decoding gives n identical completions)")
+        return self
+
+    @property
+    def run_name(self) -> str:
+        if self.name:
+            return self.name
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(self.model.rstrip("/")).name).strip(".-") or "run"
+        return base[:128]
+
+
+def parse_words(words: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """`['model=x', 'n=4']` -> `{'model': 'x', 'n': '4'}`; a `config=FILE.yaml` word is read first."""
+    values: dict[str, Any] = {}
+    given: dict[str, str] = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"expected key=value, got {word!r}; run with --help to see the keys")
+        if key in given:
+            raise ConfigError(f"key {key!r} is given twice")
+        given[key] = value
+    if "config" in given:
+        values.update(read_config_file(Path(given.pop("config"))))
+    values.update(given)
+    return values
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of key: value")
+    return {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in data.items()}
+
+
+def build(model: type[BaseModel], values: dict[str, Any], *, what: str) -> BaseModel:
+    """Validate `values` into `model`, turning the first problem into one ConfigError line."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, model, what=what)) from None
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel], *, what: str) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "config"
+    if error["type"] == "extra_forbidden":
+        hint = closest(key, list(model.model_fields))
+        suggestion = f"; did you mean {hint}?" if hint else ""
+        return f"unknown key {key!r} for {what}{suggestion} (run with --help to see the keys)"
+    if error["type"] == "missing":
+        return f"missing key {key}= for {what}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"bad value for {key}: {message}" if error["loc"] else message
+
+
+def closest(word: str, choices: list[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def split_keys(values: dict[str, Any], options_model: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Separate the common keys from those of the backend's own options."""
+    common = {k: v for k, v in values.items() if k in EvalConfig.model_fields or k not in options_model.model_fields}
+    backend = {k: v for k, v in values.items() if k in options_model.model_fields and k not in EvalConfig.model_fields}
+    return common, backend
+
+
+def keys_help(model: type[BaseModel]) -> str:
+    """One line per key: name, default and description, for --help."""
+    lines = []
+    for key, info in model.model_fields.items():
+        default = "(required)" if info.is_required() else f"default {info.get_default()!s}"
+        lines.append(f"  {key:<24} {info.description or ''} [{default}]")
+    return "\n".join(lines)

@@ -1,0 +1,154 @@
+"""A task's dataset as Samples: local JSONL under EFFBENCH_DATA_DIR, or the Hugging Face hub."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from effbench.errors import DataError
+from effbench.extract import extract
+from effbench.tasks import FieldSpec, Fields, TaskSpec
+from effbench.types import Sample
+
+DATA_DIR_ENV = "EFFBENCH_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    samples: tuple[Sample, ...]
+    fingerprint: dict[str, Any]
+    excluded: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+
+def data_dir() -> Path | None:
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value) if value else None
+
+
+def describe_source(spec: TaskSpec, root: Path | None = None) -> tuple[str, bool]:
+    """Where the task's data comes from, and whether it is available without a network."""
+    root = root or data_dir()
+    if root is not None:
+        path = root / spec.source.local
+        return str(path), path.is_file()
+    hub = spec.source.hub
+    return (f"hub {hub.path}" if hub else "no source"), False
+
+
+def load_dataset(spec: TaskSpec, *, root: Path | None = None, limit: int | None = None) -> Dataset:
+    """Load, fingerprint and map a task's records; local files are checked against the task's sha256."""
+    root = root or data_dir()
+    if root is not None:
+        records, fingerprint = _read_local(spec, root)
+        fields = spec.fields
+    else:
+        records, fingerprint = _read_hub(spec)
+        fields = _hub_fields(spec)
+    if len(records) != spec.source.records:
+        raise DataError(
+            f"{spec.name}: {fingerprint['source']} holds {len(records)} records, expected {spec.source.records}; "
+            "it is not the canonical test set"
+        )
+    samples, excluded = _to_samples(spec, fields, records)
+    fingerprint["samples_sha256"] = _samples_hash(samples)
+    if limit is not None:
+        samples = samples[:limit]
+    return Dataset(tuple(samples), fingerprint, tuple(excluded))
+
+
+def _read_local(spec: TaskSpec, root: Path) -> tuple[list[dict], dict[str, Any]]:
+    path = root / spec.source.local
+    if not path.is_file():
+        raise DataError(
+            f"{spec.name}: data file {path} not found; point {DATA_DIR_ENV} at the folder holding "
+            f"{spec.source.local}, or unset it to load from the Hugging Face hub"
+        )
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != spec.source.sha256:
+        raise DataError(
+            f"{spec.name}: {path} has sha256 {digest[:12]}…, expected {spec.source.sha256[:12]}…; "
+            "restore the canonical file (results on other data are not comparable)"
+        )
+    records = []
+    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise DataError(f"{spec.name}: {path} line {number} is not valid JSON") from None
+    return records, {"source": str(path), "sha256": digest, "records": len(records)}
+
+
+def _read_hub(spec: TaskSpec) -> tuple[list[dict], dict[str, Any]]:
+    hub = spec.source.hub
+    if hub is None:
+        raise DataError(f"{spec.name}: no hub source; set {DATA_DIR_ENV} to the folder holding {spec.source.local}")
+    try:
+        import datasets
+
+        table = datasets.load_dataset(hub.path, hub.config, split=hub.split, revision=hub.revision)
+    except Exception as exc:  # network, auth, missing revision: all end the same way for the user
+        raise DataError(
+            f"{spec.name}: could not load {hub.path} from the Hugging Face hub ({type(exc).__name__}); "
+            f"set {DATA_DIR_ENV} to a folder holding {spec.source.local}"
+        ) from None
+    records = [dict(row) for row in table]
+    if hub.filter:
+        records = [r for r in records if all(text in str(r.get(k, "")) for k, text in hub.filter.items())]
+    digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode()).hexdigest()
+    source = f"hub {hub.path}@{hub.revision or 'main'}"
+    return records, {"source": source, "sha256": digest, "records": len(records), "revision": hub.revision}
+
+
+def _hub_fields(spec: TaskSpec) -> Fields:
+    overrides = spec.source.hub.fields if spec.source.hub else None
+    if not overrides:
+        return spec.fields
+    return Fields(**{**spec.fields.model_dump(), **overrides})
+
+
+def _to_samples(spec: TaskSpec, fields: Fields, records: Iterable[dict]) -> tuple[list[Sample], list[dict]]:
+    samples, excluded, seen = [], [], set()
+    for index, record in enumerate(records):
+        sample_id = str(index) if fields.id is None else _value(spec, fields.id, record, index, required=True)
+        if sample_id in seen:
+            raise DataError(f"{spec.name}: sample id {sample_id!r} appears twice; the id field must be unique")
+        seen.add(sample_id)
+        gold = _value(spec, fields.answer, record, index, required=False)
+        if not gold:
+            excluded.append({"id": sample_id, "reason": "empty gold answer"})
+            continue
+        question = _value(spec, fields.question, record, index, required=True)
+        metadata = {name: _value(spec, f, record, index, required=False) for name, f in fields.metadata.items()}
+        samples.append(Sample(sample_id, question, gold, metadata))
+    return samples, excluded
+
+
+def _value(spec: TaskSpec, fs: FieldSpec, record: dict, index: int, *, required: bool) -> str | None:
+    raw = record.get(fs.field)
+    if raw is None:
+        if required:
+            raise DataError(f"{spec.name}: record {index} has no field {fs.field!r}; check the task's field mapping")
+        return None
+    value = str(raw).strip()
+    if fs.extract:
+        value, _ = extract(value, fs.extract)
+    if fs.pattern and value is not None:
+        match = re.search(fs.pattern, value)
+        value = (match.group(1) if match.groups() else match.group(0)) if match else None
+    return value
+
+
+def _samples_hash(samples: list[Sample]) -> str:
+    """A content hash of (id, question, gold): two runs on the same problems share it."""
+    digest = hashlib.sha256()
+    for s in samples:
+        digest.update(json.dumps([s.id, s.question, s.gold], ensure_ascii=False).encode())
+    return digest.hexdigest()

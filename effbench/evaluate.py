@@ -1,0 +1,247 @@
+"""Run an evaluation: plan every task, generate what is missing, grade as samples finish, store, measure."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from effbench import __version__
+from effbench.backends import Backend, backend_module
+from effbench.config import EvalConfig
+from effbench.data import Dataset, load_dataset
+from effbench.environment import environment
+from effbench.errors import ConfigError, EffbenchError, StoreError
+from effbench.grade import GradingPool
+from effbench.metrics import task_metrics
+from effbench.prompts import render
+from effbench.scoring import score
+from effbench.store import RESULTS_SCHEMA_VERSION, RunStore, read_json, write_json_atomic
+from effbench.tasks import TaskSpec, load_task
+from effbench.types import Completion, Request, Sample, Sampling, Scored
+
+Progress = Callable[[str, int, int], None]  # (task, stored, total)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What `evaluate` gives back: results.json's content, this invocation's timings, the run folder."""
+
+    results: dict[str, Any]
+    timings: dict[str, Any]
+    folder: Path
+
+
+@dataclass(frozen=True)
+class TaskPlan:
+    spec: TaskSpec
+    dataset: Dataset
+    sampling: Sampling
+    todo: tuple[Request, ...]
+    samples: dict[str, Sample]
+
+
+def resolve_sampling(config: EvalConfig, spec: TaskSpec) -> Sampling:
+    g = spec.generation
+    sampling = Sampling(
+        n=config.n,
+        temperature=g.temperature if config.temperature is None else config.temperature,
+        top_p=g.top_p if config.top_p is None else config.top_p,
+        top_k=g.top_k if config.top_k is None else config.top_k,
+        max_tokens=g.max_tokens if config.max_tokens is None else config.max_tokens,
+    )
+    if sampling.n > 1 and sampling.temperature == 0:
+        raise ConfigError(f"n={sampling.n} needs sampling, but {spec.name} decodes greedily by default: set temperature (e.g. 0.6)")
+    return sampling
+
+
+def sample_seed(seed: int, task: str, sample_id: str) -> int:
+    digest = hashlib.sha256(f"{seed}\0{task}\0{sample_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
+    specs = [load_task(name) for name in config.tasks]
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a task is named twice in tasks={','.join(config.tasks)}")
+    plans = []
+    for spec in specs:
+        dataset = load_dataset(spec, root=config.data_dir, limit=config.limit)
+        sampling = resolve_sampling(config, spec)
+        done = store.completed_ids(spec.name)
+        todo = tuple(
+            Request(spec.name, s.id, render(spec, s, mode=config.prompt, system=config.system), sampling,
+                    sample_seed(config.seed, spec.name, s.id))
+            for s in dataset.samples if s.id not in done
+        )
+        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in dataset.samples}))
+    return plans
+
+
+def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> dict[str, Any]:
+    """What must match for a stored run to be resumed: anything that changes what is generated."""
+    backend_keys = {k: v for k, v in options.model_dump(mode="json").items() if k in {"revision", "dtype"}}
+    return {
+        "model": config.model,
+        **backend_keys,
+        "prompt": config.prompt,
+        "system": config.system,
+        "enable_thinking": config.enable_thinking,
+        "seed": config.seed,
+        "tasks": {
+            p.spec.name: {
+                "version": p.spec.version,
+                "template_sha256": p.spec.template_hash(),
+                "samples_sha256": p.dataset.fingerprint["samples_sha256"],
+                "sampling": vars(p.sampling),
+            }
+            for p in plans
+        },
+    }
+
+
+def _check_resumable(store: RunStore, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    if not store.run_file.exists():
+        return None
+    stored = read_json(store.run_file)
+    old = stored.get("identity", {})
+    for key, value in wanted.items():
+        if key == "tasks":
+            for task, info in value.items():
+                if task in old.get("tasks", {}) and old["tasks"][task] != info:
+                    differs = next(k for k in info if old["tasks"][task].get(k) != info[k])
+                    raise StoreError(f"{store.folder} holds {task} made with another {differs}; choose another name= or delete that folder")
+        elif old.get(key) != value:
+            raise StoreError(
+                f"{store.folder} was made with {key}={old.get(key)!r}, this command has {value!r}; "
+                "choose another name= or delete that folder"
+            )
+    return stored
+
+
+def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | None = None) -> Outcome:
+    """Evaluate, resuming whatever the run folder already holds."""
+    store = RunStore.open(config.out, config.run_name)
+    plans = plan_tasks(config, store)
+    wanted = identity(config, options, plans)
+    stored = _check_resumable(store, wanted) or {}
+    started = time.time()
+    run_info = {
+        "effbench_version": __version__,
+        "created": stored.get("created", _now()),
+        "config": {**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
+        "identity": {**stored.get("identity", {}), **wanted, "tasks": {**stored.get("identity", {}).get("tasks", {}), **wanted["tasks"]}},
+        "tasks": {**stored.get("tasks", {}), **{p.spec.name: _task_info(p) for p in plans}},
+        "environment": environment(),
+        "backend": stored.get("backend"),
+        "invocations": stored.get("invocations", []),
+        "status": "running",
+    }
+    write_json_atomic(store.run_file, run_info)
+    timings: dict[str, Any] = {}
+    try:
+        if any(p.todo for p in plans):
+            backend = backend_module(config.backend).create(config, options)
+            run_info["backend"] = backend.describe()
+            write_json_atomic(store.run_file, run_info)
+            try:
+                with GradingPool(config.workers, config.grade_timeout) as pool:
+                    for plan in plans:
+                        timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress)
+            finally:
+                backend.close()
+        results = _results(config, store, plans)
+        write_json_atomic(store.results_file, results)
+        run_info["status"] = "complete"
+        return Outcome(results, timings, store.folder)
+    except BaseException:
+        run_info["status"] = "interrupted"
+        raise
+    finally:
+        run_info["invocations"].append({"started": _iso(started), "finished": _now(), "wall_s": round(time.time() - started, 3), "tasks": timings})
+        write_json_atomic(store.run_file, run_info)
+
+
+def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunStore, config: EvalConfig,
+              progress: Progress | None) -> dict[str, Any]:
+    """Generate the plan's missing samples; each is graded and appended as soon as it finishes."""
+    total, stored = len(plan.samples), len(plan.samples) - len(plan.todo)
+    started, tokens = time.time(), 0
+    pending: list[tuple[Request, list[Completion], list[Future]]] = []
+    if progress:
+        progress(plan.spec.name, stored, total)
+    with store.appender(plan.spec.name) as out:
+
+        def write_ready(wait: bool) -> None:
+            nonlocal stored
+            for item in list(pending):
+                request, completions, futures = item
+                if wait or all(f.done() for f in futures):
+                    sample = plan.samples[request.sample_id]
+                    grades = tuple(f.result() for f in futures)
+                    out.append(Scored(sample, request.prompt, tuple(completions), grades).to_json(with_token_ids=config.store_token_ids))
+                    pending.remove(item)
+                    stored += 1
+                    if progress:
+                        progress(plan.spec.name, stored, total)
+
+        for request, completions in backend.generate(plan.todo):
+            gold = plan.samples[request.sample_id].gold
+            pending.append((request, completions, [score(pool, plan.spec, c, gold) for c in completions]))
+            tokens += sum(c.tokens for c in completions)
+            write_ready(wait=False)
+        generate_s = time.time() - started
+        write_ready(wait=True)
+    return {
+        "generated_samples": len(plan.todo),
+        "generated_tokens": tokens,
+        "generate_s": round(generate_s, 3),
+        "total_s": round(time.time() - started, 3),
+        "tokens_per_s": round(tokens / generate_s, 2) if generate_s > 0 and tokens else None,
+    }
+
+
+def _task_info(plan: TaskPlan) -> dict[str, Any]:
+    return {
+        "version": plan.spec.version,
+        "template_sha256": plan.spec.template_hash(),
+        "extractor": plan.spec.extractor,
+        "grader": plan.spec.grader,
+        "dataset": plan.dataset.fingerprint,
+        "excluded": list(plan.dataset.excluded),
+        "sampling": vars(plan.sampling),
+    }
+
+
+def _results(config: EvalConfig, store: RunStore, plans: list[TaskPlan]) -> dict[str, Any]:
+    """Pure function of the stored samples (timings live in run.json), so equal runs give equal results."""
+    tasks = {}
+    for plan in plans:
+        scored = (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
+        metrics = task_metrics(scored, plan.spec.breakdown)
+        if metrics["samples"] != len(plan.samples):
+            raise EffbenchError(f"{plan.spec.name}: {metrics['samples']} of {len(plan.samples)} samples are stored; run the command again")
+        tasks[plan.spec.name] = {
+            "version": plan.spec.version,
+            "excluded": len(plan.dataset.excluded),
+            "sampling": vars(plan.sampling),
+            "metrics": metrics,
+        }
+    return {"schema_version": RESULTS_SCHEMA_VERSION, "run": store.folder.name, "model": config.model,
+            "backend": config.backend, "tasks": tasks}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")

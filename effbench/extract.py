@@ -1,0 +1,107 @@
+"""Split reasoning from answer, and extract the final answer by named, ordered rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+
+
+@dataclass(frozen=True)
+class Split:
+    """A completion divided at its last `</think>`. `answer` is None when thinking never ended."""
+
+    reasoning: str | None
+    answer: str | None
+
+    @property
+    def unfinished(self) -> bool:
+        return self.answer is None
+
+
+def split_reasoning(text: str, reasoning: str | None = None) -> Split:
+    """The answer part follows the last `</think>`; an opened, unclosed `<think>` leaves no answer.
+
+    `reasoning` is a server's separate `reasoning_content`; then `text` is the answer already,
+    unless the server could not find the end of the thinking and returned no content.
+    """
+    if reasoning is not None:
+        return Split(reasoning, text if text.strip() else None)
+    head, sep, tail = text.rpartition(THINK_CLOSE)
+    if sep:
+        return Split(head, tail)
+    if THINK_OPEN in text:
+        return Split(text, None)
+    return Split(None, text)
+
+
+def last_braced(text: str, commands: tuple[str, ...] = ("\\boxed", "\\fbox")) -> str | None:
+    """The content of the last `\\boxed{...}` (or `\\fbox{...}`), braces balanced."""
+    starts = [m.end() for m in re.finditer("|".join(re.escape(c) for c in commands), text)]
+    for start in reversed(starts):
+        rest = text[start:].lstrip()
+        if rest.startswith("{"):
+            content = _balanced(rest)
+            if content is not None:
+                return content.strip()
+        elif rest[:1].isalnum() or rest[:1] == "-":  # "\boxed 5"
+            return re.match(r"-?[\w.]+", rest).group(0)
+    return None
+
+
+def _balanced(text: str) -> str | None:
+    depth = 0
+    for i, char in enumerate(text):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[1:i]
+    return None
+
+
+ANSWER_IS = re.compile(r"(?:final answer is|the answer is|answer\s*:)\s*(.+?)\s*(?:\.\s|\.?$)", re.I | re.M)
+HASHES = re.compile(r"####\s*([^\n]+?)\s*$", re.M)
+NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def _answer_is(text: str) -> str | None:
+    matches = ANSWER_IS.findall(text)
+    return matches[-1].strip().strip("$").strip() if matches else None
+
+
+def _hashes(text: str) -> str | None:
+    matches = HASHES.findall(text)
+    return matches[-1] if matches else None
+
+
+def _last_number(text: str) -> str | None:
+    matches = NUMBER.findall(text)
+    return matches[-1].rstrip(",") if matches else None
+
+
+RULES: dict[str, Callable[[str], str | None]] = {
+    "boxed": last_braced,
+    "answer_is": _answer_is,
+    "hashes": _hashes,
+    "last_number": _last_number,
+}
+
+EXTRACTORS: dict[str, tuple[str, ...]] = {
+    "math": ("boxed", "answer_is"),
+    "number": ("boxed", "hashes", "answer_is", "last_number"),
+    "integer": ("boxed", "answer_is"),
+    "last_boxed": ("boxed",),
+}
+
+
+def extract(text: str, extractor: str) -> tuple[str | None, str | None]:
+    """(answer, rule that fired), or (None, None) when no rule of the extractor matches."""
+    for rule in EXTRACTORS[extractor]:
+        answer = RULES[rule](text)
+        if answer:
+            return answer, rule
+    return None, None

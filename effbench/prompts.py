@@ -1,0 +1,26 @@
+"""Render a sample into the prompt a backend receives: chat messages or plain text (jinja2, sandboxed)."""
+
+from __future__ import annotations
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from effbench.errors import TaskError
+from effbench.tasks import TaskSpec
+from effbench.types import Prompt, Sample
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+def render(spec: TaskSpec, sample: Sample, *, mode: str = "chat", system: str | None = None) -> Prompt:
+    """The prompt for one sample. Template variables: `question`, `sample`, and each metadata field."""
+    variables = {**sample.metadata, "question": sample.question, "sample": sample}
+    try:
+        if mode == "plain":
+            return _ENV.from_string(spec.prompt.plain).render(variables)
+        messages = [{"role": m["role"], "content": _ENV.from_string(m["content"]).render(variables)} for m in spec.prompt.chat]
+    except TemplateError as exc:
+        raise TaskError(f"{spec.name}: its {mode} prompt template failed on sample {sample.id}: {exc}") from None
+    if system is not None:
+        messages = [{"role": "system", "content": system}, *[m for m in messages if m["role"] != "system"]]
+    return tuple(messages)

@@ -1,0 +1,151 @@
+"""The run folder: atomic JSON files, append-only samples, resume.
+
+    runs/<name>/run.json              resolved config, versions, fingerprints, timings
+    runs/<name>/<task>.samples.jsonl  one complete line per sample, appended as each finishes
+    runs/<name>/results.json          metrics, schema-versioned
+
+A line is written whole and flushed; a run killed mid-write leaves at most one unterminated
+last line, which readers ignore and the next append cuts off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from effbench.config import RUN_NAME
+from effbench.errors import StoreError
+from effbench.types import Scored
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write to a temporary file beside `path`, then rename: readers see the old or the new file, whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StoreError(f"{path} does not exist; is this a run folder?") from None
+    except json.JSONDecodeError as exc:
+        raise StoreError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+class RunStore:
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def open(cls, out: Path, name: str) -> RunStore:
+        """The run folder `out/name`; `name` must be one plain path part that stays inside `out`."""
+        folder = (out / name).resolve()
+        if not RUN_NAME.match(name) or folder.parent != out.resolve():
+            raise StoreError(f"run name {name!r} would leave the output folder {out}; use a plain name")
+        return cls(folder)
+
+    @property
+    def run_file(self) -> Path:
+        return self.folder / "run.json"
+
+    @property
+    def results_file(self) -> Path:
+        return self.folder / "results.json"
+
+    def samples_file(self, task: str) -> Path:
+        return self.folder / f"{task}.samples.jsonl"
+
+    def read_samples(self, task: str) -> Iterator[Scored]:
+        """Every complete record, in file order; an unterminated last line (a write cut short) is skipped."""
+        path = self.samples_file(task)
+        if not path.exists():
+            return
+        seen: set[str] = set()
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.endswith(b"\n"):
+                    return
+                scored = _parse_line(path, number, line)
+                if scored.sample.id in seen:
+                    raise StoreError(f"{path} line {number} repeats sample {scored.sample.id!r}; delete one of the two lines")
+                seen.add(scored.sample.id)
+                yield scored
+
+    def completed_ids(self, task: str) -> set[str]:
+        return {scored.sample.id for scored in self.read_samples(task)}
+
+    def appender(self, task: str) -> SampleAppender:
+        return SampleAppender(self.samples_file(task))
+
+
+def _parse_line(path: Path, number: int, line: bytes) -> Scored:
+    try:
+        return Scored.from_json(json.loads(line))
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
+        reason = "not valid JSON" if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)) else f"missing {exc}"
+        raise StoreError(
+            f"{path} line {number} is corrupt ({reason}); delete that line and run the same command again "
+            "to regenerate that sample"
+        ) from None
+
+
+class SampleAppender:
+    """Appends whole lines; on opening, cuts off an unterminated last line left by a killed run."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._trim_partial_line(path)
+        self._handle = path.open("a", encoding="utf-8")
+
+    @staticmethod
+    def _trim_partial_line(path: Path, block: int = 1 << 16) -> None:
+        if not path.exists():
+            return
+        with path.open("r+b") as handle:
+            end = handle.seek(0, os.SEEK_END)
+            position = end
+            while position > 0:
+                start = max(0, position - block)
+                handle.seek(start)
+                chunk = handle.read(position - start)
+                newline = chunk.rfind(b"\n")
+                if newline != -1:
+                    cut = start + newline + 1
+                    break
+                position = start
+            else:
+                cut = 0
+            if cut != end:
+                handle.truncate(cut)
+
+    def append(self, record: dict[str, Any]) -> None:
+        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+
+    def __enter__(self) -> SampleAppender:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,163 @@
+"""Load and validate task definitions. The registry is the folder of YAML files itself."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from effbench.errors import TaskError
+
+TASK_FOLDER = Path(__file__).parent / "task_definitions"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(Strict):
+    """Where a value comes from in a record: a field, optionally narrowed by a regex or an extractor."""
+
+    field: str
+    pattern: str | None = Field(None, description="regex; the first group (or whole match) is the value")
+    extract: str | None = Field(None, description="an extractor from effbench.extract applied to the field")
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            re.compile(value)
+        return value
+
+
+def _field_shorthand(value: Any) -> Any:
+    return {"field": value} if isinstance(value, str) else value
+
+
+class Fields(Strict):
+    question: FieldSpec
+    answer: FieldSpec
+    id: FieldSpec | None = Field(None, description="unset: the record's position in the file")
+    metadata: dict[str, FieldSpec] = Field(default_factory=dict, description="breakdown fields")
+
+    _shorthand = field_validator("question", "answer", "id", mode="before")(_field_shorthand)
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_shorthand(cls, value: Any) -> Any:
+        return {k: _field_shorthand(v) for k, v in (value or {}).items()}
+
+
+class HubSource(Strict):
+    path: str
+    config: str | None = None
+    split: str
+    revision: str | None = None
+    filter: dict[str, str] | None = Field(None, description="keep rows whose field contains the given text")
+    fields: dict[str, Any] | None = Field(None, description="field mapping where the hub copy differs from the local file")
+
+
+class Source(Strict):
+    hub: HubSource | None = None
+    local: str = Field(description="file name under EFFBENCH_DATA_DIR")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    records: int = Field(gt=0)
+
+
+class Prompts(Strict):
+    chat: tuple[dict[str, str], ...]
+    plain: str
+
+    @field_validator("chat")
+    @classmethod
+    def _roles(cls, messages: tuple[dict[str, str], ...]) -> tuple[dict[str, str], ...]:
+        for message in messages:
+            if set(message) != {"role", "content"} or message["role"] not in {"system", "user", "assistant"}:
+                raise ValueError("each chat message needs exactly a role (system, user or assistant) and a content")
+        return messages
+
+
+class Generation(Strict):
+    max_tokens: int = Field(gt=0)
+    temperature: float = Field(0.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    top_k: int = -1
+
+
+class TaskSpec(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    version: int = Field(ge=1)
+    description: str
+    source: Source
+    fields: Fields
+    prompt: Prompts
+    extractor: str
+    grader: str
+    generation: Generation
+    breakdown: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _known_names(self) -> TaskSpec:
+        from effbench.extract import EXTRACTORS
+        from effbench.grade import GRADERS
+
+        if self.extractor not in EXTRACTORS:
+            raise ValueError(f"unknown extractor {self.extractor!r}; known: {', '.join(sorted(EXTRACTORS))}")
+        if self.grader not in GRADERS:
+            raise ValueError(f"unknown grader {self.grader!r}; known: {', '.join(sorted(GRADERS))}")
+        for spec in (self.fields.answer, self.fields.question):
+            if spec.extract and spec.extract not in EXTRACTORS:
+                raise ValueError(f"unknown extractor {spec.extract!r} in fields")
+        missing = set(self.breakdown) - set(self.fields.metadata)
+        if missing:
+            raise ValueError(f"breakdown names {sorted(missing)}, which fields.metadata does not define")
+        return self
+
+    def template_hash(self) -> str:
+        """sha256 of the prompt templates: two runs compare only if their prompts were the same."""
+        text = json.dumps(self.prompt.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def task_names() -> list[str]:
+    return sorted(p.stem for p in TASK_FOLDER.glob("*.yaml"))
+
+
+def load_task(name_or_path: str) -> TaskSpec:
+    """A task by registry name, or from a YAML file path (a user's own task)."""
+    path = Path(name_or_path)
+    if path.suffix not in {".yaml", ".yml"}:
+        path = TASK_FOLDER / f"{name_or_path}.yaml"
+        if not path.exists():
+            from effbench.config import closest
+
+            hint = closest(name_or_path, task_names())
+            suggestion = f"did you mean {hint}? " if hint else ""
+            raise TaskError(f"unknown task {name_or_path!r}; {suggestion}`effbench tasks` lists them")
+    elif not path.exists():
+        raise TaskError(f"task file {path} does not exist")
+    return parse_task(path)
+
+
+def parse_task(path: Path) -> TaskSpec:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return TaskSpec(**data)
+    except yaml.YAMLError as exc:
+        raise TaskError(f"task file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    except (ValidationError, TypeError) as exc:
+        raise TaskError(f"task file {path} is invalid: {_first_problem(exc)}") from None
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        kind = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
+        return f"{where}: {kind}" if where else kind
+    return "the file must hold a mapping of keys"

@@ -1,0 +1,124 @@
+"""The values that cross module borders. All frozen: each phase makes new ones, none mutates."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Message = dict[str, str]
+Prompt = str | tuple[Message, ...]
+Verdict = Literal["correct", "wrong", "no_answer", "unfinished", "timeout", "error"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One problem of a task, with its gold answer and the fields results are broken down by."""
+
+    id: str
+    question: str
+    gold: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Generation parameters, resolved from the task's defaults and the command line."""
+
+    n: int
+    temperature: float
+    top_p: float
+    top_k: int
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a backend generates for: one sample's rendered prompt, n completions.
+
+    `seed` is derived from the run's seed and the sample id, so a sample's completions do not
+    depend on which other samples share its batch (and a resumed run equals a fresh one).
+    """
+
+    task: str
+    sample_id: str
+    prompt: Prompt
+    sampling: Sampling
+    seed: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated completion. `tokens` counts completion tokens; `reasoning_tokens` those up to `</think>`."""
+
+    text: str
+    tokens: int
+    finish_reason: str
+    token_ids: tuple[int, ...] | None = None
+    reasoning_tokens: int | None = None
+    reasoning: str | None = None
+    token_count_source: str = "token_ids"
+
+    def to_json(self, *, with_token_ids: bool = True) -> dict[str, Any]:
+        data = asdict(self)
+        data["token_ids"] = list(self.token_ids) if (with_token_ids and self.token_ids is not None) else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Completion:
+        ids = data.get("token_ids")
+        return cls(
+            text=data["text"],
+            tokens=data["tokens"],
+            finish_reason=data["finish_reason"],
+            token_ids=tuple(ids) if ids is not None else None,
+            reasoning_tokens=data.get("reasoning_tokens"),
+            reasoning=data.get("reasoning"),
+            token_count_source=data.get("token_count_source", "token_ids"),
+        )
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The decision on one completion: what was extracted, by which rule, and the verdict."""
+
+    verdict: Verdict
+    answer: str | None = None
+    rule: str | None = None
+    detail: str | None = None
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == "correct"
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One sample after generation and grading: the unit written to `<task>.samples.jsonl`."""
+
+    sample: Sample
+    prompt: Prompt
+    completions: tuple[Completion, ...]
+    grades: tuple[Grade, ...]
+
+    def to_json(self, *, with_token_ids: bool = True) -> dict[str, Any]:
+        return {
+            "id": self.sample.id,
+            "question": self.sample.question,
+            "gold": self.sample.gold,
+            "metadata": self.sample.metadata,
+            "prompt": self.prompt if isinstance(self.prompt, str) else list(self.prompt),
+            "completions": [
+                {**c.to_json(with_token_ids=with_token_ids), "grade": asdict(g)}
+                for c, g in zip(self.completions, self.grades, strict=True)
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Scored:
+        prompt = data["prompt"]
+        return cls(
+            sample=Sample(data["id"], data["question"], data["gold"], data.get("metadata") or {}),
+            prompt=prompt if isinstance(prompt, str) else tuple(prompt),
+            completions=tuple(Completion.from_json(c) for c in data["completions"]),
+            grades=tuple(Grade(**c["grade"]) for c in data["completions"]),
+        )
