@@ -14,8 +14,8 @@ from effbench.backends import BACKENDS, backend_module
 from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
 from effbench.errors import ConfigError, EffbenchError
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
 
 
 def _eval_epilog() -> str:

@@ -26,6 +26,9 @@ class Options(BaseModel):
     kv_cache_gb: float | None = Field(None, gt=0, description="KV cache size in GiB (the CPU engine needs one: default 1)")
     enforce_eager: bool = Field(False, description="skip graph capture / compilation (faster start, slower decode)")
     enable_prefix_caching: bool = Field(True, description="reuse the shared prompt prefix across samples")
+    enable_chunked_prefill: bool | None = Field(
+        None, description="split long prefills across steps (default: vLLM's; off on CPU, where seeded sampling fails with it)"
+    )
     trust_remote_code: bool = Field(False, description="allow the model's own code")
 
 
@@ -41,13 +44,17 @@ class VLLMBackend:
     def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None):
         if _looks_local(model) and not Path(model).expanduser().is_dir():
             raise BackendError(f"model folder {model} does not exist; give a local model folder or a hub id")
-        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its warnings drown the progress bars; set it to see them
         try:
             from vllm import LLM
             from vllm.platforms import current_platform
         except ImportError:
             raise BackendError("vLLM is not installed: pip install 'effbench[vllm]' (GPU) or 'effbench[cpu]'") from None
-        kv_gb = options.kv_cache_gb or (1.0 if current_platform.is_cpu() else None)
+        on_cpu = current_platform.is_cpu()
+        kv_gb = options.kv_cache_gb or (1.0 if on_cpu else None)
+        chunked_prefill = options.enable_chunked_prefill
+        if chunked_prefill is None and on_cpu:
+            chunked_prefill = False  # vLLM CPU rewinds a CPU generator's offset after a partial prefill, and dies
         self.model, self.options = model, options
         self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
         try:
@@ -63,6 +70,7 @@ class VLLMBackend:
                 kv_cache_memory_bytes=int(kv_gb * (1 << 30)) if kv_gb else None,
                 enforce_eager=options.enforce_eager,
                 enable_prefix_caching=options.enable_prefix_caching,
+                enable_chunked_prefill=chunked_prefill,
                 trust_remote_code=options.trust_remote_code,
             )
         except Exception as exc:
