@@ -109,7 +109,7 @@ def build(model: type[BaseModel], values: dict[str, Any], *, what: str) -> BaseM
 
 
 def describe_validation_error(exc: ValidationError, model: type[BaseModel], *, what: str) -> str:
-    error = exc.errors()[0]
+    error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a misspelling explains the rest
     key = ".".join(str(part) for part in error["loc"]) or "config"
     if error["type"] == "extra_forbidden":
         hint = closest(key, list(model.model_fields))

@@ -156,7 +156,7 @@ def parse_task(path: Path) -> TaskSpec:
 
 def _first_problem(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        error = exc.errors()[0]
+        error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a misspelling explains the rest
         where = ".".join(str(p) for p in error["loc"])
         kind = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
         return f"{where}: {kind}" if where else kind

@@ -1,0 +1,43 @@
+"""Shared fixtures. Tests read the canonical test sets from EFFBENCH_DATA_DIR (CI: ../shared/datasets)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    if not os.environ.get("EFFBENCH_DATA_DIR"):
+        default = REPO.parent / "shared" / "datasets"
+        if not default.is_dir():
+            raise pytest.UsageError("set EFFBENCH_DATA_DIR to the folder of canonical test sets (../shared/datasets)")
+        os.environ["EFFBENCH_DATA_DIR"] = str(default)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return Path(os.environ["EFFBENCH_DATA_DIR"])
+
+
+def run_cli(*words: str, env: dict | None = None, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """The real `effbench` command in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "effbench", *words], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})}, cwd=cwd,
+    )
+
+
+def write_script(path: Path, entries: dict) -> Path:
+    path.write_text(json.dumps(entries), encoding="utf-8")
+    return path
+
+
+def read_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

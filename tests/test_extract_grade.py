@@ -1,0 +1,76 @@
+import pytest
+
+from effbench.extract import extract, last_braced, split_reasoning
+from effbench.grade import GRADERS, GradeJob, GradingPool
+from tests.helpers import sleepy
+
+
+@pytest.mark.parametrize(
+    ("text", "reasoning", "answer"),
+    [
+        ("<think>a \\boxed{1}</think>The answer is \\boxed{2}", None, "The answer is \\boxed{2}"),
+        ("thinking only, template opened it</think>\\boxed{3}", None, "\\boxed{3}"),
+        ("<think>never closed \\boxed{4}", None, None),
+        ("no thinking \\boxed{5}", None, "no thinking \\boxed{5}"),
+        ("\\boxed{6}", "server-split reasoning", "\\boxed{6}"),
+        ("", "server-split reasoning that never ended", None),
+    ],
+)
+def test_split_reasoning(text, reasoning, answer):
+    assert split_reasoning(text, reasoning).answer == answer
+
+
+@pytest.mark.parametrize(
+    ("text", "extractor", "expected"),
+    [
+        ("so \\boxed{1} then \\boxed{\\frac{1}{2}}", "math", ("\\frac{1}{2}", "boxed")),
+        ("\\fbox{x^{2}}", "math", ("x^{2}", "boxed")),
+        ("The final answer is 42.", "math", ("42", "answer_is")),
+        ("we get 3 and then 1,000 apples", "number", ("1,000", "last_number")),
+        ("#### 72", "number", ("72", "hashes")),
+        ("no numbers here", "number", (None, None)),
+        ("we get 3 and then 5", "math", (None, None)),  # no last-number fallback for math
+    ],
+)
+def test_extract_rules(text, extractor, expected):
+    assert extract(text, extractor) == expected
+
+
+def test_unbalanced_box_is_not_an_answer():
+    assert last_braced("\\boxed{1} and \\boxed{2") == "1"
+
+
+@pytest.mark.parametrize(
+    ("grader", "answer", "gold", "correct"),
+    [
+        ("number", "2,125", "2,125", True),
+        ("number", "2125", "2,125", True),
+        ("number", "\\$18", "18", True),
+        ("number", "27", "27.0", True),
+        ("number", "17", "18", False),
+        ("integer", "25", "025", True),
+        ("integer", "25.5", "25", False),
+        ("math", "\\frac{1}{2}", "0.5", True),
+        ("math", "\\dfrac{\\pi}{2}", "\\frac{\\pi}{2}", True),
+        ("math", "3", "4", False),
+    ],
+)
+def test_graders(grader, answer, gold, correct):
+    assert GRADERS[grader](answer, gold) is correct
+
+
+def test_pool_grades_in_workers():
+    with GradingPool(workers=2, timeout=30) as pool:
+        futures = [pool.submit(GradeJob("math", a, g)) for a, g in [("\\frac12", "0.5"), ("3", "4")]]
+        assert [f.result(timeout=60) for f in futures] == [("correct", None), ("wrong", None)]
+
+
+def test_stuck_worker_is_killed_and_the_pool_goes_on():
+    with GradingPool(workers=1, timeout=1.0, job_fn=sleepy) as pool:
+        futures = [pool.submit(GradeJob("x", a, "1")) for a in ("hang", "1", "boom", "2")]
+        outcomes = [f.result(timeout=60) for f in futures]
+    assert outcomes[0][0] == "timeout" and "killed" in outcomes[0][1]
+    assert outcomes[1] == ("correct", None)
+    assert outcomes[2][0] == "error" and "grader bug" in outcomes[2][1]
+    assert outcomes[3] == ("wrong", None)
+    assert pool.timeouts == 1

@@ -1,0 +1,87 @@
+import json
+
+import pytest
+
+from effbench.data import load_dataset
+from effbench.errors import DataError, TaskError
+from effbench.prompts import render
+from effbench.tasks import TASK_FOLDER, load_task, parse_task, task_names
+
+EXPECTED = {"gsm8k": 1319, "math500": 500, "aime24": 30, "aime25": 30, "gaokao2023en": 385, "amc23": 40, "math": 5000}
+
+
+def test_registry_holds_the_tasks():
+    assert set(task_names()) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_task_loads_its_canonical_file(name, data_dir):
+    spec = load_task(name)
+    dataset = load_dataset(spec, root=data_dir)
+    assert dataset.fingerprint["records"] == EXPECTED[name] == spec.source.records
+    assert dataset.fingerprint["sha256"] == spec.source.sha256
+    assert len(dataset.samples) + len(dataset.excluded) == EXPECTED[name]
+    assert all(s.question and s.gold for s in dataset.samples)
+    assert len({s.id for s in dataset.samples}) == len(dataset.samples)
+    for field in spec.breakdown:
+        assert all(s.metadata[field] for s in dataset.samples), f"{name}: {field} missing somewhere"
+
+
+def test_data_quirks(data_dir):
+    gsm8k = {s.id: s.gold for s in load_dataset(load_task("gsm8k"), root=data_dir).samples}
+    assert gsm8k["0"] == "18"
+    assert sum("," in gold for gold in gsm8k.values()) == 14  # thousands separators are kept for the grader
+    aime = {s.id: s for s in load_dataset(load_task("aime24"), root=data_dir).samples}
+    assert sum(s.gold.startswith("0") for s in aime.values()) == 7
+    assert {s.metadata["contest"] for s in aime.values()} == {"AIME_I", "AIME_II"}
+    gaokao = load_dataset(load_task("gaokao2023en"), root=data_dir)
+    assert [e["id"] for e in gaokao.excluded] == ["167", "192"]
+    assert all(e["reason"] == "empty gold answer" for e in gaokao.excluded)
+    math = load_dataset(load_task("math"), root=data_dir)
+    assert {s.metadata["level"] for s in math.samples} == {"1", "2", "3", "4", "5"}
+    math500 = {s.question: s.gold for s in load_dataset(load_task("math500"), root=data_dir).samples}
+    full = {s.question: s.gold for s in math.samples}
+    assert sum(full[q] == g for q, g in math500.items()) >= 495  # gold from the solution's last \boxed{}
+
+
+def test_limit_keeps_the_full_fingerprint(data_dir):
+    spec = load_task("math500")
+    full, limited = load_dataset(spec, root=data_dir), load_dataset(spec, root=data_dir, limit=5)
+    assert len(limited.samples) == 5
+    assert limited.fingerprint == full.fingerprint
+
+
+def test_missing_and_altered_data(tmp_path, data_dir):
+    spec = load_task("aime24")
+    with pytest.raises(DataError, match="not found; point EFFBENCH_DATA_DIR"):
+        load_dataset(spec, root=tmp_path)
+    altered = tmp_path / "aime" / "aime24.jsonl"
+    altered.parent.mkdir()
+    altered.write_bytes((data_dir / "aime" / "aime24.jsonl").read_bytes().replace(b"204", b"205", 1))
+    with pytest.raises(DataError, match="restore the canonical file"):
+        load_dataset(spec, root=tmp_path)
+
+
+def test_unknown_task_and_misspelled_task_key(tmp_path):
+    with pytest.raises(TaskError, match="did you mean gsm8k"):
+        load_task("gsm8kk")
+    source = (TASK_FOLDER / "aime24.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(source.replace("extractor:", "extracter:"))
+    with pytest.raises(TaskError, match="extracter: unknown key"):
+        parse_task(bad)
+    bad.write_text(source.replace("grader: integer", "grader: nonsense"))
+    with pytest.raises(TaskError, match="unknown grader 'nonsense'"):
+        parse_task(bad)
+
+
+def test_prompts_render_chat_and_plain(data_dir):
+    spec = load_task("gsm8k")
+    sample = load_dataset(spec, root=data_dir, limit=1).samples[0]
+    chat = render(spec, sample, system="Be brief.")
+    assert chat[0] == {"role": "system", "content": "Be brief."}
+    assert chat[1]["content"].startswith("Janet")
+    assert chat[1]["content"].endswith("put your final answer within \\boxed{}.")
+    plain = render(spec, sample, mode="plain")
+    assert plain.startswith("Question: Janet") and plain.endswith("Answer:")
+    assert json.dumps(chat)  # prompts are stored as JSON
