@@ -145,11 +145,10 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         "invocations": stored.get("invocations", []),
         "status": "running",
     }
-    write_json_atomic(store.run_file, run_info)
     timings: dict[str, Any] = {}
+    backend = backend_module(config.backend).create(config, options) if any(p.todo for p in plans) else None
     try:
-        if any(p.todo for p in plans):
-            backend = backend_module(config.backend).create(config, options)
+        if backend is not None:
             run_info["backend"] = backend.describe()
             write_json_atomic(store.run_file, run_info)
             try:
@@ -162,8 +161,8 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         write_json_atomic(store.results_file, results)
         run_info["status"] = "complete"
         return Outcome(results, timings, store.folder)
-    except BaseException:
-        run_info["status"] = "interrupted"
+    except BaseException as exc:
+        run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         raise
     finally:
         run_info["invocations"].append({"started": _iso(started), "finished": _now(), "wall_s": round(time.time() - started, 3), "tasks": timings})
