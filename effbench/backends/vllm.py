@@ -24,6 +24,7 @@ class Options(BaseModel):
     distributed_executor_backend: str | None = Field(None, description="mp or ray")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of GPU memory vLLM may take")
     kv_cache_gb: float | None = Field(None, gt=0, description="KV cache size in GiB (the CPU engine needs one: default 1)")
+    max_num_seqs: int | None = Field(None, ge=1, description="sequences decoded at once (default: vLLM's)")
     enforce_eager: bool = Field(False, description="skip graph capture / compilation (faster start, slower decode)")
     enable_prefix_caching: bool = Field(True, description="reuse the shared prompt prefix across samples")
     enable_chunked_prefill: bool | None = Field(
@@ -69,6 +70,7 @@ class VLLMBackend:
                 gpu_memory_utilization=options.gpu_memory_utilization,
                 kv_cache_memory_bytes=int(kv_gb * (1 << 30)) if kv_gb else None,
                 enforce_eager=options.enforce_eager,
+                **({"max_num_seqs": options.max_num_seqs} if options.max_num_seqs else {}),
                 enable_prefix_caching=options.enable_prefix_caching,
                 enable_chunked_prefill=chunked_prefill,
                 trust_remote_code=options.trust_remote_code,

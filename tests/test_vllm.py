@@ -1,0 +1,151 @@
+"""The real vLLM CPU engine on a tiny random-weight model: offline, killed and resumed, and served."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from effbench.tinymodel import build_tiny_model
+from tests.conftest import read_lines, run_cli
+
+pytestmark = pytest.mark.vllm
+SECRET = "sk-effbench-test-secret-4f1c9a"
+ENGINE = ("enforce_eager=true", "dtype=float32")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vllm_env(tmp_path_factory):
+    saved = dict(os.environ)
+    os.environ["VLLM_RPC_BASE_PATH"] = str(tmp_path_factory.mktemp("rpc"))
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+def completions(folder: Path, task: str) -> dict[str, list[dict]]:
+    return {line["id"]: line["completions"] for line in read_lines(folder / f"{task}.samples.jsonl")}
+
+
+def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_path):
+    words = ("eval", f"model={tiny_model}", "tasks=gsm8k,math500", "limit=20", "n=2", "temperature=0.8",
+             "max_tokens=48", f"out={tmp_path}", *ENGINE)
+    first, second = run_cli(*words, "name=a"), run_cli(*words, "name=b")
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert second.returncode == 0, second.stderr[-2000:]
+    for task in ("gsm8k", "math500"):
+        stored = completions(tmp_path / "a", task)
+        assert len(stored) == 20
+        for outs in stored.values():
+            assert len(outs) == 2
+            for out in outs:
+                assert out["tokens"] == len(out["token_ids"]) > 0
+                assert out["finish_reason"] in {"stop", "length"}
+        assert stored == completions(tmp_path / "b", task)
+    a, b = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("a", "b"))
+    a.pop("run"), b.pop("run")
+    assert a == b
+    run = json.loads((tmp_path / "a" / "run.json").read_text())
+    assert run["backend"]["engine"] == "vllm" and run["environment"]["packages"]["torch"]
+    assert run["tasks"]["math500"]["dataset"]["records"] == 500
+
+
+@pytest.fixture(scope="module")
+def greedy_run(tiny_model, tmp_path_factory) -> tuple[Path, int]:
+    """A greedy run killed after a few samples, then resumed: (run folder, samples stored before the kill)."""
+    out = tmp_path_factory.mktemp("greedy")
+    words = ("eval", f"model={tiny_model}", "tasks=gsm8k", "limit=40", "max_tokens=200", "max_num_seqs=2",
+             f"out={out}", "name=greedy", *ENGINE)
+    samples = out / "greedy" / "gsm8k.samples.jsonl"
+    child = subprocess.Popen([sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and child.poll() is None and (not samples.exists() or samples.read_bytes().count(b"\n") < 4):
+        time.sleep(0.02)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    before = samples.read_bytes().count(b"\n")
+    resumed = run_cli(*words)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    return out / "greedy", before
+
+
+def test_killed_run_resumes_with_only_the_missing_samples(greedy_run):
+    folder, before = greedy_run
+    assert 4 <= before < 40, "the kill should land mid-run"
+    ids = [line["id"] for line in read_lines(folder / "gsm8k.samples.jsonl")]
+    assert sorted(ids, key=int) == [str(i) for i in range(40)]
+    invocations = json.loads((folder / "run.json").read_text())["invocations"]
+    assert invocations[-1]["tasks"]["gsm8k"]["generated_samples"] == 40 - before
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model, tmp_path_factory):
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model),
+             "--served-model-name", "tiny", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
+             "--enforce-eager", "--no-enable-chunked-prefill", "--max-num-seqs", "2",
+             "--kv-cache-memory-bytes", str(1 << 30), "--api-key", SECRET],
+            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.time() + 300
+        while True:
+            request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {SECRET}"})
+            try:
+                urllib.request.urlopen(request, timeout=2)
+                break
+            except OSError:
+                assert process.poll() is None and time.time() < deadline, log.read_text()[-3000:]
+                time.sleep(1)
+        yield url
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, greedy_run, tmp_path):
+    offline, _ = greedy_run
+    result = run_cli("eval", "model=tiny", "backend=openai", f"base_url={server}", "tasks=gsm8k", "limit=40",
+                     "max_tokens=200", f"out={tmp_path}", "name=served", "concurrency=8",
+                     env={"OPENAI_API_KEY": SECRET})
+    assert result.returncode == 0, result.stderr[-2000:]
+    served, local = completions(tmp_path / "served", "gsm8k"), completions(offline, "gsm8k")
+    assert served.keys() == local.keys()
+    for sample_id, outs in served.items():
+        assert outs[0]["token_count_source"] == "token_ids"
+        assert outs[0]["tokens"] == local[sample_id][0]["tokens"], sample_id
+        assert outs[0]["token_ids"] == local[sample_id][0]["token_ids"], sample_id
+    for path in (tmp_path / "served").iterdir():
+        assert SECRET not in path.read_text(), path
+    assert SECRET not in result.stdout + result.stderr
+    refused = run_cli("eval", "model=tiny", "backend=openai", f"base_url={server}", "tasks=gsm8k", "limit=2",
+                      f"out={tmp_path}", "name=nokey", env={"OPENAI_API_KEY": ""})
+    assert refused.returncode == 2 and "refused the API key" in refused.stderr
