@@ -95,20 +95,21 @@ def _num(stats: dict | None, key: str) -> str:
 def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
     table = Table(title=f"{results['model']}")
     for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
-                   "truncated %", "no answer", "timeouts", "tok/s"):
+                   "truncated %", "no answer", "timeouts", "gen s", "tok/s"):
         table.add_column(column, justify="left" if column == "task" else "right")
     for task, entry in results["tasks"].items():
         m = entry["metrics"]
         ci = m["accuracy_ci95"]
         verdicts = m["verdicts"]
-        speed = (timings.get(task) or {}).get("tokens_per_s")
+        timing = timings.get(task) or {}
+        speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
         table.add_row(
             task, str(m["samples"]), str(entry["sampling"]["n"]), _pct(m["accuracy"]),
             "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}",
             _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
             _num(m["reasoning_tokens"], "mean"), _pct(m["truncation_rate"]),
             str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
-            "-" if speed is None else f"{speed:.0f}",
+            "-" if seconds is None else f"{seconds:.1f}", "-" if speed is None else f"{speed:.0f}",
         )
     return table
 
@@ -121,12 +122,12 @@ def tasks_command() -> None:
 
     table = Table()
     for column in ("task", "records", "version", "extractor", "grader", "data", "available"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold", no_wrap=column != "data")
     for name in task_names():
         spec = load_task(name)
         where, available = describe_source(spec)
         table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, where,
-                      "yes" if available else ("local file missing" if "hub" not in where else "needs the hub"))
+                      "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"))
     stdout.print(table)
 
 

@@ -152,3 +152,19 @@ def test_tasks_lists_counts_and_availability():
     result = run_cli("tasks")
     assert result.returncode == 0
     assert "gsm8k" in result.stdout and "1319" in result.stdout and "yes" in result.stdout
+
+
+def test_replay_grades_a_stored_run_again_without_a_model(tmp_path, script):
+    assert run_cli(*eval_words(tmp_path, script)).returncode == 0
+    original = tmp_path / "runs" / "scripted-model"
+    replay = ("eval", "model=scripted-model", "tasks=gsm8k", f"out={tmp_path / 'runs'}", "backend=replay",
+              f"replay_from={original}")
+    result = run_cli(*replay, "limit=6", "name=replayed")
+    assert result.returncode == 0, result.stderr
+
+    def grades(folder):
+        return {line["id"]: [c["grade"] for c in line["completions"]] for line in read_lines(folder / "gsm8k.samples.jsonl")}
+
+    assert grades(tmp_path / "runs" / "replayed") == grades(original)
+    missing = run_cli(*replay, "limit=8", "name=more")
+    assert missing.returncode == 2 and "has no stored completions for gsm8k sample '6'" in missing.stderr
