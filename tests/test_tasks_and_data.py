@@ -85,3 +85,44 @@ def test_prompts_render_chat_and_plain(data_dir):
     plain = render(spec, sample, mode="plain")
     assert plain.startswith("Question: Janet") and plain.endswith("Answer:")
     assert json.dumps(chat)  # prompts are stored as JSON
+
+
+def test_hub_records_go_through_the_same_mapping(monkeypatch, data_dir):
+    """The hub path (no hub here): records as `datasets` would return them, with the task's filter and overrides."""
+    import datasets
+
+    lines = (data_dir / "amc23" / "test.jsonl").read_text().splitlines()
+    rows = [{k: str(v) for k, v in json.loads(line).items()} for line in lines]
+    decoy = {**rows[0], "id": "999", "url": rows[0]["url"].replace("2023", "2022")}
+    calls = []
+
+    def fake_load(path, name=None, split=None, revision=None):
+        calls.append((path, name, split, revision))
+        return datasets.Dataset.from_list([*rows, decoy])
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load)
+    monkeypatch.delenv("EFFBENCH_DATA_DIR")
+    spec = load_task("amc23")
+    dataset = load_dataset(spec)
+    assert calls == [("AI-MO/aimo-validation-amc", "default", "train", spec.source.hub.revision)]
+    assert len(dataset.samples) == 40 and "999" not in {s.id for s in dataset.samples}  # the 2022 row is filtered out
+    assert dataset.fingerprint["source"].startswith("hub AI-MO/aimo-validation-amc@")
+    local = load_dataset(spec, root=data_dir)
+    assert dataset.fingerprint["samples_sha256"] == local.fingerprint["samples_sha256"]
+
+    aime25 = [{"problem_idx": i + 1, "problem": f"p{i}", "answer": i} for i in range(30)]
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: datasets.Dataset.from_list(aime25))
+    samples = load_dataset(load_task("aime25")).samples
+    assert [s.id for s in samples[:2]] == ["1", "2"] and samples[1].gold == "1"  # ids from problem_idx on the hub
+
+
+def test_unreachable_hub_is_one_clear_error(monkeypatch):
+    import datasets
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no network")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    monkeypatch.delenv("EFFBENCH_DATA_DIR")
+    with pytest.raises(DataError, match="could not load openai/gsm8k from the Hugging Face hub .ConnectionError.; set EFFBENCH_DATA_DIR"):
+        load_dataset(load_task("gsm8k"))
