@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -129,6 +130,36 @@ def tasks_command() -> None:
         table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, where,
                       "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"))
     stdout.print(table)
+
+
+@cli.command("grade")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def grade_command(path, words: tuple[str, ...]) -> None:
+    """Grade model outputs: effbench grade FILE.jsonl [task=NAME] [out=FILE] [workers=2] [timeout=10]
+
+    Each line needs `gold` and `completion` (and may name its `task`); each comes back with
+    `pred`, `correct` and `status` (graded, no_answer, unfinished, timeout, error).
+    """
+    import json
+
+    from effbench.gradefile import grade_outputs, read_outputs, summary
+
+    values = parse_words(words)
+    unknown = set(values) - {"task", "out", "workers", "timeout"}
+    if unknown:
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for grade; keys: task, out, workers, timeout")
+    try:
+        workers, timeout = int(values.get("workers", 2)), float(values.get("timeout", 10))
+    except ValueError:
+        raise ConfigError("workers must be an integer and timeout a number of seconds") from None
+    graded = list(grade_outputs(read_outputs(path), task=values.get("task"), workers=workers, timeout=timeout))
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in graded)
+    if "out" in values:
+        Path(values["out"]).write_text(lines, encoding="utf-8")
+    else:
+        sys.stdout.write(lines)
+    stderr.print(summary(graded))
 
 
 @cli.command("demo", cls=KeysHelp)

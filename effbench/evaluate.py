@@ -194,7 +194,7 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
 
         for request, completions in backend.generate(plan.todo):
             gold = plan.samples[request.sample_id].gold
-            pending.append((request, completions, [score(pool, plan.spec, c, gold) for c in completions]))
+            pending.append((request, completions, [score(pool, c, gold, extractor=plan.spec.extractor, grader=plan.spec.grader) for c in completions]))
             tokens += sum(c.tokens for c in completions)
             write_ready(wait=False)
         generate_s = time.time() - started

@@ -34,15 +34,46 @@ def _as_number(text: str) -> float | None:
         return None
 
 
+TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
+SPACING = re.compile(r"\\[,!;: ]|\\(?:left|right)\b|~|\s+")
+PERCENT = re.compile(r"\\?%")
+
+
+def normal_text(answer: str) -> str:
+    """The answer as text with formatting gone: `\\text{4:30 p.m.}` and `4:30 \\text{ p.m.}` both give `4:30p.m.`."""
+    text = TEXT_WRAPPERS.sub(r"\1", _strip_math(answer))
+    text = SPACING.sub("", text).replace("{,}", ",").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    return text.rstrip(".").lower()
+
+
 def grade_math(answer: str, gold: str) -> bool:
-    """math-verify equivalence; its own signal timeouts are off, the pool enforces a hard one."""
+    """Equal as text once formatting is gone, else math-verify equivalence guarded against float rounding.
+
+    math-verify's own signal timeouts are off: the pool enforces a hard one. A percent sign is
+    dropped on both sides, so `50\\%` matches a gold `50`.
+    """
     from math_verify import parse, verify
 
-    gold_parsed = parse(f"${_strip_math(gold)}$", parsing_timeout=None)
-    answer_parsed = parse(f"${_strip_math(answer)}$", parsing_timeout=None)
+    if normal_text(answer) == normal_text(gold):
+        return True
+    gold_parsed = parse(f"${PERCENT.sub('', _strip_math(gold))}$", parsing_timeout=None)
+    answer_parsed = parse(f"${PERCENT.sub('', _strip_math(answer))}$", parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
-    return bool(verify(gold_parsed, answer_parsed, timeout_seconds=None))
+    if not verify(gold_parsed, answer_parsed, timeout_seconds=None):
+        return False
+    return not _exactly_different(gold_parsed[0], answer_parsed[0])
+
+
+def _exactly_different(gold, answer) -> bool:
+    """True for two exact numbers that math-verify's float comparison took as equal (1/2004! vs 1/2006!)."""
+    import sympy
+
+    if not (isinstance(gold, sympy.Expr) and isinstance(answer, sympy.Expr) and gold.is_number and answer.is_number):
+        return False
+    if gold.atoms(sympy.Float) or answer.atoms(sympy.Float):
+        return False  # a decimal answer is an approximation by intent: math-verify's rounding decides
+    return sympy.simplify(gold - answer).is_zero is False
 
 
 def grade_number(answer: str, gold: str) -> bool:

@@ -6,7 +6,6 @@ from concurrent.futures import Future
 
 from effbench.extract import extract, split_reasoning
 from effbench.grade import GradeJob, GradingPool
-from effbench.tasks import TaskSpec
 from effbench.types import Completion, Grade
 
 
@@ -16,12 +15,12 @@ def _done(grade: Grade) -> Future:
     return future
 
 
-def score(pool: GradingPool, spec: TaskSpec, completion: Completion, gold: str) -> Future:
+def score(pool: GradingPool, completion: Completion, gold: str, *, extractor: str, grader: str) -> Future:
     """A Future of the completion's Grade; decided at once when there is nothing to send to a worker."""
     split = split_reasoning(completion.text, completion.reasoning)
     if split.unfinished:
         return _done(Grade("unfinished", detail="the thinking was never closed with </think>"))
-    answer, rule = extract(split.answer, spec.extractor)
+    answer, rule = extract(split.answer, extractor)
     if answer is None:
         return _done(Grade("no_answer"))
     graded: Future = Future()
@@ -34,5 +33,5 @@ def score(pool: GradingPool, spec: TaskSpec, completion: Completion, gold: str) 
             return
         graded.set_result(Grade(verdict, answer=answer, rule=rule, detail=detail))
 
-    pool.submit(GradeJob(spec.grader, answer, gold)).add_done_callback(finish)
+    pool.submit(GradeJob(grader, answer, gold)).add_done_callback(finish)
     return graded

@@ -168,3 +168,27 @@ def test_replay_grades_a_stored_run_again_without_a_model(tmp_path, script):
     assert grades(tmp_path / "runs" / "replayed") == grades(original)
     missing = run_cli(*replay, "limit=8", "name=more")
     assert missing.returncode == 2 and "has no stored completions for gsm8k sample '6'" in missing.stderr
+
+
+def test_grade_command_grades_any_outputs(tmp_path):
+    lines = [
+        {"gold": "18", "completion": "so \\boxed{18}", "task": "gsm8k"},
+        {"gold": "\\frac{1}{2006!}", "completion": "<think>hmm</think> The answer is $\\frac{1}{2004!}$."},
+        {"gold": "025", "completion": "\\boxed{25}", "task": "aime"},
+        {"gold": "3", "completion": "<think>never ends"},
+        {"gold": "3", "completion": "no idea"},
+    ]
+    source = tmp_path / "outputs.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run_cli("grade", str(source), f"out={tmp_path / 'graded.jsonl'}")
+    assert result.returncode == 0, result.stderr
+    graded = read_lines(tmp_path / "graded.jsonl")
+    assert [(g["pred"], g["correct"], g["status"]) for g in graded] == [
+        ("18", True, "graded"), ("\\frac{1}{2004!}", False, "graded"), ("25", True, "graded"),
+        (None, False, "unfinished"), (None, False, "no_answer"),
+    ]
+    assert graded[0]["task"] == "gsm8k"  # input fields are kept
+    assert "graded 5 lines: 2 correct (40.0%)" in result.stderr
+    source.write_text(json.dumps(lines[0]) + "\n" + '{"gold": "1"}\n')
+    bad = run_cli("grade", str(source))
+    assert bad.returncode == 2 and "line 2 needs string fields gold and completion" in bad.stderr

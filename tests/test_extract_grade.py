@@ -53,6 +53,18 @@ def test_unbalanced_box_is_not_an_answer():
         ("math", "\\frac{1}{2}", "0.5", True),
         ("math", "\\dfrac{\\pi}{2}", "\\frac{\\pi}{2}", True),
         ("math", "3", "4", False),
+        ("math", "10{,}000", "10000", True),
+        ("math", "\\text{4:30 p.m.}", "4:30 \\text{ p.m.}", True),
+        ("math", "[-2,7]", "-2 \\le x \\le 7", True),
+        ("math", "\\frac{1}{2004!}", "\\frac{1}{2006!}", False),  # both round to the same float
+        ("math", "2^{100}", "2^{100}+1", False),
+        ("math", "x=3", "3", True),
+        ("math", "50\\%", "50", True),
+        ("math", "30^\\circ", "30", True),
+        ("math", "\\$5.00", "5", True),
+        ("math", "\\{1,2\\}", "\\{2,1\\}", True),
+        ("math", "(1,2)", "(2,1)", False),  # ordered pairs keep their order
+        ("math", "0.333333", "\\frac13", True),
     ],
 )
 def test_graders(grader, answer, gold, correct):
@@ -74,3 +86,19 @@ def test_stuck_worker_is_killed_and_the_pool_goes_on():
     assert outcomes[2][0] == "error" and "grader bug" in outcomes[2][1]
     assert outcomes[3] == ("wrong", None)
     assert pool.timeouts == 1
+
+
+def test_every_gold_answer_grades_as_itself_when_boxed(data_dir):
+    from effbench.data import load_dataset
+    from effbench.tasks import load_task
+
+    with GradingPool(workers=2, timeout=30) as pool:
+        for name in ("gsm8k", "math500", "aime24", "aime25", "gaokao2023en", "amc23"):
+            spec = load_task(name)
+            pending = []
+            for sample in load_dataset(spec, root=data_dir).samples:
+                answer, rule = extract(f"So the final answer is $\\boxed{{{sample.gold}}}$.", spec.extractor)
+                assert rule == "boxed", (name, sample.id)
+                pending.append((sample, pool.submit(GradeJob(spec.grader, answer, sample.gold))))
+            failures = [(s.id, s.gold, f.result()) for s, f in pending if f.result()[0] != "correct"]
+            assert not failures, (name, failures[:5])
