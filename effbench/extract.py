@@ -38,29 +38,33 @@ def split_reasoning(text: str, reasoning: str | None = None) -> Split:
 
 
 def last_braced(text: str, commands: tuple[str, ...] = ("\\boxed", "\\fbox")) -> str | None:
-    """The content of the last `\\boxed{...}` (or `\\fbox{...}`), braces balanced."""
+    """The content of the last `\\boxed{...}` (or `\\fbox{...}`), braces balanced; linear in the text's length."""
     starts = [m.end() for m in re.finditer("|".join(re.escape(c) for c in commands), text)]
+    if not starts:
+        return None
+    closing = _closing_braces(text, starts[0])
     for start in reversed(starts):
-        rest = text[start:].lstrip()
-        if rest.startswith("{"):
-            content = _balanced(rest)
-            if content is not None:
-                return content.strip()
-        elif rest[:1].isalnum() or rest[:1] == "-":  # "\boxed 5"
-            return re.match(r"-?[\w.]+", rest).group(0)
+        position = start
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if text[position:position + 1] == "{":
+            if position in closing:
+                return text[position + 1:closing[position]].strip()
+        elif match := re.match(r"-?[\w.]+", text[position:position + 64]):  # "\boxed 5"
+            return match.group(0)
     return None
 
 
-def _balanced(text: str) -> str | None:
-    depth = 0
-    for i, char in enumerate(text):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return text[1:i]
-    return None
+def _closing_braces(text: str, begin: int) -> dict[int, int]:
+    """Position of each `{` from `begin` on -> position of its matching `}`, in one pass."""
+    stack: list[int] = []
+    closing: dict[int, int] = {}
+    for match in re.finditer(r"[{}]", text[begin:]):
+        if match.group() == "{":
+            stack.append(begin + match.start())
+        elif stack:
+            closing[stack.pop()] = begin + match.start()
+    return closing
 
 
 ANSWER_IS = re.compile(r"(?:final answer is|the answer is|answer\s*:)\s*(.+?)\s*(?:\.\s|\.?$)", re.I | re.M)

@@ -38,6 +38,15 @@ def test_extract_rules(text, extractor, expected):
 
 def test_unbalanced_box_is_not_an_answer():
     assert last_braced("\\boxed{1} and \\boxed{2") == "1"
+    assert last_braced("\\boxed{" * 20000 + "x") is None  # one pass, not one scan per opening
+
+
+def test_pathological_answers_end_in_a_verdict_or_a_timeout():
+    cases = [("9^{9^{9^{9^{9}}}}", "1"), ("\\frac{" * 300 + "1" + "}{2}" * 300, "1"), ("x" * 100_000, "1"), ("2", "2")]
+    with GradingPool(workers=2, timeout=2.0) as pool:
+        outcomes = [pool.submit(GradeJob("math", a, g)).result(timeout=120)[0] for a, g in cases]
+    assert all(o in {"wrong", "timeout"} for o in outcomes[:3])
+    assert outcomes[3] == "correct"  # the pool goes on after killing stuck workers
 
 
 @pytest.mark.parametrize(
