@@ -127,6 +127,11 @@ def _check_resumable(store: RunStore, wanted: dict[str, Any]) -> dict[str, Any] 
     return stored
 
 
+def _merge_identity(old: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    """This command's identity, keeping the tasks that earlier invocations added to the run."""
+    return {**old, **wanted, "tasks": {**old.get("tasks", {}), **wanted["tasks"]}}
+
+
 def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | None = None) -> Outcome:
     """Evaluate, resuming whatever the run folder already holds."""
     store = RunStore.open(config.out, config.run_name)
@@ -138,7 +143,7 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         "effbench_version": __version__,
         "created": stored.get("created", _now()),
         "config": {**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
-        "identity": {**stored.get("identity", {}), **wanted, "tasks": {**stored.get("identity", {}).get("tasks", {}), **wanted["tasks"]}},
+        "identity": _merge_identity(stored.get("identity", {}), wanted),
         "tasks": {**stored.get("tasks", {}), **{p.spec.name: _task_info(p) for p in plans}},
         "environment": environment(),
         "backend": stored.get("backend"),

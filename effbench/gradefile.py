@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def read_outputs(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+@lru_cache(maxsize=None)  # one YAML parse per task, not one per input line
 def rules_for(task: str | None) -> tuple[str, str]:
     if task is None:
         return DEFAULT_RULES

@@ -84,7 +84,7 @@ def test_prompts_render_chat_and_plain(data_dir):
     assert chat[1]["content"].endswith("put your final answer within \\boxed{}.")
     plain = render(spec, sample, mode="plain")
     assert plain.startswith("Question: Janet") and plain.endswith("Answer:")
-    assert json.dumps(chat)  # prompts are stored as JSON
+    assert json.loads(json.dumps(chat)) == list(chat)  # prompts are stored as JSON and read back equal
 
 
 def test_hub_records_go_through_the_same_mapping(monkeypatch, data_dir):
