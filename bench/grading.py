@@ -16,7 +16,7 @@ import time
 
 from effbench.data import load_dataset
 from effbench.extract import extract, split_reasoning
-from effbench.grade import GradeJob, GradingPool
+from effbench.pool import GradeJob, GradingPool
 from effbench.tasks import load_task
 
 REASONING = "Let us expand the expression and collect like terms, checking each step carefully. " * 30

@@ -19,7 +19,7 @@ from effbench.config import EvalConfig
 from effbench.data import Dataset, load_dataset
 from effbench.environment import environment
 from effbench.errors import ConfigError, EffbenchError, StoreError
-from effbench.grade import GradingPool
+from effbench.pool import GradingPool
 from effbench.metrics import task_metrics
 from effbench.prompts import render
 from effbench.scoring import score

@@ -67,14 +67,54 @@ def _closing_braces(text: str, begin: int) -> dict[int, int]:
     return closing
 
 
-ANSWER_IS = re.compile(r"(?:final answer is|the answer is|answer\s*:)\s*(.+?)\s*(?:\.\s|\.?$)", re.I | re.M)
+ANSWER_IS = re.compile(
+    r"(?:\b(?:final|correct)\s+(?:answer|option|choice)\s*(?:is\s*:?|:|=)|\banswer\s+(?:is\s*:?|:|=)|\banswer\s*[:：]"
+    r"|答案(?:是|为|[:：]))\s*",
+    re.I,
+)
+SENTENCE_END = re.compile(r"\.\s|\.?\s*$", re.M)
+ANSWER_ENDS = re.compile(r",?\s+(?:since|because|as|which|so|and\s+so)\s.*$|\s+I hope it is correct.*$", re.I)
+CHOICE = re.compile(r"\b(?:options?|choices?|choose|select)\s*:?\s*\(?([A-E])\)?(?![A-Za-z0-9])", re.I)
 HASHES = re.compile(r"####\s*([^\n]+?)\s*$", re.M)
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+BARE_MAX_CHARS = 100
 
 
 def _answer_is(text: str) -> str | None:
-    matches = ANSWER_IS.findall(text)
-    return matches[-1].strip().strip("$").strip() if matches else None
+    """The statement after the last "final answer is" / "the answer is" / "Answer:"."""
+    text = text.replace("**", "")
+    last = None
+    for last in ANSWER_IS.finditer(text):
+        pass
+    if last is None:
+        return None
+    statement = text[last.end():SENTENCE_END.search(text, last.end()).start()]
+    statement = ANSWER_ENDS.sub("", statement).strip()
+    enclosed = re.fullmatch(r"\$+([^$]+)\$+", statement)  # `$x$` -> `x`; `$2$ and $3$` stays as it is
+    return (enclosed[1].strip() if enclosed else statement) or None
+
+
+def _choice(text: str) -> str | None:
+    """An option letter named as such: "option (B)", "choose C"."""
+    matches = CHOICE.findall(text)
+    return matches[-1].upper() if matches else None
+
+
+def _bare(text: str) -> str | None:
+    """The whole answer part, when it is one short line that is not a sentence (`$\\frac12$`, `x = 5`, `18 dollars`)."""
+    text = text.strip()
+    if not text or len(text) > BARE_MAX_CHARS or "\n" in text:
+        return None
+    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[a-z]+\s*\{[^{}]*\}|\$[^$]*\$", " ", text))
+    mathlike = re.search(r"[\d$\\^_=+*/(){}\[\]<>-]", text)
+    return text if len(words) <= (3 if mathlike else 1) else None
+
+
+def _last_math(text: str) -> str | None:
+    """The last inline or display math in the answer part: `... so we get $5$`."""
+    matches = MATH_SEGMENT.findall(text)
+    return next((part for part in matches[-1] if part), None) if matches else None
 
 
 def _hashes(text: str) -> str | None:
@@ -90,14 +130,19 @@ def _last_number(text: str) -> str | None:
 RULES: dict[str, Callable[[str], str | None]] = {
     "boxed": last_braced,
     "answer_is": _answer_is,
+    "choice": _choice,
     "hashes": _hashes,
+    "bare": _bare,
+    "last_math": _last_math,
     "last_number": _last_number,
 }
 
+# Tried in order; the first rule that finds something decides. The last-number fallback only
+# where the task's answers are numbers.
 EXTRACTORS: dict[str, tuple[str, ...]] = {
-    "math": ("boxed", "answer_is"),
-    "number": ("boxed", "hashes", "answer_is", "last_number"),
-    "integer": ("boxed", "answer_is"),
+    "math": ("boxed", "answer_is", "choice", "bare", "last_math"),
+    "number": ("boxed", "hashes", "answer_is", "bare", "last_number"),
+    "integer": ("boxed", "answer_is", "bare", "last_number"),
     "last_boxed": ("boxed",),
 }
 

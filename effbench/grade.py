@@ -1,66 +1,131 @@
-"""Decide whether an extracted answer equals the gold answer, in worker processes with a hard timeout.
+"""Decide whether an extracted answer equals the gold answer.
 
-A worker that does not answer within the timeout is killed and replaced; the sample's outcome is
-recorded as `timeout`, never as wrong, and the rest of the evaluation goes on.
+Two graders, named by the tasks: `math` (math-verify underneath, with the normalisations the
+datasets' gold answers need) and `number` (values compare exactly: GSM8K, AMC, AIME). Both
+accepts the cheap cases first (same text once formatting is gone, same number) and only then asks
+math-verify. Graders run in the worker processes of `effbench.pool`.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import queue
 import re
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass
-
-STARTUP_TIMEOUT = 120
-Outcome = tuple[str, str | None]  # (verdict: correct / wrong / timeout / error, detail)
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 
 def _strip_math(text: str) -> str:
-    text = text.strip()
-    while len(text) >= 2 and text[0] == text[-1] == "$":
-        text = text[1:-1].strip()
+    """The answer without math delimiters: `$x$`, `$$x$$`, `$2$ and $-3$`, `\\(x\\)`, `\\[x\\]`; `\\$` stays."""
+    text = re.sub(r"(?<!\\)\$", "", text).strip()
+    while text[:2] in ("\\(", "\\[") and text[-2:] in ("\\)", "\\]"):
+        text = text[2:-2].strip()
     return text
 
 
-def _as_number(text: str) -> float | None:
-    text = _strip_math(text)
-    text = re.sub(r"\\text\{[^}]*\}|\\[,!;: ]|\\\$|\$|%|\\%", "", text).replace("{,}", "").replace(",", "")
-    try:
-        return float(text.strip())
-    except ValueError:
-        return None
-
-
-TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mbox)\{([^{}]*)\}")
-SPACING = re.compile(r"\\[,!;: ]|\\(?:left|right)\b|~|\s+")
+TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
+SPACING = re.compile(r"\\[,!;: ]|\\(?:left|right|displaystyle)\b|~|\s+")
 PERCENT = re.compile(r"\\?%")
+DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\circ|°|\\degree")
 
 
 def normal_text(answer: str) -> str:
     """The answer as text with formatting gone: `\\text{4:30 p.m.}` and `4:30 \\text{ p.m.}` both give `4:30p.m.`."""
-    text = TEXT_WRAPPERS.sub(r"\1", _strip_math(answer))
+    text = TEXT_WRAPPERS.sub(r"\1", _strip_math(answer)).replace("**", "")
     text = SPACING.sub("", text).replace("{,}", ",").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     return text.rstrip(".").lower()
 
 
-def grade_math(answer: str, gold: str) -> bool:
-    """Equal as text once formatting is gone, else math-verify equivalence guarded against float rounding.
+# --- numbers ---------------------------------------------------------------------------------
 
-    math-verify's own signal timeouts are off: the pool enforces a hard one. A percent sign is
-    dropped on both sides, so `50\\%` matches a gold `50`.
+WORD_NUMBERS = {w: str(i) for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())}
+DIGIT_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ |\\!)(?=\d{3}(?!\d))")
+PLAIN_NUMBER = re.compile(
+    r"(?:[^=]*=)?\s*"                               # `x = 5`, `m+n = 25`: the value after the last `=`
+    r"(?P<sign>[-−+]?)\s*(?:\\\$|\$|€|£|¥)?\s*"      # sign, currency
+    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)"  # thousands grouped only by threes: `1,2` is a list
+    r"(?:\s*(?:[A-Za-z]{2,}\.?|\^\{?\d\}?|/))*"      # unit words: `5 apples`, `3 cm^2`, `60 km/hr`
+    r"\s*\.?"
+)
+
+
+def as_number(text: str) -> Fraction | None:
+    """The exact value of an answer that is one number, with its formatting dropped, else None.
+
+    Thousands separators (`1,000`, `10{,}000`, `10\\,000`), currency, percent and degree signs,
+    `\\text{}` units, `x =` and number words up to twenty are dropped; `1,2` is not a number.
     """
-    from math_verify import parse, verify
+    text = _strip_math(text).replace("**", "")
+    text = WORD_NUMBERS.get(text.strip().rstrip(".").lower(), text)
+    text = DIGIT_GROUP_SEPARATOR.sub(",", text.replace("{,}", ","))
+    text = re.sub(r"\\[a-z]*text[a-z]*\s*\{[^{}]*\}|\\mbox\{[^{}]*\}|\\mathrm\{[^{}]*\}", " ", text)  # units in text
+    text = DEGREES.sub("", PERCENT.sub("", text))
+    text = re.sub(r"\\[,!;: ]|\\?\$(?=\s*$)", " ", text).strip()
+    match = PLAIN_NUMBER.fullmatch(text)
+    if not match:
+        return None
+    try:
+        value = Fraction(Decimal(match["number"].replace(",", "")))
+    except InvalidOperation:
+        return None
+    return -value if match["sign"] in "-−" and match["sign"] else value
 
+
+# --- multiple choice -------------------------------------------------------------------------
+
+NEXT_LETTER = re.compile(r"\s*(?:,|;|、|&|/|\band\b|\bor\b)?\s*\(?([A-E]{1,5})\)?(?![A-Za-z0-9])")
+CHOICE_PREFIX = re.compile(r"^\s*(?:the\s+)?(?:correct\s+)?(?:options?|choices?|answers?)\s*(?:is|are|:)?\s*", re.I)
+
+
+def choice_letters(text: str, *, option_text: bool = False) -> str | None:
+    """The option letters of a multiple-choice answer, sorted (`A B D`, `A, D, B` -> `ABD`), or None.
+
+    With `option_text`, the letters may be followed by the option's text (`(B) 5`, `C: x > 2`).
+    """
+    text = CHOICE_PREFIX.sub("", TEXT_WRAPPERS.sub(r"\1", _strip_math(text)).replace("**", ""))
+    letters, position = [], 0
+    while match := NEXT_LETTER.match(text, position):
+        letters.extend(match[1])
+        position = match.end()
+    rest = text[position:].strip()
+    if not letters or (rest and not (option_text and rest[0] in ".:：)-–")):
+        return None
+    return "".join(sorted(set(letters)))
+
+
+# --- graders ---------------------------------------------------------------------------------
+
+LIST_WORDS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\\(?:quad|qquad)|\s(?:and|or)\s)\s*")
+
+
+def grade_math(answer: str, gold: str) -> bool:
+    """Same option letters, or same text once formatting is gone, or same number, else math-verify.
+
+    math-verify compares sets in any order, tuples in order, intervals with inequalities
+    (`[-2,7]` = `-2 \\le x \\le 7`) and equations with values (`x=3` = `3`). Its verdict is then
+    guarded against float rounding: two different exact numbers are never equal. Its own signal
+    timeouts are off: the pool enforces a hard one. A percent sign is dropped on both sides.
+    """
+    gold_letters = choice_letters(gold)
+    if gold_letters is not None:
+        return choice_letters(answer, option_text=True) == gold_letters
     if normal_text(answer) == normal_text(gold):
         return True
+    gold_number, answer_number = as_number(gold), as_number(answer)
+    if gold_number is not None and answer_number is not None:
+        return gold_number == answer_number
+    return _math_verify(LIST_WORDS.sub(", ", answer), gold)
+
+
+def _math_verify(answer: str, gold: str) -> bool:
+    from math_verify import parse, verify
+
     gold_parsed = parse(f"${PERCENT.sub('', _strip_math(gold))}$", parsing_timeout=None)
     answer_parsed = parse(f"${PERCENT.sub('', _strip_math(answer))}$", parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
-    if not verify(gold_parsed, answer_parsed, timeout_seconds=None):
+    if not verify(gold_parsed, answer_parsed, allow_set_relation_comp=True, timeout_seconds=None):
         return False
     return not _exactly_different(gold_parsed[0], answer_parsed[0])
 
@@ -77,133 +142,14 @@ def _exactly_different(gold, answer) -> bool:
 
 
 def grade_number(answer: str, gold: str) -> bool:
-    """Numbers compare by value (thousands separators, `$`, `%` dropped); anything else by math-verify."""
-    a, g = _as_number(answer), _as_number(gold)
+    """Numbers compare by exact value once formatting is gone; anything else as `math`."""
+    a, g = as_number(answer), as_number(gold)
     if a is not None and g is not None:
-        return abs(a - g) <= 1e-9 * max(1.0, abs(g))
+        return a == g
     return grade_math(answer, gold)
-
-
-def grade_integer(answer: str, gold: str) -> bool:
-    """AIME-style: both must be integers; leading zeros do not matter (`025` = `25`)."""
-    a, g = _as_number(answer), _as_number(gold)
-    return a is not None and g is not None and a.is_integer() and a == g
 
 
 GRADERS: dict[str, Callable[[str, str], bool]] = {
     "math": grade_math,
     "number": grade_number,
-    "integer": grade_integer,
 }
-
-
-@dataclass(frozen=True)
-class GradeJob:
-    grader: str
-    answer: str
-    gold: str
-
-
-def run_job(job: GradeJob) -> bool:
-    return GRADERS[job.grader](job.answer, job.gold)
-
-
-def _worker_main(conn, job_fn: Callable[[GradeJob], bool]) -> None:
-    import logging
-
-    import math_verify  # noqa: F401  (imported before "ready", so start-up never counts against a job's timeout)
-
-    logging.getLogger("math_verify").setLevel(logging.ERROR)  # its "timeout is disabled" notes: the pool enforces one
-
-    conn.send("ready")
-    while True:
-        try:
-            job = conn.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        try:
-            conn.send(("correct" if job_fn(job) else "wrong", None))
-        except Exception as exc:  # a grader bug on one sample is recorded on that sample
-            conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]))
-
-
-class GradingPool:
-    """`workers` processes, each driven by one thread; `submit` returns a Future of an Outcome."""
-
-    def __init__(self, workers: int = 2, timeout: float = 10.0, job_fn: Callable[[GradeJob], bool] = run_job):
-        self.timeout = timeout
-        self._job_fn = job_fn
-        self._ctx = mp.get_context("spawn")
-        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._drive, daemon=True) for _ in range(workers)]
-        self._started = False
-        self.timeouts = 0
-
-    def submit(self, job: GradeJob) -> Future:
-        if not self._started:
-            self._started = True
-            for thread in self._threads:
-                thread.start()
-        future: Future = Future()
-        self._jobs.put((job, future))
-        return future
-
-    def close(self) -> None:
-        if self._started:
-            for _ in self._threads:
-                self._jobs.put(None)
-            for thread in self._threads:
-                thread.join()
-
-    def __enter__(self) -> GradingPool:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def _spawn(self):
-        parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, self._job_fn), daemon=True)
-        process.start()
-        child.close()
-        if not parent.poll(STARTUP_TIMEOUT):
-            process.kill()
-            raise RuntimeError(f"a grading worker did not start within {STARTUP_TIMEOUT}s")
-        parent.recv()
-        return process, parent
-
-    def _drive(self) -> None:
-        worker = None
-        while (item := self._jobs.get()) is not None:
-            job, future = item
-            try:
-                worker = worker or self._spawn()
-            except Exception as exc:
-                future.set_exception(RuntimeError(f"grading worker could not start: {exc}"))
-                continue
-            outcome = self._run(worker, job)
-            if outcome is None:
-                future.set_result(worker[1].recv())
-                continue
-            worker[0].kill()
-            worker[0].join()
-            worker = None
-            future.set_result(outcome)
-        if worker is not None:
-            worker[1].send(None)
-            worker[0].join(timeout=5)
-            if worker[0].is_alive():
-                worker[0].kill()
-
-    def _run(self, worker, job: GradeJob) -> Outcome | None:
-        """None when the worker has a verdict ready; else the outcome of its failure."""
-        try:
-            worker[1].send(job)
-            if worker[1].poll(self.timeout):
-                return None
-        except (EOFError, OSError) as exc:
-            return ("error", f"grading worker died: {type(exc).__name__}")
-        self.timeouts += 1
-        return ("timeout", f"no verdict within {self.timeout:g}s; the worker was killed")

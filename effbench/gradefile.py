@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from effbench.errors import DataError, TaskError
-from effbench.grade import GradingPool
+from effbench.pool import GradingPool
 from effbench.scoring import score
 from effbench.tasks import load_task
 from effbench.types import Completion

@@ -5,7 +5,7 @@ from __future__ import annotations
 from concurrent.futures import Future
 
 from effbench.extract import extract, split_reasoning
-from effbench.grade import GradeJob, GradingPool
+from effbench.pool import GradeJob, GradingPool
 from effbench.types import Completion, Grade
 
 

@@ -1,7 +1,8 @@
 import pytest
 
 from effbench.extract import extract, last_braced, split_reasoning
-from effbench.grade import GRADERS, GradeJob, GradingPool
+from effbench.grade import GRADERS
+from effbench.pool import GradeJob, GradingPool
 from tests.helpers import sleepy
 
 
@@ -57,8 +58,8 @@ def test_pathological_answers_end_in_a_verdict_or_a_timeout():
         ("number", "\\$18", "18", True),
         ("number", "27", "27.0", True),
         ("number", "17", "18", False),
-        ("integer", "25", "025", True),
-        ("integer", "25.5", "25", False),
+        ("number", "25", "025", True),
+        ("number", "25.5", "25", False),
         ("math", "\\frac{1}{2}", "0.5", True),
         ("math", "\\dfrac{\\pi}{2}", "\\frac{\\pi}{2}", True),
         ("math", "3", "4", False),

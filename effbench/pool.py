@@ -1,0 +1,131 @@
+"""Grading in worker processes with a hard per-sample timeout.
+
+A worker that does not answer within the timeout is killed and replaced; the sample's outcome is
+recorded as `timeout`, never as wrong, and the rest of the evaluation goes on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from effbench.grade import GRADERS
+
+STARTUP_TIMEOUT = 120
+Outcome = tuple[str, str | None]  # (verdict: correct / wrong / timeout / error, detail)
+
+
+@dataclass(frozen=True)
+class GradeJob:
+    grader: str
+    answer: str
+    gold: str
+
+
+def run_job(job: GradeJob) -> bool:
+    return GRADERS[job.grader](job.answer, job.gold)
+
+
+def _worker_main(conn, job_fn: Callable[[GradeJob], bool]) -> None:
+    import logging
+
+    import math_verify  # noqa: F401  (imported before "ready", so start-up never counts against a job's timeout)
+
+    logging.getLogger("math_verify").setLevel(logging.ERROR)  # its "timeout is disabled" notes: the pool enforces one
+
+    conn.send("ready")
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            conn.send(("correct" if job_fn(job) else "wrong", None))
+        except Exception as exc:  # a grader bug on one sample is recorded on that sample
+            conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]))
+
+
+class GradingPool:
+    """`workers` processes, each driven by one thread; `submit` returns a Future of an Outcome."""
+
+    def __init__(self, workers: int = 2, timeout: float = 10.0, job_fn: Callable[[GradeJob], bool] = run_job):
+        self.timeout = timeout
+        self._job_fn = job_fn
+        self._ctx = mp.get_context("spawn")
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._drive, daemon=True) for _ in range(workers)]
+        self._started = False
+        self.timeouts = 0
+
+    def submit(self, job: GradeJob) -> Future:
+        if not self._started:
+            self._started = True
+            for thread in self._threads:
+                thread.start()
+        future: Future = Future()
+        self._jobs.put((job, future))
+        return future
+
+    def close(self) -> None:
+        if self._started:
+            for _ in self._threads:
+                self._jobs.put(None)
+            for thread in self._threads:
+                thread.join()
+
+    def __enter__(self) -> GradingPool:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _spawn(self):
+        parent, child = self._ctx.Pipe()
+        process = self._ctx.Process(target=_worker_main, args=(child, self._job_fn), daemon=True)
+        process.start()
+        child.close()
+        if not parent.poll(STARTUP_TIMEOUT):
+            process.kill()
+            raise RuntimeError(f"a grading worker did not start within {STARTUP_TIMEOUT}s")
+        parent.recv()
+        return process, parent
+
+    def _drive(self) -> None:
+        worker = None
+        while (item := self._jobs.get()) is not None:
+            job, future = item
+            try:
+                worker = worker or self._spawn()
+            except Exception as exc:
+                future.set_exception(RuntimeError(f"grading worker could not start: {exc}"))
+                continue
+            outcome = self._run(worker, job)
+            if outcome is None:
+                future.set_result(worker[1].recv())
+                continue
+            worker[0].kill()
+            worker[0].join()
+            worker = None
+            future.set_result(outcome)
+        if worker is not None:
+            worker[1].send(None)
+            worker[0].join(timeout=5)
+            if worker[0].is_alive():
+                worker[0].kill()
+
+    def _run(self, worker, job: GradeJob) -> Outcome | None:
+        """None when the worker has a verdict ready; else the outcome of its failure."""
+        try:
+            worker[1].send(job)
+            if worker[1].poll(self.timeout):
+                return None
+        except (EOFError, OSError) as exc:
+            return ("error", f"grading worker died: {type(exc).__name__}")
+        self.timeouts += 1
+        return ("timeout", f"no verdict within {self.timeout:g}s; the worker was killed")
