@@ -1,71 +1,137 @@
 """Grading throughput: sequential math-verify vs effbench's grading pool, on realistic completions.
 
-    python bench/grading.py [count] [workers]
+    EFFBENCH_DATA_DIR=../shared/datasets python bench/grading.py [count] [workers] [pathological_share]
 
-Completions are built from MATH-500 gold answers: a long reasoning text, then a boxed answer,
-correct for half of them. Both sides grade the same (answer, gold) pairs; the sequential side is
-math-verify's parse + verify with its default settings, in this process. Prints samples/s and the
-ratio, measured side by side in one run. Needs EFFBENCH_DATA_DIR.
+Completions are built from the full MATH test set: the reference solution as the reasoning,
+inside `<think>…</think>`, then a closing sentence with a boxed answer. A third of the answers
+are written as the gold is, a third are the same answer written differently (`\\dfrac`, a decimal
+for a fraction, `\\$`, units, `x =`, thousands separators, spaces), a third are wrong. A share
+of the completions (default 1%) end in a pathological answer (towers of powers, deep nesting,
+huge factorials) that can make a grader hang.
+
+Three graders see the same completions, side by side in this one run:
+- math-verify as people use it: `verify(parse(gold), parse(completion))` with its defaults, in
+  this process, one sample after the other (its own 5 s signal timeouts on);
+- the same, on the answers that effbench's extractor found (isolates what the pool adds);
+- effbench: extraction here, equivalence in the pool of `workers` processes with a hard timeout.
+Prints samples/s, the ratios, the verdict counts and the slowest single sample of each.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import random
 import sys
 import time
+from fractions import Fraction
+from pathlib import Path
 
-from effbench.data import load_dataset
 from effbench.extract import extract, split_reasoning
 from effbench.pool import GradeJob, GradingPool
 from effbench.tasks import load_task
 
-REASONING = "Let us expand the expression and collect like terms, checking each step carefully. " * 30
+PATHOLOGICAL = [
+    "9^{9^{9^{9^{9}}}}",
+    "\\frac{1}{" * 300 + "2" + "}" * 300,
+    "(((((((((((((((((((((((((((((x+1)))))))))))))))))))))))))))))^{99999}",
+    "10^{10^{10^{10}}} - 10^{10^{10^{10}}} + 1",
+    "123456789!",
+]
 
 
-def completions(count: int) -> list[tuple[str, str]]:
-    """(completion text, gold) pairs; every other answer is perturbed so it is wrong."""
-    samples = load_dataset(load_task("math500")).samples
-    rng = random.Random(0)
+def rewritten(gold: str, rng: random.Random) -> str:
+    """The gold answer written the way another model might write it; the same value."""
+    fraction = Fraction(gold) if gold.lstrip("-").replace("/", "", 1).isdigit() else None
+    if gold.startswith("\\frac") and rng.random() < 0.5:
+        return gold.replace("\\frac", "\\dfrac", 1)
+    if fraction is not None and fraction.denominator in (1, 2, 4, 5, 8, 10):
+        choices = [f"{float(fraction):g}", f"x = {gold}", f"\\${gold}" if fraction > 0 else gold]
+        if abs(fraction) >= 1000 and fraction.denominator == 1:
+            choices.append(f"{int(fraction):,}".replace(",", "{,}"))
+        return rng.choice(choices)
+    if gold.isdigit():
+        return rng.choice([f"{gold}\\text{{ units}}", f"{gold}.0", f"{int(gold):,}"])
+    if gold.startswith("(") and gold.endswith(")"):
+        return rng.choice([f"\\left{gold[:-1]}\\right)", gold.replace(",", ", ")])
+    return rng.choice([gold.replace(",", ", "), f" {gold} ", f"${gold}$"])
+
+
+def completions(count: int, pathological_share: float, seed: int = 0) -> list[tuple[str, str]]:
+    """(completion text, gold) pairs."""
+    spec = load_task("math")
+    path = Path(os.environ["EFFBENCH_DATA_DIR"]) / spec.source.local
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rng = random.Random(seed)
     pairs = []
     for index in range(count):
-        gold = samples[index % len(samples)].gold
-        answer = gold if index % 2 == 0 else f"{gold}+{rng.randint(1, 9)}"
-        pairs.append((f"<think>{REASONING}</think>So the final answer is $\\boxed{{{answer}}}$.", gold))
+        record = records[index % len(records)]
+        gold = _gold(record["solution"])
+        kind = index % 3
+        answer = gold if kind == 0 else rewritten(gold, rng) if kind == 1 else f"{gold}+{rng.randint(1, 9)}"
+        if rng.random() < pathological_share:
+            answer = rng.choice(PATHOLOGICAL)
+        reasoning = record["solution"]
+        pairs.append((f"<think>{reasoning}</think>\nSo the final answer is $\\boxed{{{answer}}}$.", gold))
     return pairs
 
 
-def sequential(pairs: list[tuple[str, str]]) -> tuple[float, int]:
+def _gold(solution: str) -> str:
+    return extract(solution, "last_boxed")[0]
+
+
+def math_verify_whole(pairs: list[tuple[str, str]]) -> tuple[float, list[bool], float]:
     from math_verify import parse, verify
 
-    started, correct = time.perf_counter(), 0
+    verdicts, slowest, started = [], 0.0, time.perf_counter()
     for text, gold in pairs:
+        one = time.perf_counter()
+        verdicts.append(bool(verify(parse(f"${gold}$"), parse(text))))
+        slowest = max(slowest, time.perf_counter() - one)
+    return time.perf_counter() - started, verdicts, slowest
+
+
+def math_verify_extracted(pairs: list[tuple[str, str]]) -> tuple[float, list[bool], float]:
+    from math_verify import parse, verify
+
+    verdicts, slowest, started = [], 0.0, time.perf_counter()
+    for text, gold in pairs:
+        one = time.perf_counter()
         answer, _ = extract(split_reasoning(text).answer, "math")
-        correct += bool(verify(parse(f"${gold}$"), parse(f"${answer}$")))
-    return time.perf_counter() - started, correct
+        verdicts.append(bool(verify(parse(f"${gold}$"), parse(f"${answer}$"))))
+        slowest = max(slowest, time.perf_counter() - one)
+    return time.perf_counter() - started, verdicts, slowest
 
 
-def pooled(pairs: list[tuple[str, str]], workers: int) -> tuple[float, int]:
-    with GradingPool(workers, timeout=10) as pool:
+def pooled(pairs: list[tuple[str, str]], workers: int, timeout: float) -> tuple[float, list[str]]:
+    with GradingPool(workers, timeout=timeout) as pool:
         pool.submit(GradeJob("math", "1", "1")).result()  # workers started before the clock, as in a run
         started = time.perf_counter()
         futures = [pool.submit(GradeJob("math", extract(split_reasoning(t).answer, "math")[0], g)) for t, g in pairs]
-        correct = sum(f.result()[0] == "correct" for f in futures)
-        return time.perf_counter() - started, correct
+        verdicts = [f.result()[0] for f in futures]
+        return time.perf_counter() - started, verdicts
 
 
 def main() -> None:
     import logging
 
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
-    pairs = completions(count)
-    seq_s, seq_correct = sequential(pairs)
-    pool_s, pool_correct = pooled(pairs, workers)
-    print(f"completions: {count}, pool workers: {workers}")
-    print(f"sequential math-verify: {seq_s:8.2f} s  {count / seq_s:8.1f} samples/s  correct {seq_correct}")
-    print(f"effbench pool:          {pool_s:8.2f} s  {count / pool_s:8.1f} samples/s  correct {pool_correct}")
-    print(f"speed-up (sequential / pool): {seq_s / pool_s:.2f}x")
+    share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.01
+    timeout = 5.0
+    pairs = completions(count, share)
+    print(f"completions: {count} (MATH solutions as reasoning, mean {sum(len(t) for t, _ in pairs) / count:.0f} chars), "
+          f"pathological share {share:.1%}, pool workers {workers}, timeout {timeout:g} s, cores {os.cpu_count()}")
+    whole_s, whole, whole_max = math_verify_whole(pairs)
+    print(f"math-verify, whole completion: {whole_s:8.2f} s {count / whole_s:8.1f}/s  correct {sum(whole):5d}  slowest {whole_max:.2f} s")
+    part_s, part, part_max = math_verify_extracted(pairs)
+    print(f"math-verify, extracted answer: {part_s:8.2f} s {count / part_s:8.1f}/s  correct {sum(part):5d}  slowest {part_max:.2f} s")
+    pool_s, verdicts = pooled(pairs, workers, timeout)
+    counts = {v: verdicts.count(v) for v in sorted(set(verdicts))}
+    print(f"effbench pool:                 {pool_s:8.2f} s {count / pool_s:8.1f}/s  {counts}")
+    print(f"speed-up vs math-verify on whole completions: {whole_s / pool_s:.2f}x")
+    print(f"speed-up vs math-verify on extracted answers: {part_s / pool_s:.2f}x")
 
 
 if __name__ == "__main__":

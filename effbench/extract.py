@@ -37,22 +37,45 @@ def split_reasoning(text: str, reasoning: str | None = None) -> Split:
     return Split(None, text)
 
 
-def last_braced(text: str, commands: tuple[str, ...] = ("\\boxed", "\\fbox")) -> str | None:
-    """The content of the last `\\boxed{...}` (or `\\fbox{...}`), braces balanced; linear in the text's length."""
-    starts = [m.end() for m in re.finditer("|".join(re.escape(c) for c in commands), text)]
-    if not starts:
-        return None
-    closing = _closing_braces(text, starts[0])
-    for start in reversed(starts):
-        position = start
+BOX_COMMANDS = re.compile(r"\\boxed|\\fbox")
+BETWEEN_BOXES = re.compile(r"(?:[\s,;.$]|\\quad|\\qquad|\\[,;]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b)*")
+
+
+def boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) of every `\\boxed{...}` / `\\fbox{...}` (braces balanced), in one pass."""
+    found = []
+    closing: dict[int, int] | None = None
+    for command in BOX_COMMANDS.finditer(text):
+        position = command.end()
         while position < len(text) and text[position].isspace():
             position += 1
         if text[position:position + 1] == "{":
+            closing = _closing_braces(text, position) if closing is None else closing
             if position in closing:
-                return text[position + 1:closing[position]].strip()
+                found.append((command.start(), closing[position] + 1, text[position + 1:closing[position]].strip()))
         elif match := re.match(r"-?[\w.]+", text[position:position + 64]):  # "\boxed 5"
-            return match.group(0)
-    return None
+            found.append((command.start(), position + match.end(), match.group(0)))
+    return found
+
+
+def last_braced(text: str) -> str | None:
+    """The content of the last `\\boxed{...}` (or `\\fbox{...}`); linear in the text's length."""
+    found = boxes(text)
+    return found[-1][2] if found else None
+
+
+def _boxed(text: str) -> str | None:
+    """The last box, with the boxes just before it when only separators stand between them:
+    `\\boxed{-2} \\quad\\text{and}\\quad \\boxed{1}` gives `-2, 1`."""
+    found = boxes(text)
+    if not found:
+        return None
+    run = [found[-1]]
+    for box in reversed(found[:-1]):
+        if box[1] > run[0][0] or not BETWEEN_BOXES.fullmatch(text, box[1], run[0][0]):
+            break
+        run.insert(0, box)
+    return ", ".join(content for _, _, content in run)
 
 
 def _closing_braces(text: str, begin: int) -> dict[int, int]:
@@ -73,10 +96,12 @@ ANSWER_IS = re.compile(
     re.I,
 )
 SENTENCE_END = re.compile(r"\.\s|\.?\s*$", re.M)
-ANSWER_ENDS = re.compile(r",?\s+(?:since|because|as|which|so|and\s+so)\s.*$|\s+I hope it is correct.*$", re.I)
+ANSWER_ENDS = re.compile(
+    r",?\s+(?:since|because|as|which|so|and\s+so)\s.*$|,\s+(?!and\b|or\b)[a-z]{2,}\b.*$|\s+I hope it is correct.*$", re.I
+)
 CHOICE = re.compile(r"\b(?:options?|choices?|choose|select)\s*:?\s*\(?([A-E])\)?(?![A-Za-z0-9])", re.I)
 HASHES = re.compile(r"####\s*([^\n]+?)\s*$", re.M)
-NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:\s*(?:thousand|million|billion)\b)?")
 MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 BARE_MAX_CHARS = 100
 
@@ -91,8 +116,18 @@ def _answer_is(text: str) -> str | None:
         return None
     statement = text[last.end():SENTENCE_END.search(text, last.end()).start()]
     statement = ANSWER_ENDS.sub("", statement).strip()
+    statement = _after_verb(statement)
     enclosed = re.fullmatch(r"\$+([^$]+)\$+", statement)  # `$x$` -> `x`; `$2$ and $3$` stays as it is
     return (enclosed[1].strip() if enclosed else statement) or None
+
+
+def _after_verb(statement: str) -> str:
+    """What a sentence-shaped answer states: `The largest $n$ is 34` gives `34`."""
+    words = re.sub(r"\$[^$]*\$", "x", statement)
+    if len(re.findall(r"[A-Za-z]{2,}", words)) < 3:
+        return statement
+    verbs = list(re.finditer(r"\s(?:is|are|equals|was)\s+", statement))
+    return statement[verbs[-1].end():] if verbs else statement
 
 
 def _choice(text: str) -> str | None:
@@ -106,9 +141,12 @@ def _bare(text: str) -> str | None:
     text = text.strip()
     if not text or len(text) > BARE_MAX_CHARS or "\n" in text:
         return None
-    words = re.findall(r"[A-Za-z]{2,}", re.sub(r"\\[a-z]+\s*\{[^{}]*\}|\$[^$]*\$", " ", text))
+    prose = re.sub(r"\\text\s*\{[^{}]*\}|\$[^$]*\$|\\[A-Za-z]+|\b(?:and|or)\b", " ", text)
     mathlike = re.search(r"[\d$\\^_=+*/(){}\[\]<>-]", text)
-    return text if len(words) <= (3 if mathlike else 1) else None
+    words = len(re.findall(r"[A-Za-z]{2,}", prose))
+    if words and MATH_SEGMENT.search(text):
+        return None  # "Special matrix: $M$": the math part, by the last-math rule
+    return text if words <= (2 if mathlike else 1) else None
 
 
 def _last_math(text: str) -> str | None:
@@ -128,7 +166,7 @@ def _last_number(text: str) -> str | None:
 
 
 RULES: dict[str, Callable[[str], str | None]] = {
-    "boxed": last_braced,
+    "boxed": _boxed,
     "answer_is": _answer_is,
     "choice": _choice,
     "hashes": _hashes,

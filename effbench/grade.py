@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import NamedTuple
 
 
 def _strip_math(text: str) -> str:
@@ -19,7 +20,7 @@ def _strip_math(text: str) -> str:
     text = re.sub(r"(?<!\\)\$", "", text).strip()
     while text[:2] in ("\\(", "\\[") and text[-2:] in ("\\)", "\\]"):
         text = text[2:-2].strip()
-    return text
+    return text.rstrip(". ")
 
 
 TEXT_WRAPPERS = re.compile(r"\\(?:text|textbf|textrm|mathrm|mathbf|mbox|operatorname)\s*\{([^{}]*)\}")
@@ -32,7 +33,7 @@ def normal_text(answer: str) -> str:
     """The answer as text with formatting gone: `\\text{4:30 p.m.}` and `4:30 \\text{ p.m.}` both give `4:30p.m.`."""
     text = TEXT_WRAPPERS.sub(r"\1", _strip_math(answer)).replace("**", "")
     text = SPACING.sub("", text).replace("{,}", ",").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    return text.rstrip(".").lower()
+    return text.lower().replace("p.m.", "pm").replace("a.m.", "am").rstrip(".")
 
 
 # --- numbers ---------------------------------------------------------------------------------
@@ -40,36 +41,78 @@ def normal_text(answer: str) -> str:
 WORD_NUMBERS = {w: str(i) for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
     "seventeen eighteen nineteen twenty".split())}
-DIGIT_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ |\\!)(?=\d{3}(?!\d))")
+DIGIT_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ )(?=\d{3}(?!\d))")
+UNIT_TEXT = re.compile(r"\\(?:text|textrm|textbf|mbox|mathrm)\s*\{[^{}]*\}")
 PLAIN_NUMBER = re.compile(
-    r"(?:[^=]*=)?\s*"                               # `x = 5`, `m+n = 25`: the value after the last `=`
-    r"(?P<sign>[-−+]?)\s*(?:\\\$|\$|€|£|¥)?\s*"      # sign, currency
-    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)"  # thousands grouped only by threes: `1,2` is a list
-    r"(?:\s*(?:[A-Za-z]{2,}\.?|\^\{?\d\}?|/))*"      # unit words: `5 apples`, `3 cm^2`, `60 km/hr`
+    r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=)?\s*"                      # `x = 5`
+    r"(?P<sign>[-−+]?)\s*(?:\\\$|\$|€|£|¥)?\s*"                  # sign, currency
+    r"(?:(?P<whole>\d+)\s+(?=\d+/))?"                           # a mixed number: `4 4/9`
+    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)(?:/(?P<denominator>\d+))?"  # `1,2` is a list, not a number
+    r"\s*(?P<scale>thousand|million|billion)?"
+    r"(?:\s*(?:[A-Za-z]{2,}(?:\^\{?[23]\}?)?\.?|/|€))*"          # units: `5 apples`, `3 cm^2`, `60 km/hr`
     r"\s*\.?"
 )
+NUMERIC_FRACTION = re.compile(r"(\d+\s*)?\\[dt]?frac(?:\{(\d+)\}\{(\d+)\}|(\d)(\d))")  # `2\frac{1}{2}` = `2 1/2`
+SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
 
 
-def as_number(text: str) -> Fraction | None:
-    """The exact value of an answer that is one number, with its formatting dropped, else None.
+class Number(NamedTuple):
+    value: Fraction
+    percent: bool  # written with a percent sign
+    decimal: bool  # written with a decimal point: perhaps rounded
 
-    Thousands separators (`1,000`, `10{,}000`, `10\\,000`), currency, percent and degree signs,
-    `\\text{}` units, `x =` and number words up to twenty are dropped; `1,2` is not a number.
+
+def as_number(text: str) -> Number | None:
+    """The exact value of an answer that is one number, formatting dropped; else None.
+
+    Thousands separators (`1,000`, `10{,}000`, `10\\,000`), currency and degree signs, `\\text{}`
+    units, `x =`, mixed numbers, `million` and number words up to twenty are understood.
     """
-    text = _strip_math(text).replace("**", "")
-    text = WORD_NUMBERS.get(text.strip().rstrip(".").lower(), text)
+    text = _strip_math(text).replace("**", "").replace("\\!", "")
+    text = WORD_NUMBERS.get(text.lower(), text)
     text = DIGIT_GROUP_SEPARATOR.sub(",", text.replace("{,}", ","))
-    text = re.sub(r"\\[a-z]*text[a-z]*\s*\{[^{}]*\}|\\mbox\{[^{}]*\}|\\mathrm\{[^{}]*\}", " ", text)  # units in text
-    text = DEGREES.sub("", PERCENT.sub("", text))
-    text = re.sub(r"\\[,!;: ]|\\?\$(?=\s*$)", " ", text).strip()
+    text = NUMERIC_FRACTION.sub(lambda m: f"{m[1] + ' ' if m[1] else ''}{m[2] or m[4]}/{m[3] or m[5]}", text)
+    percent = bool(PERCENT.search(text))
+    text = re.sub(r"\\[,;: ]", " ", DEGREES.sub("", PERCENT.sub("", UNIT_TEXT.sub(" ", text)))).strip()
     match = PLAIN_NUMBER.fullmatch(text)
-    if not match:
+    if not match or (match["denominator"] and "," in match["number"]):
         return None
     try:
         value = Fraction(Decimal(match["number"].replace(",", "")))
     except InvalidOperation:
         return None
-    return -value if match["sign"] in "-−" and match["sign"] else value
+    if match["denominator"]:
+        if int(match["denominator"]) == 0:
+            return None
+        value /= int(match["denominator"])
+    value = (value + int(match["whole"] or 0)) * SCALES.get(match["scale"] or "", 1)
+    return Number(-value if match["sign"] in ("-", "−") else value, percent, "." in match["number"])
+
+
+def same_number(answer: str, gold: str) -> bool | None:
+    """Whether two one-number answers are equal, exactly; None unless both are numbers.
+
+    A percentage answer matches its number and its fraction: `10\\%` matches `10` and `0.1`. A
+    decimal against a fraction that no decimal can write (`0.333333` vs `1/3`) is left to
+    math-verify's rounding (None).
+    """
+    a, g = as_number(answer), as_number(gold)
+    if a is None or g is None:
+        return None
+    if a.percent and not g.percent:
+        return g.value in (a.value, a.value / 100)
+    if a.value != g.value and (a.decimal and not _terminates(g.value) or g.decimal and not _terminates(a.value)):
+        return None
+    return a.value == g.value
+
+
+def _terminates(value: Fraction) -> bool:
+    """Whether a decimal can write the value exactly: a denominator of only 2s and 5s."""
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
 
 
 # --- multiple choice -------------------------------------------------------------------------
@@ -88,8 +131,9 @@ def choice_letters(text: str, *, option_text: bool = False) -> str | None:
     while match := NEXT_LETTER.match(text, position):
         letters.extend(match[1])
         position = match.end()
-    rest = text[position:].strip()
-    if not letters or (rest and not (option_text and rest[0] in ".:：)-–")):
+    rest = text[position:]
+    option_follows = rest[:1].isspace() or text[position - 1] == ")" or rest.lstrip()[:1] in (".", ":", "：", "-", "–")
+    if not letters or (rest.strip() and not (option_text and option_follows)):
         return None
     return "".join(sorted(set(letters)))
 
@@ -112,17 +156,43 @@ def grade_math(answer: str, gold: str) -> bool:
         return choice_letters(answer, option_text=True) == gold_letters
     if normal_text(answer) == normal_text(gold):
         return True
-    gold_number, answer_number = as_number(gold), as_number(answer)
-    if gold_number is not None and answer_number is not None:
-        return gold_number == answer_number
+    numbers_equal = same_number(answer, gold)
+    if numbers_equal is not None:
+        return numbers_equal
     return _math_verify(LIST_WORDS.sub(", ", answer), gold)
 
 
-def _math_verify(answer: str, gold: str) -> bool:
-    from math_verify import parse, verify
+MATH_FONTS = re.compile(r"\\(?:mathrm|mathbf|mathit|boldsymbol|bm)\s*\{([^{}]*)\}")
+BARE_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(ln|log|sin|cos|tan|cot|sec|csc|exp)(?=[\s\d({\\])")
+SET_BUILDER = re.compile(r"(?:\\left)?\\\{\s*[a-z]\s*(?:\\mid|\||:)\s*(.+?)\s*(?:\\right)?\\\}", re.S)
+RELATION_SPELLINGS = {">=": "\\ge", "<=": "\\le", "\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge", "≤": "\\le", "≥": "\\ge"}
+MEMBERSHIP = re.compile(r"^(?:[A-Za-z]|\\[a-z]+)\s*\\in\s*")  # `x \in [1, 2]` is the interval
+BINOMIAL = re.compile(r"\bC_\{?(\w+)\}?\^\{?(\w+)\}?")  # `C_{n}^{k}`, the Chinese textbooks' binomial
+DESCENDING = re.compile(r"\s*(>|\\geq?(?![a-z]))\s*")
 
-    gold_parsed = parse(f"${PERCENT.sub('', _strip_math(gold))}$", parsing_timeout=None)
-    answer_parsed = parse(f"${PERCENT.sub('', _strip_math(answer))}$", parsing_timeout=None)
+
+def _for_math_verify(text: str) -> str:
+    """The answer in the LaTeX that math-verify parses best: fonts unwrapped, `\\lt` as `<`, `a > b > c`
+    as `c < b < a` (chains only: math-verify
+    compares single relations itself), `{x | x < 3}` as `x < 3`, `ln2` as `\\ln 2`, `;`-separated blanks as a list."""
+    text = MATH_FONTS.sub(r"\1", PERCENT.sub("", _strip_math(text)))
+    for spelling, relation in RELATION_SPELLINGS.items():
+        text = text.replace(spelling, relation)
+    text = SET_BUILDER.sub(r"\1", BARE_FUNCTIONS.sub(r"\\\1 ", text)).replace(";", ", ")
+    text = BINOMIAL.sub(r"\\binom{\1}{\2}", MEMBERSHIP.sub("", text))
+    if len(DESCENDING.findall(text)) > 1 and not re.search(r"<|\\le(?![a-z])", text):
+        parts = DESCENDING.split(text)  # operands and operators, alternating
+        text = " ".join("<" if p == ">" else "\\le" if p.startswith("\\ge") else p for p in reversed(parts))
+    return text
+
+
+def _math_verify(answer: str, gold: str) -> bool:
+    """math-verify on the LaTeX alone (its fallback to the first number of a failed parse is off)."""
+    from math_verify import LatexExtractionConfig, parse, verify
+
+    latex_only = [LatexExtractionConfig()]
+    gold_parsed = parse(f"${_for_math_verify(gold)}$", extraction_config=latex_only, parsing_timeout=None)
+    answer_parsed = parse(f"${_for_math_verify(answer)}$", extraction_config=latex_only, parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
     if not verify(gold_parsed, answer_parsed, allow_set_relation_comp=True, timeout_seconds=None):
@@ -141,15 +211,6 @@ def _exactly_different(gold, answer) -> bool:
     return sympy.simplify(gold - answer).is_zero is False
 
 
-def grade_number(answer: str, gold: str) -> bool:
-    """Numbers compare by exact value once formatting is gone; anything else as `math`."""
-    a, g = as_number(answer), as_number(gold)
-    if a is not None and g is not None:
-        return a == g
-    return grade_math(answer, gold)
-
-
 GRADERS: dict[str, Callable[[str, str], bool]] = {
     "math": grade_math,
-    "number": grade_number,
 }

@@ -31,6 +31,19 @@ def test_split_reasoning(text, reasoning, answer):
         ("#### 72", "number", ("72", "hashes")),
         ("no numbers here", "number", (None, None)),
         ("we get 3 and then 5", "math", (None, None)),  # no last-number fallback for math
+        ("\\boxed{-2} \\quad\\text{and}\\quad \\boxed{1}.", "math", ("-2, 1", "boxed")),  # one box per root
+        ("\\boxed{\\boxed{5}}", "math", ("5", "boxed")),
+        ("Final Answer: The final answer is $7$. I hope it is correct.", "math", ("7", "answer_is")),
+        ("**Final Answer:** $\\frac12$", "math", ("\\frac12", "answer_is")),
+        ("The answer is 72, in total, so that is it.", "number", ("72", "answer_is")),
+        ("Final Answer: The largest $n$ is 34.", "math", ("34", "answer_is")),
+        ("The correct option is (B).", "math", ("(B)", "answer_is")),
+        ("Comparing the values, we choose C.", "math", ("C", "choice")),
+        ("$\\dfrac{3}{4}$", "math", ("$\\dfrac{3}{4}$", "bare")),
+        ("no idea", "math", (None, None)),  # prose is not a bare answer
+        ("Thus we obtain $x=7$ in the end, after all that work", "math", ("x=7", "last_math")),
+        ("The temperature was −3 degrees.", "number", ("−3", "last_number")),
+        ("He spends 1.45 million dollars.", "number", ("1.45 million", "last_number")),
     ],
 )
 def test_extract_rules(text, extractor, expected):
@@ -53,13 +66,29 @@ def test_pathological_answers_end_in_a_verdict_or_a_timeout():
 @pytest.mark.parametrize(
     ("grader", "answer", "gold", "correct"),
     [
-        ("number", "2,125", "2,125", True),
-        ("number", "2125", "2,125", True),
-        ("number", "\\$18", "18", True),
-        ("number", "27", "27.0", True),
-        ("number", "17", "18", False),
-        ("number", "25", "025", True),
-        ("number", "25.5", "25", False),
+        ("math", "2,125", "2,125", True),
+        ("math", "2125", "2,125", True),
+        ("math", "12", "1,2", False),  # `1,2` is a list, not twelve
+        ("math", "\\$18", "18", True),
+        ("math", "27", "27.0", True),
+        ("math", "17", "18", False),
+        ("math", "25", "025", True),
+        ("math", "25.5", "25", False),
+        ("math", "A, B, D", "A B D", True),
+        ("math", "(C) 5", "C", True),
+        ("math", "AB", "ABD", False),
+        ("math", "4 4/9", "40/9", True),
+        ("math", "1.45 million", "1,450,000", True),
+        ("math", "10\\%", "0.1", True),
+        ("math", "1 + \\frac{1}{\\mathrm{e}}", "1 - \\frac{1}{\\mathrm{e}}", False),  # no first-number fallback
+        ("math", "1, 3, 5, \\ldots, 2n-1", "1, 2, \\ldots, n", False),
+        ("math", "0", "a + 3z = 0", False),  # an equation's right side is not the equation
+        ("math", "f(4) > f(1) > f(2)", "f(2) < f(1) < f(4)", True),
+        ("math", "[-2,1)", "\\{x|-2\\leq x < 1\\}", True),
+        ("math", "\\lambda \\in (3,4]", "(3,4]", True),
+        ("math", "x \\lt 3", "x < 3", True),
+        ("math", "\\ln 2", "ln2", True),
+        ("math", "24, 112", "24;112", True),
         ("math", "\\frac{1}{2}", "0.5", True),
         ("math", "\\dfrac{\\pi}{2}", "\\frac{\\pi}{2}", True),
         ("math", "3", "4", False),

@@ -70,7 +70,7 @@ def test_unknown_task_and_misspelled_task_key(tmp_path):
     bad.write_text(source.replace("extractor:", "extracter:"))
     with pytest.raises(TaskError, match="extracter: unknown key"):
         parse_task(bad)
-    bad.write_text(source.replace("grader: number", "grader: nonsense"))
+    bad.write_text(source.replace("grader: math", "grader: nonsense"))
     with pytest.raises(TaskError, match="unknown grader 'nonsense'"):
         parse_task(bad)
 
