@@ -2,11 +2,15 @@
 
     EFFBENCH_DATA_DIR=../shared/datasets python bench/grading.py [count] [workers] [pathological_share]
 
+Two comparisons: `count` completions (default 10,000) with nothing pathological, for throughput;
+then count/10 completions with `pathological_share` (default 1%) of them pathological, for the
+wall time when some inputs make a grader hang.
+
 Completions are built from the full MATH test set: the reference solution as the reasoning,
 inside `<think>…</think>`, then a closing sentence with a boxed answer. A third of the answers
 are written as the gold is, a third are the same answer written differently (`\\dfrac`, a decimal
 for a fraction, `\\$`, units, `x =`, thousands separators, spaces), a third are wrong. A share
-of the completions (default 1%) end in a pathological answer (towers of powers, deep nesting,
+of the completions end in a pathological answer (towers of powers, deep nesting,
 huge factorials) that can make a grader hang.
 
 Three graders see the same completions, side by side in this one run:
@@ -112,6 +116,22 @@ def pooled(pairs: list[tuple[str, str]], workers: int, timeout: float) -> tuple[
         return time.perf_counter() - started, verdicts
 
 
+def compare(count: int, share: float, workers: int, timeout: float) -> None:
+    pairs = completions(count, share)
+    print(f"\n{count} completions (mean {sum(len(t) for t, _ in pairs) / count:.0f} chars), "
+          f"{share:.1%} pathological, pool of {workers} workers, timeout {timeout:g} s, {os.cpu_count()} cores")
+    whole_s, whole, whole_max = math_verify_whole(pairs)
+    print(f"  math-verify, whole completion: {whole_s:8.2f} s {count / whole_s:8.1f}/s  correct {sum(whole):5d}  "
+          f"slowest sample {whole_max:.2f} s")
+    part_s, part, part_max = math_verify_extracted(pairs)
+    print(f"  math-verify, extracted answer: {part_s:8.2f} s {count / part_s:8.1f}/s  correct {sum(part):5d}  "
+          f"slowest sample {part_max:.2f} s")
+    pool_s, verdicts = pooled(pairs, workers, timeout)
+    counts = ", ".join(f"{v} {verdicts.count(v)}" for v in sorted(set(verdicts)))
+    print(f"  effbench pool:                 {pool_s:8.2f} s {count / pool_s:8.1f}/s  {counts}")
+    print(f"  speed-up vs math-verify on whole completions: {whole_s / pool_s:.2f}x; on extracted answers: {part_s / pool_s:.2f}x")
+
+
 def main() -> None:
     import logging
 
@@ -119,19 +139,8 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.01
-    timeout = 5.0
-    pairs = completions(count, share)
-    print(f"completions: {count} (MATH solutions as reasoning, mean {sum(len(t) for t, _ in pairs) / count:.0f} chars), "
-          f"pathological share {share:.1%}, pool workers {workers}, timeout {timeout:g} s, cores {os.cpu_count()}")
-    whole_s, whole, whole_max = math_verify_whole(pairs)
-    print(f"math-verify, whole completion: {whole_s:8.2f} s {count / whole_s:8.1f}/s  correct {sum(whole):5d}  slowest {whole_max:.2f} s")
-    part_s, part, part_max = math_verify_extracted(pairs)
-    print(f"math-verify, extracted answer: {part_s:8.2f} s {count / part_s:8.1f}/s  correct {sum(part):5d}  slowest {part_max:.2f} s")
-    pool_s, verdicts = pooled(pairs, workers, timeout)
-    counts = {v: verdicts.count(v) for v in sorted(set(verdicts))}
-    print(f"effbench pool:                 {pool_s:8.2f} s {count / pool_s:8.1f}/s  {counts}")
-    print(f"speed-up vs math-verify on whole completions: {whole_s / pool_s:.2f}x")
-    print(f"speed-up vs math-verify on extracted answers: {part_s / pool_s:.2f}x")
+    compare(count, 0.0, workers, timeout=5.0)  # throughput on realistic completions
+    compare(max(count // 10, 100), share, workers, timeout=5.0)  # worst case: some inputs make graders hang
 
 
 if __name__ == "__main__":

@@ -126,13 +126,14 @@ def choice_letters(text: str, *, option_text: bool = False) -> str | None:
 
     With `option_text`, the letters may be followed by the option's text (`(B) 5`, `C: x > 2`).
     """
-    text = CHOICE_PREFIX.sub("", TEXT_WRAPPERS.sub(r"\1", _strip_math(text)).replace("**", ""))
+    text = TEXT_WRAPPERS.sub(r"\1", re.sub(r"\\(?:left|right)\b", "", _strip_math(text))).replace("**", "")
+    text = CHOICE_PREFIX.sub("", text)
     letters, position = [], 0
     while match := NEXT_LETTER.match(text, position):
         letters.extend(match[1])
         position = match.end()
     rest = text[position:]
-    option_follows = rest[:1].isspace() or text[position - 1] == ")" or rest.lstrip()[:1] in (".", ":", "：", "-", "–")
+    option_follows = rest[:1].isspace() or rest[:1] in (".", ":", "：")
     if not letters or (rest.strip() and not (option_text and option_follows)):
         return None
     return "".join(sorted(set(letters)))
