@@ -102,7 +102,8 @@ ANSWER_ENDS = re.compile(
 CHOICE = re.compile(r"\b(?:options?|choices?|choose|select)\s*:?\s*\(?([A-E])\)?(?![A-Za-z0-9])", re.I)
 HASHES = re.compile(r"####\s*([^\n]+?)\s*$", re.M)
 NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:\s*(?:thousand|million|billion)\b)?")
-MATH_SEGMENT = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
+CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 BARE_MAX_CHARS = 100
 
 
@@ -144,15 +145,29 @@ def _bare(text: str) -> str | None:
     prose = re.sub(r"\\text\s*\{[^{}]*\}|\$[^$]*\$|\\[A-Za-z]+|\b(?:and|or)\b", " ", text)
     mathlike = re.search(r"[\d$\\^_=+*/(){}\[\]<>-]", text)
     words = len(re.findall(r"[A-Za-z]{2,}", prose))
-    if words and MATH_SEGMENT.search(text):
+    if words and math_segments(text):
         return None  # "Special matrix: $M$": the math part, by the last-math rule
     return text if words <= (2 if mathlike else 1) else None
 
 
+def math_segments(text: str) -> list[str]:
+    """The contents of `$…$`, `$$…$$`, `\\(…\\)` and `\\[…\\]`, in order; one pass, so unclosed ones cost nothing."""
+    segments, opener, start = [], None, 0
+    for delimiter in MATH_DELIMITER.finditer(text):
+        token = delimiter.group()
+        if opener is None and token in CLOSER:
+            opener, start = token, delimiter.end()
+        elif opener is not None and token == CLOSER[opener]:
+            if content := text[start:delimiter.start()].strip():
+                segments.append(content)
+            opener = None
+    return segments
+
+
 def _last_math(text: str) -> str | None:
     """The last inline or display math in the answer part: `... so we get $5$`."""
-    matches = MATH_SEGMENT.findall(text)
-    return next((part for part in matches[-1] if part), None) if matches else None
+    segments = math_segments(text)
+    return segments[-1] if segments else None
 
 
 def _hashes(text: str) -> str | None:

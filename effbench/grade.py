@@ -49,10 +49,11 @@ PLAIN_NUMBER = re.compile(
     r"(?:(?P<whole>\d+)\s+(?=\d+/))?"                           # a mixed number: `4 4/9`
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)(?:/(?P<denominator>\d+))?"  # `1,2` is a list, not a number
     r"\s*(?P<scale>thousand|million|billion)?"
-    r"(?:\s*(?:[A-Za-z]{2,}(?:\^\{?[23]\}?)?\.?|/|€))*"          # units: `5 apples`, `3 cm^2`, `60 km/hr`
+    r"(?:\s*(?:[A-Za-z]{2,}(?![A-Za-z])(?:\^\{?[23]\}?)?\.?|/|€))*"          # units: `5 apples`, `3 cm^2`, `60 km/hr`
     r"\s*\.?"
 )
 NUMERIC_FRACTION = re.compile(r"(\d+\s*)?\\[dt]?frac(?:\{(\d+)\}\{(\d+)\}|(\d)(\d))")  # `2\frac{1}{2}` = `2 1/2`
+MAX_NUMBER_CHARS = 200  # longer is not one number, and is not worth a regex
 SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9}
 
 
@@ -68,12 +69,14 @@ def as_number(text: str) -> Number | None:
     Thousands separators (`1,000`, `10{,}000`, `10\\,000`), currency and degree signs, `\\text{}`
     units, `x =`, mixed numbers, `million` and number words up to twenty are understood.
     """
+    if len(text) > MAX_NUMBER_CHARS:
+        return None
     text = _strip_math(text).replace("**", "").replace("\\!", "")
     text = WORD_NUMBERS.get(text.lower(), text)
     text = DIGIT_GROUP_SEPARATOR.sub(",", text.replace("{,}", ","))
     text = NUMERIC_FRACTION.sub(lambda m: f"{m[1] + ' ' if m[1] else ''}{m[2] or m[4]}/{m[3] or m[5]}", text)
     percent = bool(PERCENT.search(text))
-    text = re.sub(r"\\[,;: ]", " ", DEGREES.sub("", PERCENT.sub("", UNIT_TEXT.sub(" ", text)))).strip()
+    text = " ".join(re.sub(r"\\[,;: ]", " ", DEGREES.sub("", PERCENT.sub("", UNIT_TEXT.sub(" ", text)))).split())
     match = PLAIN_NUMBER.fullmatch(text)
     if not match or (match["denominator"] and "," in match["number"]):
         return None
@@ -165,21 +168,23 @@ def grade_math(answer: str, gold: str) -> bool:
 
 MATH_FONTS = re.compile(r"\\(?:mathrm|mathbf|mathit|boldsymbol|bm)\s*\{([^{}]*)\}")
 BARE_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(ln|log|sin|cos|tan|cot|sec|csc|exp)(?=[\s\d({\\])")
-SET_BUILDER = re.compile(r"(?:\\left)?\\\{\s*[a-z]\s*(?:\\mid|\||:)\s*(.+?)\s*(?:\\right)?\\\}", re.S)
+SET_BUILDER = re.compile(r"(?:\\left)?\\\{\s*[a-z]\s*(?:\\mid|\||:)\s*(.+)\s*(?:\\right)?\\\}", re.S)
 RELATION_SPELLINGS = {">=": "\\ge", "<=": "\\le", "\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge", "≤": "\\le", "≥": "\\ge"}
 MEMBERSHIP = re.compile(r"^(?:[A-Za-z]|\\[a-z]+)\s*\\in\s*")  # `x \in [1, 2]` is the interval
 BINOMIAL = re.compile(r"\bC_\{?(\w+)\}?\^\{?(\w+)\}?")  # `C_{n}^{k}`, the Chinese textbooks' binomial
 DESCENDING = re.compile(r"\s*(>|\\geq?(?![a-z]))\s*")
 
 
-def _for_math_verify(text: str) -> str:
+def for_math_verify(text: str) -> str:
     """The answer in the LaTeX that math-verify parses best: fonts unwrapped, `\\lt` as `<`, `a > b > c`
     as `c < b < a` (chains only: math-verify
     compares single relations itself), `{x | x < 3}` as `x < 3`, `ln2` as `\\ln 2`, `;`-separated blanks as a list."""
     text = MATH_FONTS.sub(r"\1", PERCENT.sub("", _strip_math(text)))
     for spelling, relation in RELATION_SPELLINGS.items():
         text = text.replace(spelling, relation)
-    text = SET_BUILDER.sub(r"\1", BARE_FUNCTIONS.sub(r"\\\1 ", text)).replace(";", ", ")
+    text = BARE_FUNCTIONS.sub(r"\\\1 ", text).replace(";", ", ")
+    if set_builder := SET_BUILDER.fullmatch(text):
+        text = set_builder[1]
     text = BINOMIAL.sub(r"\\binom{\1}{\2}", MEMBERSHIP.sub("", text))
     if len(DESCENDING.findall(text)) > 1 and not re.search(r"<|\\le(?![a-z])", text):
         parts = DESCENDING.split(text)  # operands and operators, alternating
@@ -192,8 +197,8 @@ def _math_verify(answer: str, gold: str) -> bool:
     from math_verify import LatexExtractionConfig, parse, verify
 
     latex_only = [LatexExtractionConfig()]
-    gold_parsed = parse(f"${_for_math_verify(gold)}$", extraction_config=latex_only, parsing_timeout=None)
-    answer_parsed = parse(f"${_for_math_verify(answer)}$", extraction_config=latex_only, parsing_timeout=None)
+    gold_parsed = parse(f"${for_math_verify(gold)}$", extraction_config=latex_only, parsing_timeout=None)
+    answer_parsed = parse(f"${for_math_verify(answer)}$", extraction_config=latex_only, parsing_timeout=None)
     if not gold_parsed or not answer_parsed:
         return False
     if not verify(gold_parsed, answer_parsed, allow_set_relation_comp=True, timeout_seconds=None):

@@ -1,0 +1,60 @@
+"""No input makes grading hang: megabyte-long and adversarial completions end in a verdict or a timeout.
+
+The limits below are generous (the work takes well under a second); they catch a rule that went
+quadratic or exponential, which at these sizes takes hours, not a slow machine.
+"""
+
+import random
+import threading
+
+import pytest
+
+from effbench.extract import EXTRACTORS, extract, split_reasoning
+from effbench.grade import for_math_verify, as_number, choice_letters, normal_text
+from effbench.gradefile import grade_outputs
+
+MEGABYTE = 1_000_000
+PIECES = ["$", "$$", "\\(", "\\[", "\\boxed{", "{", "}", "####", "<think>", "</think>", "the answer is ", "Answer:",
+          "option ", "1,", "A ", ". ", "\\frac{", "\\text{a}", "\\{x|", "> ", "C_{", "x = ", "5 ", "a", " and "]
+
+
+def adversarial(size: int) -> dict[str, str]:
+    texts = {piece: piece * (size // len(piece)) for piece in PIECES}
+    rng = random.Random(0)
+    for index in range(3):
+        texts[f"random{index}"] = "".join(rng.choice(PIECES) for _ in range(size // 6))
+    return {name: variant for name, text in texts.items() for variant in (text, "5 " + text + "!")}
+
+
+def finishes_within(seconds: float, work) -> bool:
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
+
+
+def test_extraction_is_linear_on_megabyte_completions():
+    def work():
+        for text in adversarial(MEGABYTE).values():
+            split = split_reasoning(text)
+            for extractor in EXTRACTORS:
+                if not split.unfinished:
+                    extract(split.answer, extractor)
+
+    assert finishes_within(120, work)
+
+
+@pytest.mark.parametrize("normalise", [as_number, choice_letters, normal_text, for_math_verify])
+def test_answer_normalisations_are_linear(normalise):
+    assert finishes_within(60, lambda: [normalise(text) for text in adversarial(200_000).values()])
+
+
+def test_grade_command_ends_every_adversarial_line(tmp_path):
+    rows = [{"gold": "1", "completion": f"\\boxed{{{answer}}}"} for answer in (
+        "9^{9^{9^{9^{9}}}}", "\\frac{1}{" * 300 + "2" + "}" * 300, "x" * MEGABYTE, "10^{10^{10^{10}}} - 10^{10^{10^{10}}} + 1")]
+    rows += [{"gold": "1", "completion": text} for text in list(adversarial(MEGABYTE).values())[::7]]
+    rows.append({"gold": "1", "completion": "\\boxed{1}"})
+    graded = list(grade_outputs(rows, task=None, workers=2, timeout=3))
+    assert len(graded) == len(rows)
+    assert {row["status"] for row in graded} <= {"graded", "no_answer", "unfinished", "timeout"}
+    assert graded[-1]["correct"] is True  # the run went on after the stuck ones
