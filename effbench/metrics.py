@@ -1,4 +1,9 @@
-"""Per-run numbers from stored samples: accuracy with a bootstrap interval, token statistics, truncation."""
+"""Per-run numbers from stored samples, per task and per breakdown field.
+
+Accuracy (mean over samples of the mean over n, with a bootstrap interval), pass@k and maj@k,
+token statistics (all, reasoning, answer, correct, wrong), tokens per correct answer, truncation,
+and accuracy under a token budget computed from the stored lengths (a truncation curve).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from effbench.grade import as_number, normal_text
+from effbench.stats import bootstrap_ci, pass_at_k
 from effbench.types import Scored
 
-BOOTSTRAP_RESAMPLES = 2000
-
-
-def bootstrap_ci(values: np.ndarray, *, level: float = 0.95, seed: int = 0) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of the mean over samples; None for fewer than two samples."""
-    if len(values) < 2:
-        return None
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
+BUDGETS = tuple(2**p for p in range(4, 17))  # 16 … 65536 tokens, cut at the largest completion
 
 
 def _stats(values: list[int]) -> dict[str, float] | None:
@@ -38,36 +34,90 @@ def _stats(values: list[int]) -> dict[str, float] | None:
 
 def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> dict[str, Any]:
     """Accuracy is the mean over samples of the mean over their n completions."""
-    per_sample_accuracy, tokens, reasoning, verdicts, finish = [], [], [], Counter(), Counter()
+    per_sample_accuracy, votes, correct_counts = [], [], []
+    tokens, correct_flags, reasoning, answer_tokens = [], [], [], []
+    verdicts, finish = Counter(), Counter()
     groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
     for item in scored:
         correct = [g.correct for g in item.grades]
-        accuracy = sum(correct) / len(correct)
-        per_sample_accuracy.append(accuracy)
+        per_sample_accuracy.append(sum(correct) / len(correct))
+        correct_counts.append((len(correct), sum(correct)))
+        votes.append([_vote(g) for g in item.grades])
         sample_tokens = [c.tokens for c in item.completions]
         tokens.extend(sample_tokens)
-        reasoning.extend(c.reasoning_tokens for c in item.completions if c.reasoning_tokens is not None)
+        correct_flags.extend(correct)
+        for c in item.completions:
+            if c.reasoning_tokens is not None:
+                reasoning.append(c.reasoning_tokens)
+                answer_tokens.append(c.tokens - c.reasoning_tokens)
         verdicts.update(g.verdict for g in item.grades)
         finish.update(c.finish_reason for c in item.completions)
         for field in breakdown:
-            groups[field][str(item.sample.metadata.get(field))].append((accuracy, float(np.mean(sample_tokens))))
+            groups[field][str(item.sample.metadata.get(field))].append((per_sample_accuracy[-1], float(np.mean(sample_tokens))))
     completions = len(tokens)
     accuracy_values = np.asarray(per_sample_accuracy, dtype=float)
     ci = bootstrap_ci(accuracy_values)
+    n = min((count for count, _ in correct_counts), default=0)
+    ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
+    right = [t for t, ok in zip(tokens, correct_flags) if ok]
     return {
         "samples": len(per_sample_accuracy),
         "completions": completions,
         "accuracy": float(accuracy_values.mean()) if completions else None,
         "accuracy_ci95": list(ci) if ci else None,
+        "pass_at_k": {str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
+        "maj_at_k": {str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
         "tokens": _stats(tokens),
         "total_tokens": int(sum(tokens)),
         "reasoning_tokens": _stats(reasoning),
+        "answer_tokens": _stats(answer_tokens),
         "completions_with_reasoning": len(reasoning),
+        "correct_tokens": _stats(right),
+        "wrong_tokens": _stats([t for t, ok in zip(tokens, correct_flags) if not ok]),
+        "tokens_per_correct": sum(tokens) / len(right) if right else None,
         "truncation_rate": finish["length"] / completions if completions else None,
+        "truncation_curve": _truncation_curve(tokens, correct_flags),
         "verdicts": dict(sorted(verdicts.items())),
         "finish_reasons": dict(sorted(finish.items())),
         "breakdown": {field: _group_table(groups[field]) for field in breakdown},
     }
+
+
+CORRECT_VOTE = "\0correct"  # every correct answer equals the gold, so they are one group
+
+
+def _vote(grade) -> str | None:
+    """The group an answer votes for: correct answers together; wrong ones by value or normalised text."""
+    if grade.correct:
+        return CORRECT_VOTE
+    if grade.answer is None:
+        return None
+    number = as_number(grade.answer)
+    return f"={number.value}" if number is not None else normal_text(grade.answer)
+
+
+def _majority(votes: list[str | None]) -> float:
+    """1 when the most common answer is correct, 0 when not; a tie shares the credit among the tied answers."""
+    counts = Counter(v for v in votes if v is not None)
+    if not counts:
+        return 0.0
+    top = max(counts.values())
+    tied = [v for v, c in counts.items() if c == top]
+    return 1.0 / len(tied) if CORRECT_VOTE in tied else 0.0
+
+
+def _truncation_curve(tokens: list[int], correct: list[bool]) -> dict[str, float]:
+    """Accuracy if generation had stopped at each budget: the share of completions correct within B tokens.
+
+    Computed from stored lengths, not by generating again: a completion longer than B counts as
+    wrong, as a truncated one would be.
+    """
+    if not tokens:
+        return {}
+    longest = max(tokens)
+    budgets = [b for b in BUDGETS if b < longest] + [next((b for b in BUDGETS if b >= longest), longest)]
+    array, ok = np.asarray(tokens), np.asarray(correct, dtype=bool)
+    return {str(b): float((ok & (array <= b)).mean()) for b in budgets}
 
 
 def _group_table(groups: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:

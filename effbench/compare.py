@@ -1,0 +1,157 @@
+"""A run against a baseline: compression, O1-Pruner's AES, and paired statistics over shared samples.
+
+compression = 1 − L_model / L_base (C3oT's convention: 0 is the baseline's length, 1 no chain at
+all), where L is mean completion tokens.
+
+AES (O1-Pruner, arXiv 2501.12570): ΔL = (L_base − L_model) / L_base, ΔA = (A_model − A_base) / A_base;
+AES = α·ΔL + β·|ΔA| when ΔA ≥ 0, else α·ΔL − γ·|ΔA|. `aes` is that formula. The paper's Table 2
+does not apply the penalty branch: every row where accuracy fell matches α·ΔL + β·|ΔA|.
+`aes_as_published` is that variant, which reproduces the table; use it only to compare with
+published numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from effbench.errors import ConfigError
+from effbench.runs import Run, TaskSamples
+from effbench.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_ratio, paired_bootstrap_ci
+
+
+@dataclass(frozen=True)
+class AESWeights:
+    """α rewards shorter output, β higher accuracy, γ penalises lower accuracy (O1-Pruner: 1, 3, 5)."""
+
+    alpha: float = 1.0
+    beta: float = 3.0
+    gamma: float = 5.0
+
+
+def compression(base_tokens: float, model_tokens: float) -> float | None:
+    """1 − L_model / L_base; None when the baseline wrote nothing."""
+    return None if base_tokens <= 0 else 1.0 - model_tokens / base_tokens
+
+
+def aes(base_accuracy: float, model_accuracy: float, base_tokens: float, model_tokens: float,
+        weights: AESWeights = AESWeights(), *, as_published: bool = False) -> float | None:
+    """O1-Pruner's Accuracy-Efficiency Score; None when the baseline's accuracy or length is 0 (ΔA or ΔL undefined)."""
+    if base_accuracy <= 0 or base_tokens <= 0:
+        return None
+    length_gain = (base_tokens - model_tokens) / base_tokens
+    accuracy_change = (model_accuracy - base_accuracy) / base_accuracy
+    if accuracy_change >= 0 or as_published:
+        return weights.alpha * length_gain + weights.beta * abs(accuracy_change)
+    return weights.alpha * length_gain - weights.gamma * abs(accuracy_change)
+
+
+def efficiency(base_accuracy: float, model_accuracy: float, base_tokens: float, model_tokens: float,
+               weights: AESWeights) -> dict[str, float | None]:
+    return {
+        "compression": compression(base_tokens, model_tokens),
+        "aes": aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights),
+        "aes_as_published": aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights, as_published=True),
+    }
+
+
+def summary(samples: TaskSamples) -> dict[str, Any]:
+    per_sample_accuracy = samples.correct.mean(axis=1)
+    ci = bootstrap_ci(per_sample_accuracy)
+    return {
+        "accuracy": float(per_sample_accuracy.mean()),
+        "accuracy_ci95": list(ci) if ci else None,
+        "mean_tokens": float(samples.tokens.mean()),
+    }
+
+
+def paired(base: TaskSamples, model: TaskSamples) -> dict[str, Any]:
+    """Accuracy difference and token ratio over the same samples, with paired bootstrap intervals and McNemar."""
+    base_accuracy, model_accuracy = base.correct.mean(axis=1), model.correct.mean(axis=1)
+    base_tokens, model_tokens = base.tokens.mean(axis=1), model.tokens.mean(axis=1)
+    pairs = min(base.correct.shape[1], model.correct.shape[1])  # completion i of a sample against completion i
+    only_base = int((base.correct[:, :pairs] & ~model.correct[:, :pairs]).sum())
+    only_model = int((~base.correct[:, :pairs] & model.correct[:, :pairs]).sum())
+    difference_ci = paired_bootstrap_ci(base_accuracy, model_accuracy, mean_difference)
+    ratio_ci = paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio)
+    return {
+        "samples": len(base.ids),
+        "accuracy_delta": float(model_accuracy.mean() - base_accuracy.mean()),
+        "accuracy_delta_ci95": list(difference_ci) if difference_ci else None,
+        "mcnemar_p": mcnemar_exact(only_base, only_model),
+        "only_baseline_correct": only_base,
+        "only_run_correct": only_model,
+        "token_ratio": float(model_tokens.mean() / base_tokens.mean()) if base_tokens.mean() > 0 else None,
+        "token_ratio_ci95": list(ratio_ci) if ratio_ci else None,
+    }
+
+
+def check_comparable(baseline: Run, run: Run, task: str) -> list[str]:
+    """Refuses a comparison over different samples or task versions; returns notes on legitimate differences."""
+    base_id, run_id = baseline.identity(task), run.identity(task)
+    if base_id.get("version") != run_id.get("version"):
+        raise ConfigError(f"{task}: {run.name} used task version {run_id.get('version')} and {baseline.name} "
+                          f"version {base_id.get('version')}; compare runs of the same task version")
+    if base_id.get("samples_sha256") != run_id.get("samples_sha256"):
+        raise ConfigError(f"{task}: {run.name} and {baseline.name} were run on different samples (another limit= or "
+                          f"dataset); compare runs over the same samples")
+    notes = []
+    if base_id.get("template_sha256") != run_id.get("template_sha256"):
+        notes.append("prompt templates differ")
+    for key in ("max_tokens", "temperature", "n"):
+        base_value, run_value = base_id.get("sampling", {}).get(key), run_id.get("sampling", {}).get(key)
+        if base_value != run_value:
+            notes.append(f"{key} {base_value} -> {run_value}")
+    return notes
+
+
+def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeights()) -> dict[str, Any]:
+    """Per run and task: both sides' accuracy and length, efficiency scores and paired statistics; plus averages."""
+    comparisons: dict[str, Any] = {}
+    base_samples: dict[str, TaskSamples] = {}
+    for run in runs:
+        shared = [task for task in baseline.tasks if task in run.tasks]
+        if not shared:
+            raise ConfigError(f"{run.name} shares no task with the baseline {baseline.name}")
+        tasks = {}
+        for task in shared:
+            notes = check_comparable(baseline, run, task)
+            base = base_samples.setdefault(task, baseline.samples(task))
+            model = run.samples(task).aligned(base.ids)
+            base_summary, model_summary = summary(base), summary(model)
+            tasks[task] = {
+                "baseline": base_summary,
+                "run": model_summary,
+                **efficiency(base_summary["accuracy"], model_summary["accuracy"], base_summary["mean_tokens"],
+                             model_summary["mean_tokens"], weights),
+                **paired(base, model),
+                "notes": notes,
+            }
+        comparisons[run.name] = {"tasks": tasks, "average": average(tasks, weights),
+                                 "skipped_tasks": sorted(set(baseline.tasks) ^ set(run.tasks))}
+    return {"baseline": baseline.name, "weights": vars(weights), "runs": comparisons}
+
+
+def average(tasks: dict[str, Any], weights: AESWeights) -> dict[str, float | None]:
+    """Both averages, named: the mean of the per-task AES (the paper's) and the AES of the mean accuracy and length."""
+    def mean(values: list[float | None]) -> float | None:
+        return None if any(v is None for v in values) else float(np.mean(values))
+
+    base_accuracy = mean([t["baseline"]["accuracy"] for t in tasks.values()])
+    model_accuracy = mean([t["run"]["accuracy"] for t in tasks.values()])
+    base_tokens = mean([t["baseline"]["mean_tokens"] for t in tasks.values()])
+    model_tokens = mean([t["run"]["mean_tokens"] for t in tasks.values()])
+    of_means = efficiency(base_accuracy, model_accuracy, base_tokens, model_tokens, weights)
+    return {
+        "baseline_accuracy": base_accuracy,
+        "run_accuracy": model_accuracy,
+        "baseline_mean_tokens": base_tokens,
+        "run_mean_tokens": model_tokens,
+        "compression_of_means": of_means["compression"],
+        "aes_mean_of_tasks": mean([t["aes"] for t in tasks.values()]),
+        "aes_of_means": of_means["aes"],
+        "aes_as_published_mean_of_tasks": mean([t["aes_as_published"] for t in tasks.values()]),
+        "aes_as_published_of_means": of_means["aes_as_published"],
+    }

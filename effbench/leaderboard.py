@@ -1,0 +1,124 @@
+"""Leaderboard definitions (`leaderboards/*.yaml`): published results as data, with their citation.
+
+An entry is a published result: per task, accuracy in percent and mean tokens as the paper gives
+them (and its AES, when it gives one), and the entry it was measured against (`baseline`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from effbench.compare import AESWeights, aes, compression
+from effbench.errors import ConfigError
+
+AVERAGE = "average"  # a paper's own average column
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Reported(Strict):
+    accuracy: float = Field(ge=0, le=100, description="percent, as published")
+    mean_tokens: float = Field(ge=0)
+    aes: float | None = None
+
+
+class Entry(Strict):
+    name: str
+    model: str
+    method: str | None = None
+    baseline: str | None = None
+    reported: dict[str, Reported]
+    citation: str | None = None
+
+
+class Weights(Strict):
+    alpha: float = 1.0
+    beta: float = 3.0
+    gamma: float = 5.0
+
+
+class Leaderboard(Strict):
+    title: str
+    citation: str | None = None
+    url: str | None = None
+    tasks: list[str]
+    aes_weights: Weights = Weights()
+    entries: list[Entry]
+
+    @model_validator(mode="after")
+    def _baselines_exist(self) -> Leaderboard:
+        names = {entry.name for entry in self.entries}
+        for entry in self.entries:
+            if entry.baseline is not None and entry.baseline not in names:
+                raise ValueError(f"entry {entry.name}: baseline {entry.baseline!r} is not an entry of this leaderboard")
+        return self
+
+    def entry(self, name: str) -> Entry:
+        return next(entry for entry in self.entries if entry.name == name)
+
+
+def load_leaderboard(path: str | Path) -> Leaderboard:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return Leaderboard.model_validate(data)
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"{path}: {where}: {error['msg']}") from None
+
+
+def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:
+    """Per entry with a baseline and per task: the published AES beside AES recomputed from the published
+    accuracy and length, both as the paper's formula and as the variant its table used. The average
+    column's AES is the mean of the per-task values, as the paper computes it."""
+    weights = AESWeights(**board.aes_weights.model_dump())
+    rows = []
+    for entry in board.entries:
+        if entry.baseline is None:
+            continue
+        base = board.entry(entry.baseline).reported
+        per_task = []
+        for task in board.tasks:
+            if task in entry.reported and task in base:
+                mine, theirs = entry.reported[task], base[task]
+                row = _row(entry, task, theirs, mine, weights)
+                per_task.append(row)
+                rows.append(row)
+        if AVERAGE in entry.reported and per_task:
+            rows.append({
+                "entry": entry.name, "baseline": entry.baseline, "task": AVERAGE,
+                "accuracy": entry.reported[AVERAGE].accuracy, "mean_tokens": entry.reported[AVERAGE].mean_tokens,
+                "compression": compression(base[AVERAGE].mean_tokens, entry.reported[AVERAGE].mean_tokens)
+                if AVERAGE in base else None,
+                "aes_published": entry.reported[AVERAGE].aes,
+                "aes": _mean([r["aes"] for r in per_task]),
+                "aes_as_published": _mean([r["aes_as_published"] for r in per_task]),
+            })
+    return rows
+
+
+def _row(entry: Entry, task: str, base: Reported, mine: Reported, weights: AESWeights) -> dict[str, Any]:
+    args = (base.accuracy, mine.accuracy, base.mean_tokens, mine.mean_tokens, weights)
+    return {
+        "entry": entry.name, "baseline": entry.baseline, "task": task,
+        "accuracy": mine.accuracy, "mean_tokens": mine.mean_tokens,
+        "compression": compression(base.mean_tokens, mine.mean_tokens),
+        "aes_published": mine.aes,
+        "aes": aes(*args),
+        "aes_as_published": aes(*args, as_published=True),
+    }
+
+
+def _mean(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else sum(values) / len(values)

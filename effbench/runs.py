@@ -1,0 +1,116 @@
+"""Stored runs, read back: for comparisons (per-sample arrays) and for notebooks (`load_runs` as a DataFrame)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from effbench.errors import StoreError
+from effbench.store import RunStore, read_json
+
+
+@dataclass(frozen=True)
+class TaskSamples:
+    """One task of a run, per sample: correctness and completion tokens of its n completions."""
+
+    ids: tuple[str, ...]
+    correct: np.ndarray  # (samples, n) of bool
+    tokens: np.ndarray  # (samples, n) of int
+
+    def aligned(self, ids: tuple[str, ...]) -> TaskSamples:
+        """The same samples in the order of `ids`."""
+        position = {sample_id: index for index, sample_id in enumerate(self.ids)}
+        order = [position[sample_id] for sample_id in ids]
+        return TaskSamples(ids, self.correct[order], self.tokens[order])
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished run folder: its run.json, its results.json, and its samples on demand."""
+
+    folder: Path
+    info: dict[str, Any]
+    results: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def tasks(self) -> dict[str, Any]:
+        return self.results["tasks"]
+
+    def identity(self, task: str) -> dict[str, Any]:
+        return self.info.get("identity", {}).get("tasks", {}).get(task, {})
+
+    @cached_property
+    def _store(self) -> RunStore:
+        return RunStore(self.folder)
+
+    def samples(self, task: str) -> TaskSamples:
+        ids, correct, tokens = [], [], []
+        for scored in self._store.read_samples(task):
+            ids.append(scored.sample.id)
+            correct.append([grade.correct for grade in scored.grades])
+            tokens.append([completion.tokens for completion in scored.completions])
+        if len({len(row) for row in correct}) > 1:
+            raise StoreError(f"{self.folder / task}.samples.jsonl: samples have different numbers of completions")
+        return TaskSamples(tuple(ids), np.asarray(correct, dtype=bool), np.asarray(tokens, dtype=float))
+
+
+def open_run(path: str | Path) -> Run:
+    """A run from its folder or its results.json; a run that never finished is refused."""
+    folder = Path(path)
+    if folder.name == "results.json":
+        folder = folder.parent
+    if not folder.is_dir():
+        raise StoreError(f"{folder} is not a run folder; give the folder of a finished run or its results.json")
+    if not (folder / "results.json").exists():
+        raise StoreError(f"{folder} has no results.json: the run did not finish; run its effbench eval command again")
+    return Run(folder, read_json(folder / "run.json"), read_json(folder / "results.json"))
+
+
+def find_runs(root: str | Path) -> list[Run]:
+    """Every finished run under `root` (a run folder itself, or a folder of runs), by name."""
+    root = Path(root)
+    if (root / "results.json").exists():
+        return [open_run(root)]
+    if not root.is_dir():
+        raise StoreError(f"{root} is not a folder of runs")
+    return [open_run(folder) for folder in sorted(root.iterdir()) if (folder / "results.json").exists()]
+
+
+def load_runs(root: str | Path = "runs") -> Any:
+    """A pandas DataFrame with one row per (run, task): the headline metrics and the settings behind them."""
+    import pandas as pd
+
+    rows = []
+    for run in find_runs(root):
+        for task, entry in run.tasks.items():
+            metrics, sampling = entry["metrics"], entry.get("sampling", {})
+            ci = metrics.get("accuracy_ci95") or [None, None]
+            tokens = metrics.get("tokens") or {}
+            rows.append({
+                "run": run.name,
+                "model": run.results.get("model"),
+                "task": task,
+                "samples": metrics["samples"],
+                "n": sampling.get("n"),
+                "accuracy": metrics["accuracy"],
+                "accuracy_low": ci[0],
+                "accuracy_high": ci[1],
+                "mean_tokens": tokens.get("mean"),
+                "median_tokens": tokens.get("median"),
+                "p90_tokens": tokens.get("p90"),
+                "truncation_rate": metrics.get("truncation_rate"),
+                **{f"pass@{k}": v for k, v in (metrics.get("pass_at_k") or {}).items()},
+                **{f"maj@{k}": v for k, v in (metrics.get("maj_at_k") or {}).items()},
+                "max_tokens": sampling.get("max_tokens"),
+                "temperature": sampling.get("temperature"),
+                "folder": str(run.folder),
+            })
+    return pd.DataFrame(rows)

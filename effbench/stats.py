@@ -1,0 +1,72 @@
+"""The statistics behind the numbers: bootstrap intervals, paired tests, pass@k."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from math import comb
+
+import numpy as np
+
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def bootstrap_ci(values: np.ndarray, *, level: float = 0.95, seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of the mean over samples; None for fewer than two samples."""
+    if len(values) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(BOOTSTRAP_RESAMPLES, len(values)))].mean(axis=1)
+    return _percentiles(means, level)
+
+
+def paired_bootstrap_ci(
+    a: np.ndarray, b: np.ndarray, statistic: Callable[[np.ndarray, np.ndarray], np.ndarray], *, level: float = 0.95, seed: int = 0
+) -> tuple[float, float] | None:
+    """Interval of `statistic(a, b)` with the samples resampled together (row i of `a` goes with row i of `b`).
+
+    `statistic` takes two (resamples, samples) arrays and returns one value per resample.
+    """
+    if len(a) != len(b):
+        raise ValueError("paired samples must have the same length")
+    if len(a) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, len(a), size=(BOOTSTRAP_RESAMPLES, len(a)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values = statistic(a[index], b[index])
+    values = values[np.isfinite(values)]
+    return _percentiles(values, level) if len(values) else None
+
+
+def mean_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """b − a per resample: how much the second run gains."""
+    return b.mean(axis=-1) - a.mean(axis=-1)
+
+
+def mean_ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """mean(b) / mean(a) per resample."""
+    return b.mean(axis=-1) / a.mean(axis=-1)
+
+
+def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant pairs: right in one run only, right in the other only."""
+    discordant = only_first + only_second
+    if discordant == 0:
+        return 1.0
+    tail = sum(comb(discordant, i) for i in range(min(only_first, only_second) + 1)) / 2**discordant
+    return min(1.0, 2 * tail)
+
+
+def pass_at_k(n: int, correct: int, k: int) -> float:
+    """The unbiased pass@k estimator of Chen et al. (2021): 1 − C(n−c, k) / C(n, k)."""
+    if not 0 < k <= n:
+        raise ValueError(f"pass@{k} needs 1 <= k <= n (n = {n})")
+    if n - correct < k:
+        return 1.0
+    return 1.0 - comb(n - correct, k) / comb(n, k)
