@@ -162,6 +162,55 @@ def grade_command(path, words: tuple[str, ...]) -> None:
     stderr.print(summary(graded))
 
 
+@cli.command("compare")
+@click.argument("words", nargs=-1)
+def compare_command(words: tuple[str, ...]) -> None:
+    """Compare runs against a baseline: effbench compare BASELINE RUN [RUN ...] [format=table|json|csv]
+    [alpha=1 beta=3 gamma=5]
+
+    BASELINE and RUN are run folders (or their results.json). Per task: accuracy with its interval,
+    mean tokens, compression, AES (the paper's formula, and the variant O1-Pruner's table used), the
+    accuracy difference with its paired bootstrap interval and exact McNemar p-value, and the token
+    ratio with its interval. `effbench compare LEADERBOARD.yaml` recomputes a published table's AES.
+    """
+    import json
+
+    from effbench.compare import AESWeights, compare_runs
+    from effbench.compare_output import as_csv, comparison_rows, comparison_table, published_table
+    from effbench.leaderboard import load_leaderboard, published_efficiency
+    from effbench.runs import open_run
+
+    paths = [w for w in words if "=" not in w]
+    values = parse_words(tuple(w for w in words if "=" in w))
+    unknown = set(values) - {"format", "alpha", "beta", "gamma"}
+    if unknown:
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for compare; keys: format, alpha, beta, gamma")
+    form = values.get("format", "table")
+    if form not in ("table", "json", "csv"):
+        raise ConfigError(f"format={form} is not one of table, json, csv")
+    if len(paths) == 1 and paths[0].endswith((".yaml", ".yml")):
+        board = load_leaderboard(paths[0])
+        rows = published_efficiency(board)
+        result: Any = {"leaderboard": board.title, "rows": rows}
+        table = published_table(rows, board.title)
+    else:
+        if len(paths) < 2:
+            raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
+        try:
+            weights = AESWeights(**{k: float(values[k]) for k in ("alpha", "beta", "gamma") if k in values})
+        except ValueError:
+            raise ConfigError("alpha, beta and gamma must be numbers") from None
+        result = compare_runs(open_run(paths[0]), [open_run(p) for p in paths[1:]], weights)
+        rows = comparison_rows(result)
+        table = comparison_table(rows, result["baseline"])
+    if form == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    elif form == "csv":
+        sys.stdout.write(as_csv(rows))
+    else:
+        stdout.print(table)
+
+
 @cli.command("demo", cls=KeysHelp)
 @click.argument("words", nargs=-1)
 def demo_command(words: tuple[str, ...]) -> None:

@@ -119,7 +119,12 @@ def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeight
         for task in shared:
             notes = check_comparable(baseline, run, task)
             base = base_samples.setdefault(task, baseline.samples(task))
-            model = run.samples(task).aligned(base.ids)
+            model = run.samples(task)
+            if set(model.ids) != set(base.ids):
+                raise ConfigError(f"{task}: {run.name} has {len(model.ids)} samples and {baseline.name} {len(base.ids)}, "
+                                  f"not the same ones: these runs were made on different samples (another limit=?); "
+                                  f"compare runs over the same samples")
+            model = model.aligned(base.ids)
             base_summary, model_summary = summary(base), summary(model)
             tasks[task] = {
                 "baseline": base_summary,

@@ -1,0 +1,93 @@
+"""`effbench compare` output: flat rows, shown as a table, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from rich.table import Table
+
+
+def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per run and task, then the run's average row."""
+    rows = []
+    for run, comparison in result["runs"].items():
+        for task, t in comparison["tasks"].items():
+            rows.append({
+                "run": run, "task": task,
+                "baseline_accuracy": t["baseline"]["accuracy"], "baseline_accuracy_ci95": t["baseline"]["accuracy_ci95"],
+                "accuracy": t["run"]["accuracy"], "accuracy_ci95": t["run"]["accuracy_ci95"],
+                "baseline_mean_tokens": t["baseline"]["mean_tokens"], "mean_tokens": t["run"]["mean_tokens"],
+                "compression": t["compression"], "aes": t["aes"], "aes_as_published": t["aes_as_published"],
+                "accuracy_delta": t["accuracy_delta"], "accuracy_delta_ci95": t["accuracy_delta_ci95"],
+                "mcnemar_p": t["mcnemar_p"], "token_ratio": t["token_ratio"], "token_ratio_ci95": t["token_ratio_ci95"],
+                "samples": t["samples"], "notes": "; ".join(t["notes"]),
+            })
+        a = comparison["average"]
+        rows.append({
+            "run": run, "task": "average",
+            "baseline_accuracy": a["baseline_accuracy"], "accuracy": a["run_accuracy"],
+            "baseline_mean_tokens": a["baseline_mean_tokens"], "mean_tokens": a["run_mean_tokens"],
+            "compression": a["compression_of_means"], "aes": a["aes_mean_of_tasks"],
+            "aes_as_published": a["aes_as_published_mean_of_tasks"], "aes_of_means": a["aes_of_means"],
+            "notes": "AES: mean of the tasks' AES; compression: of the mean lengths",
+        })
+    return rows
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
+
+
+def _interval(ci: list[float] | None, scale: float = 100, digits: int = 1) -> str:
+    return "" if not ci else f" [{scale * ci[0]:.{digits}f}, {scale * ci[1]:.{digits}f}]"
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p_value(p: float | None) -> str:
+    return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
+    table = Table(title=f"against {baseline}", title_justify="left")
+    for column in ("run", "task", "base acc %", "acc % [95% CI]", "Δacc pts [95% CI]", "p (McNemar)", "base tok", "tok",
+                   "tok ratio [95% CI]", "compression %", "AES", "AES as published"):
+        table.add_column(column, justify="left" if column in ("run", "task") else "right")
+    for r in rows:
+        table.add_row(
+            r["run"], r["task"], _pct(r["baseline_accuracy"]), _pct(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
+            _pct(r.get("accuracy_delta")) + _interval(r.get("accuracy_delta_ci95")), _p_value(r.get("mcnemar_p")),
+            _num(r["baseline_mean_tokens"], 0), _num(r["mean_tokens"], 0),
+            _num(r.get("token_ratio")) + _interval(r.get("token_ratio_ci95"), scale=1, digits=2),
+            _pct(r["compression"]), _num(r["aes"]), _num(r["aes_as_published"]),
+        )
+    notes = [f"{r['run']} / {r['task']}: {r['notes']}" for r in rows if r.get("notes")]
+    table.caption = "\n".join(notes)
+    table.caption_justify = "left"
+    return table
+
+
+def published_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for column in ("entry", "baseline", "task", "acc %", "tok", "compression %", "AES published",
+                   "AES recomputed as published", "AES (the paper's formula)"):
+        table.add_column(column, justify="left" if column in ("entry", "baseline", "task") else "right")
+    for r in rows:
+        table.add_row(r["entry"], r["baseline"], r["task"], f"{r['accuracy']:.1f}", f"{r['mean_tokens']:.0f}",
+                      _pct(r["compression"]), _num(r["aes_published"]), _num(r["aes_as_published"]), _num(r["aes"]))
+    return table
+
+
+def as_csv(rows: list[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
+    return out.getvalue()
