@@ -95,7 +95,7 @@ ANSWER_IS = re.compile(
     r"|答案(?:是|为|[:：]))\s*",
     re.I,
 )
-SENTENCE_END = re.compile(r"\.\s|\.?\s*$", re.M)
+SENTENCE_END = re.compile(r"\.\s|\.?\s*(?:$|(?=</think>))", re.M)
 ANSWER_ENDS = re.compile(
     r",?\s+(?:since|because|as|which|so|and\s+so)\s.*$|,\s+(?!and\b|or\b)[a-z]{2,}\b.*$|\s+I hope it is correct.*$", re.I
 )
@@ -113,13 +113,15 @@ def _answer_is(text: str) -> str | None:
     last = None
     for last in ANSWER_IS.finditer(text):
         pass
-    if last is None:
-        return None
-    statement = text[last.end():SENTENCE_END.search(text, last.end()).start()]
-    statement = ANSWER_ENDS.sub("", statement).strip()
-    statement = _after_verb(statement)
+    return None if last is None else _statement(text, last.end())[1]
+
+
+def _statement(text: str, start: int) -> tuple[int, str | None]:
+    """(end, answer) of the statement that starts at `start`, up to the end of its sentence."""
+    end = SENTENCE_END.search(text, start).start()
+    statement = _after_verb(ANSWER_ENDS.sub("", text[start:end]).strip())
     enclosed = re.fullmatch(r"\$+([^$]+)\$+", statement)  # `$x$` -> `x`; `$2$ and $3$` stays as it is
-    return (enclosed[1].strip() if enclosed else statement) or None
+    return end, (enclosed[1].strip() if enclosed else statement) or None
 
 
 def _after_verb(statement: str) -> str:
@@ -198,6 +200,23 @@ EXTRACTORS: dict[str, tuple[str, ...]] = {
     "integer": ("boxed", "answer_is", "bare", "last_number"),
     "last_boxed": ("boxed",),
 }
+
+
+MAX_CANDIDATES = 32
+
+
+def candidates(text: str) -> list[tuple[float, str]]:
+    """Every answer the completion states on its way, reasoning included, in order: each `\\boxed{}` and each
+    "the answer is …", as (fraction of the text up to the end of it, answer); the first 32."""
+    text = text.replace("**", "")
+    found = [(end, content) for _, end, content in boxes(text)[:MAX_CANDIDATES] if content]
+    for index, phrase in enumerate(ANSWER_IS.finditer(text)):
+        if index == MAX_CANDIDATES:
+            break
+        end, answer = _statement(text, phrase.end())
+        if answer and "\\boxed" not in answer:
+            found.append((end, answer))
+    return [(end / len(text), answer) for end, answer in sorted(found)[:MAX_CANDIDATES]]
 
 
 def extract(text: str, extractor: str) -> tuple[str | None, str | None]:

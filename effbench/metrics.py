@@ -1,8 +1,9 @@
 """Per-run numbers from stored samples, per task and per breakdown field.
 
 Accuracy (mean over samples of the mean over n, with a bootstrap interval), pass@k and maj@k,
-token statistics (all, reasoning, answer, correct, wrong), tokens per correct answer, truncation,
-and accuracy under a token budget computed from the stored lengths (a truncation curve).
+outcome efficiency ξ_O, token statistics (all, reasoning, answer, correct, wrong), tokens per
+correct answer, truncation, and accuracy under a token budget computed from the stored lengths (a
+truncation curve).
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def _stats(values: list[int]) -> dict[str, float] | None:
 
 def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> dict[str, Any]:
     """Accuracy is the mean over samples of the mean over their n completions."""
-    per_sample_accuracy, votes, correct_counts = [], [], []
-    tokens, correct_flags, reasoning, answer_tokens = [], [], [], []
+    per_sample_accuracy, votes, correct_counts, outcome_efficiency = [], [], [], []
+    tokens, correct_flags, reasoning, answer_tokens, first_correct_all = [], [], [], [], []
     verdicts, finish = Counter(), Counter()
     groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
     for item in scored:
@@ -43,9 +44,11 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
         per_sample_accuracy.append(sum(correct) / len(correct))
         correct_counts.append((len(correct), sum(correct)))
         votes.append([_vote(g) for g in item.grades])
+        outcome_efficiency.append(float(np.mean([_outcome_efficiency(g) for g in item.grades])))
         sample_tokens = [c.tokens for c in item.completions]
         tokens.extend(sample_tokens)
         correct_flags.extend(correct)
+        first_correct_all.extend(g.first_correct for g in item.grades if g.correct)
         for c in item.completions:
             if c.reasoning_tokens is not None:
                 reasoning.append(c.reasoning_tokens)
@@ -60,6 +63,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
     n = min((count for count, _ in correct_counts), default=0)
     ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
     right = [t for t, ok in zip(tokens, correct_flags) if ok]
+    first_correct = [g for g in first_correct_all if g is not None]
     return {
         "samples": len(per_sample_accuracy),
         "completions": completions,
@@ -67,6 +71,9 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
         "accuracy_ci95": list(ci) if ci else None,
         "pass_at_k": {str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
         "maj_at_k": {str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
+        "outcome_efficiency": float(np.mean(outcome_efficiency)) if outcome_efficiency else None,
+        "outcome_efficiency_located": sum(g is not None for g in first_correct),
+        "correct_completions": len(right),
         "tokens": _stats(tokens),
         "total_tokens": int(sum(tokens)),
         "reasoning_tokens": _stats(reasoning),
@@ -81,6 +88,17 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
         "finish_reasons": dict(sorted(finish.items())),
         "breakdown": {field: _group_table(groups[field]) for field in breakdown},
     }
+
+
+def _outcome_efficiency(grade) -> float:
+    """ξ_O of one completion ("Do NOT Think That Much for 2+3=?", arXiv 2412.21187): the share of it that was
+    needed to first state the correct answer; 0 when wrong; 1 when correct but no stated answer was located.
+
+    The share is measured in characters of the completion, which stands in for its tokens.
+    """
+    if not grade.correct:
+        return 0.0
+    return grade.first_correct if grade.first_correct is not None else 1.0
 
 
 CORRECT_VOTE = "\0correct"  # every correct answer equals the gold, so they are one group

@@ -85,6 +85,7 @@ class Grade:
     answer: str | None = None
     rule: str | None = None
     detail: str | None = None
+    first_correct: float | None = None  # share of the text up to the first correct answer it states; correct ones only
 
     @property
     def correct(self) -> bool:

@@ -38,7 +38,8 @@ def test_eval_writes_the_run_folder(tmp_path, script):
     lines = read_lines(folder / "gsm8k.samples.jsonl")
     assert sorted(line["id"] for line in lines) == [str(i) for i in range(6)]
     by_id = {line["id"]: line for line in lines}
-    assert by_id["0"]["completions"][0]["grade"] == {"verdict": "correct", "answer": "18", "rule": "boxed", "detail": None}
+    assert by_id["0"]["completions"][0]["grade"] == {"verdict": "correct", "answer": "18", "rule": "boxed", "detail": None,
+                                                     "first_correct": round((len(GOOD) - 1) / len(GOOD), 6)}
     assert by_id["1"]["completions"][0]["grade"]["verdict"] == "unfinished"
     results = json.loads((folder / "results.json").read_text())
     metrics = results["tasks"]["gsm8k"]["metrics"]

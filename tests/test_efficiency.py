@@ -147,3 +147,17 @@ def test_task_metrics_with_n_1_and_zero_length_completions():
     metrics = task_metrics([scored("a", [("wrong", "2")], [0]), scored("b", [("wrong", None)], [0])])
     assert metrics["accuracy"] == 0.0 and metrics["pass_at_k"] == {"1": 0.0} and metrics["maj_at_k"] == {"1": 0.0}
     assert metrics["tokens_per_correct"] is None and metrics["tokens"]["mean"] == 0.0
+
+
+def test_outcome_efficiency_by_hand():
+    def grade(verdict, first=None):
+        return Grade(verdict, answer="1", first_correct=first)
+
+    def item(sample_id, *grades):
+        completions = tuple(Completion(text="x", tokens=10, finish_reason="stop") for _ in grades)
+        return Scored(Sample(sample_id, "q", "1"), "p", completions, tuple(grades))
+
+    metrics = task_metrics([item("a", grade("correct", 0.25), grade("wrong")), item("b", grade("correct"), grade("correct", 0.5))])
+    # a: (0.25 + 0) / 2; b: (1.0 for a correct one with no located answer + 0.5) / 2
+    assert metrics["outcome_efficiency"] == pytest.approx((0.125 + 0.75) / 2)
+    assert metrics["outcome_efficiency_located"] == 2 and metrics["correct_completions"] == 3

@@ -141,3 +141,25 @@ def test_every_gold_answer_grades_as_itself_when_boxed(data_dir):
                 pending.append((sample, pool.submit(GradeJob(spec.grader, answer, sample.gold))))
             failures = [(s.id, s.gold, f.result()) for s, f in pending if f.result()[0] != "correct"]
             assert not failures, (name, failures[:5])
+
+
+def test_first_correct_answer_is_located_for_outcome_efficiency():
+    from effbench.scoring import score
+    from effbench.types import Completion
+
+    def completion(text, reasoning=None):
+        return Completion(text=text, tokens=1, finish_reason="stop", reasoning=reasoning)
+
+    early = "<think>First try: the answer is 4. Check: \\boxed{5} works.</think> So \\boxed{5}."
+    with GradingPool(workers=2, timeout=30) as pool:
+        grades = [score(pool, c, "5", extractor="math", grader="math").result(timeout=60) for c in (
+            completion(early),
+            completion("So \\boxed{5}.", reasoning="the answer is 4. no, the answer is 5. yes"),  # a server's split
+            completion("<think>hmm</think> \\boxed{4}"),
+            completion("we get 5 in the end", reasoning=None),
+        )]
+    assert grades[0].first_correct == pytest.approx(round((early.index("\\boxed{5}") + len("\\boxed{5}")) / len(early), 6))
+    full = "the answer is 4. no, the answer is 5. yes</think>So \\boxed{5}."
+    assert grades[1].first_correct == pytest.approx(round((full.index("5. yes") + 1) / len(full), 6))
+    assert grades[2].verdict == "wrong" and grades[2].first_correct is None
+    assert grades[3].verdict == "wrong"  # math tasks have no last-number fallback
