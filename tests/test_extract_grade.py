@@ -162,4 +162,4 @@ def test_first_correct_answer_is_located_for_outcome_efficiency():
     full = "the answer is 4. no, the answer is 5. yes</think>So \\boxed{5}."
     assert grades[1].first_correct == pytest.approx(round((full.index("5. yes") + 1) / len(full), 6))
     assert grades[2].verdict == "wrong" and grades[2].first_correct is None
-    assert grades[3].verdict == "wrong"  # math tasks have no last-number fallback
+    assert grades[3].verdict == "no_answer"  # math tasks have no last-number fallback
