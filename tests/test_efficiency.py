@@ -161,3 +161,13 @@ def test_outcome_efficiency_by_hand():
     # a: (0.25 + 0) / 2; b: (1.0 for a correct one with no located answer + 0.5) / 2
     assert metrics["outcome_efficiency"] == pytest.approx((0.125 + 0.75) / 2)
     assert metrics["outcome_efficiency_located"] == 2 and metrics["correct_completions"] == 3
+
+
+@pytest.mark.parametrize(("verdict", "expected"), [("correct", 1.0), ("wrong", 0.0)])
+def test_task_metrics_all_right_and_all_wrong(verdict, expected):
+    items = [scored(str(i), [(verdict, "1")] * 4, [5, 6, 7, 8]) for i in range(3)]
+    metrics = task_metrics(items)
+    assert metrics["accuracy"] == expected and metrics["accuracy_ci95"] == [expected, expected]
+    assert metrics["pass_at_k"] == {"1": expected, "2": expected, "4": expected}
+    assert metrics["maj_at_k"] == {"1": expected, "2": expected, "4": expected}
+    assert metrics["tokens_per_correct"] == (pytest.approx(78 / 12) if expected else None)
