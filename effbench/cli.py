@@ -211,6 +211,85 @@ def compare_command(words: tuple[str, ...]) -> None:
         stdout.print(table)
 
 
+@cli.command("gate")
+@click.argument("words", nargs=-1)
+def gate_command(words: tuple[str, ...]) -> None:
+    """Pass or fail CANDIDATE against BASELINE: effbench gate BASELINE CANDIDATE [rule=value ...]
+    [rules=gate.yaml] [confidence=0.95] [strict=true] [junit=FILE] [markdown=FILE] [format=table|json]
+
+    Rules, globally or per task (gsm8k.max_accuracy_drop=1): max_accuracy_drop (points),
+    max_token_increase (0.1 = 10%), min_compression, min_aes, max_truncation_rate, min_accuracy
+    (points). Without rules: max_accuracy_drop=0 max_token_increase=0, judged on paired intervals.
+    Exit 0 when every rule holds, 1 when one fails, 2 when the runs cannot be compared.
+    """
+    import json
+    import os
+
+    from effbench.gate import HEADER, checks_json, gate_spec, junit_xml, markdown, rows, run_gate
+    from effbench.runs import open_run
+
+    paths = [w for w in words if "=" not in w]
+    values = parse_words(tuple(w for w in words if "=" in w))
+    outputs = {key: values.pop(key) for key in ("junit", "markdown", "format") if key in values}
+    form = outputs.get("format", "table")
+    if form not in ("table", "json"):
+        raise ConfigError(f"format={form} is not one of table, json")
+    if len(paths) != 2:
+        raise ConfigError("gate needs two runs: effbench gate BASELINE CANDIDATE [rule=value ...]")
+    spec = gate_spec(values)
+    baseline, candidate = open_run(paths[0]), open_run(paths[1])
+    checks = run_gate(baseline, candidate, spec)
+    summary_text = markdown(checks, baseline.name, candidate.name)
+    if "junit" in outputs:
+        Path(outputs["junit"]).write_text(junit_xml(checks, baseline.name, candidate.name), encoding="utf-8")
+    if "markdown" in outputs:
+        Path(outputs["markdown"]).write_text(summary_text, encoding="utf-8")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+            handle.write(summary_text)
+    if form == "json":
+        sys.stdout.write(json.dumps(checks_json(checks, baseline.name, candidate.name), indent=2) + "\n")
+    else:
+        table = Table(title=f"{candidate.name} against {baseline.name}", title_justify="left")
+        for column in HEADER:
+            table.add_column(column, justify="left" if column in ("task", "rule") else "right")
+        for row in rows(checks):
+            table.add_row(*row[:-1], f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[bold red]{row[-1]}[/]")
+        stdout.print(table)
+    failed = [c for c in checks if not c.passed]
+    for check in failed:
+        stderr.print(f"FAIL {check.task} {check.rule}: {check.why}", markup=False, soft_wrap=True)
+    stderr.print(f"gate: {'PASS' if not failed else 'FAIL'} ({len(checks) - len(failed)} of {len(checks)} checks hold)")
+    sys.exit(1 if failed else 0)
+
+
+@cli.command("rescore")
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def rescore_command(run: Path, words: tuple[str, ...]) -> None:
+    """Grade a stored run again with the current grader, without the model: effbench rescore RUN [name=NEW]
+    [workers=2] [grade_timeout=10]
+
+    Writes a new run (RUN-rescored beside it) and lists every completion whose verdict changed.
+    """
+    from effbench.rescore import rescore
+
+    values = parse_words(words)
+    unknown = set(values) - {"name", "workers", "grade_timeout"}
+    if unknown:
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for rescore; keys: name, workers, grade_timeout")
+    try:
+        workers = int(values["workers"]) if "workers" in values else None
+        timeout = float(values["grade_timeout"]) if "grade_timeout" in values else None
+    except ValueError:
+        raise ConfigError("workers must be an integer and grade_timeout a number of seconds") from None
+    outcome, changes, compared = rescore(run, name=values.get("name"), workers=workers, timeout=timeout)
+    for c in changes:
+        stdout.print(f"{c.task} {c.sample_id} #{c.completion}: {c.old_verdict} -> {c.new_verdict} "
+                     f"(answer {c.old_answer!r} -> {c.new_answer!r})", markup=False, soft_wrap=True)
+    stdout.print(f"rescored {compared} completions into {outcome.folder}: {len(changes)} verdicts changed")
+
+
 @cli.command("demo", cls=KeysHelp)
 @click.argument("words", nargs=-1)
 def demo_command(words: tuple[str, ...]) -> None:

@@ -57,9 +57,9 @@ def efficiency(base_accuracy: float, model_accuracy: float, base_tokens: float, 
     }
 
 
-def summary(samples: TaskSamples) -> dict[str, Any]:
+def summary(samples: TaskSamples, confidence: float = 0.95) -> dict[str, Any]:
     per_sample_accuracy = samples.correct.mean(axis=1)
-    ci = bootstrap_ci(per_sample_accuracy)
+    ci = bootstrap_ci(per_sample_accuracy, level=confidence)
     return {
         "accuracy": float(per_sample_accuracy.mean()),
         "accuracy_ci95": list(ci) if ci else None,
@@ -67,15 +67,15 @@ def summary(samples: TaskSamples) -> dict[str, Any]:
     }
 
 
-def paired(base: TaskSamples, model: TaskSamples) -> dict[str, Any]:
+def paired(base: TaskSamples, model: TaskSamples, confidence: float = 0.95) -> dict[str, Any]:
     """Accuracy difference and token ratio over the same samples, with paired bootstrap intervals and McNemar."""
     base_accuracy, model_accuracy = base.correct.mean(axis=1), model.correct.mean(axis=1)
     base_tokens, model_tokens = base.tokens.mean(axis=1), model.tokens.mean(axis=1)
     pairs = min(base.correct.shape[1], model.correct.shape[1])  # completion i of a sample against completion i
     only_base = int((base.correct[:, :pairs] & ~model.correct[:, :pairs]).sum())
     only_model = int((~base.correct[:, :pairs] & model.correct[:, :pairs]).sum())
-    difference_ci = paired_bootstrap_ci(base_accuracy, model_accuracy, mean_difference)
-    ratio_ci = paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio)
+    difference_ci = paired_bootstrap_ci(base_accuracy, model_accuracy, mean_difference, level=confidence)
+    ratio_ci = paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio, level=confidence)
     return {
         "samples": len(base.ids),
         "accuracy_delta": float(model_accuracy.mean() - base_accuracy.mean()),
@@ -88,8 +88,9 @@ def paired(base: TaskSamples, model: TaskSamples) -> dict[str, Any]:
     }
 
 
-def check_comparable(baseline: Run, run: Run, task: str) -> list[str]:
-    """Refuses a comparison over different samples or task versions; returns notes on legitimate differences."""
+def check_comparable(baseline: Run, run: Run, task: str, *, same_prompt: bool = False) -> list[str]:
+    """Refuses a comparison over different samples or task versions (and prompts, with `same_prompt`);
+    returns notes on the differences that a comparison may legitimately have."""
     base_id, run_id = baseline.identity(task), run.identity(task)
     if base_id.get("version") != run_id.get("version"):
         raise ConfigError(f"{task}: {run.name} used task version {run_id.get('version')} and {baseline.name} "
@@ -99,6 +100,9 @@ def check_comparable(baseline: Run, run: Run, task: str) -> list[str]:
                           f"dataset); compare runs over the same samples")
     notes = []
     if base_id.get("template_sha256") != run_id.get("template_sha256"):
+        if same_prompt:
+            raise ConfigError(f"{task}: {run.name} and {baseline.name} used different prompt templates; "
+                              f"a gate compares runs made with the same prompt")
         notes.append("prompt templates differ")
     for key in ("max_tokens", "temperature", "n"):
         base_value, run_value = base_id.get("sampling", {}).get(key), run_id.get("sampling", {}).get(key)
@@ -107,17 +111,24 @@ def check_comparable(baseline: Run, run: Run, task: str) -> list[str]:
     return notes
 
 
-def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeights()) -> dict[str, Any]:
-    """Per run and task: both sides' accuracy and length, efficiency scores and paired statistics; plus averages."""
+def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeights(), *, confidence: float = 0.95,
+                 same_tasks: bool = False, same_prompt: bool = False) -> dict[str, Any]:
+    """Per run and task: both sides' accuracy and length, efficiency scores and paired statistics; plus averages.
+
+    `same_tasks` and `same_prompt` (for gates) refuse runs whose tasks or prompts differ.
+    """
     comparisons: dict[str, Any] = {}
     base_samples: dict[str, TaskSamples] = {}
     for run in runs:
         shared = [task for task in baseline.tasks if task in run.tasks]
         if not shared:
             raise ConfigError(f"{run.name} shares no task with the baseline {baseline.name}")
+        if same_tasks and set(baseline.tasks) != set(run.tasks):
+            raise ConfigError(f"{run.name} has tasks {', '.join(sorted(run.tasks))} and {baseline.name} "
+                              f"{', '.join(sorted(baseline.tasks))}; a gate compares runs of the same tasks")
         tasks = {}
         for task in shared:
-            notes = check_comparable(baseline, run, task)
+            notes = check_comparable(baseline, run, task, same_prompt=same_prompt)
             base = base_samples.setdefault(task, baseline.samples(task))
             model = run.samples(task)
             if set(model.ids) != set(base.ids):
@@ -125,18 +136,18 @@ def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeight
                                   f"not the same ones: these runs were made on different samples (another limit=?); "
                                   f"compare runs over the same samples")
             model = model.aligned(base.ids)
-            base_summary, model_summary = summary(base), summary(model)
+            base_summary, model_summary = summary(base, confidence), summary(model, confidence)
             tasks[task] = {
                 "baseline": base_summary,
                 "run": model_summary,
                 **efficiency(base_summary["accuracy"], model_summary["accuracy"], base_summary["mean_tokens"],
                              model_summary["mean_tokens"], weights),
-                **paired(base, model),
+                **paired(base, model, confidence),
                 "notes": notes,
             }
         comparisons[run.name] = {"tasks": tasks, "average": average(tasks, weights),
                                  "skipped_tasks": sorted(set(baseline.tasks) ^ set(run.tasks))}
-    return {"baseline": baseline.name, "weights": vars(weights), "runs": comparisons}
+    return {"baseline": baseline.name, "weights": vars(weights), "confidence": confidence, "runs": comparisons}
 
 
 def average(tasks: dict[str, Any], weights: AESWeights) -> dict[str, float | None]:

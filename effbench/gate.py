@@ -1,0 +1,232 @@
+"""`effbench gate`: pass or fail a candidate run against a baseline, task by task, without failing on noise.
+
+Rules, globally or per task (a task's own rules replace the global ones of the same name):
+- `max_accuracy_drop`: points of accuracy the candidate may lose. Fails when the paired bootstrap
+  interval of the difference lies wholly below −threshold (the drop is real and too large);
+- `max_token_increase`: relative growth of mean completion tokens (0.1 = 10%). Fails when the
+  paired interval of the token ratio lies wholly above 1 + threshold;
+- `min_compression`: 1 − L_candidate / L_baseline (0.2 = 20% shorter). Fails when its interval
+  lies wholly below the threshold;
+- `min_accuracy` (points): fails when the candidate's bootstrap interval lies wholly below it;
+- `min_aes` (O1-Pruner's AES against the baseline) and `max_truncation_rate` (0.05 = 5%): judged
+  on the value, which has no interval.
+`strict=true` judges every rule on the point estimate instead. With no rule at all, the gate
+checks `max_accuracy_drop=0` and `max_token_increase=0`: not worse and not longer, beyond noise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from effbench.compare import AESWeights, compare_runs
+from effbench.errors import ConfigError
+from effbench.runs import Run
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Rules(Strict):
+    max_accuracy_drop: float | None = Field(None, ge=0, description="points of accuracy the candidate may lose")
+    max_token_increase: float | None = Field(None, ge=0, description="relative growth of mean tokens allowed (0.1 = 10%)")
+    min_compression: float | None = Field(None, le=1, description="least compression, 1 - L_candidate / L_baseline")
+    min_aes: float | None = Field(None, description="least AES against the baseline")
+    max_truncation_rate: float | None = Field(None, ge=0, le=1, description="largest share of completions cut at max_tokens")
+    min_accuracy: float | None = Field(None, ge=0, le=100, description="least accuracy, in points")
+
+    def given(self) -> dict[str, float]:
+        return {name: value for name, value in self.model_dump().items() if value is not None}
+
+
+DEFAULT_RULES = {"max_accuracy_drop": 0.0, "max_token_increase": 0.0}
+
+
+class AESWeightsSpec(Strict):
+    alpha: float = 1.0
+    beta: float = 3.0
+    gamma: float = 5.0
+
+
+class GateSpec(Strict):
+    confidence: float = Field(0.95, gt=0.5, lt=1, description="level of the paired bootstrap intervals")
+    strict: bool = Field(False, description="judge the point estimates, not the intervals")
+    rules: Rules = Rules()
+    tasks: dict[str, Rules] = {}
+    aes: AESWeightsSpec | None = None
+
+    def rules_for(self, task: str) -> dict[str, float]:
+        merged = {**self.rules.given(), **self.tasks.get(task, Rules()).given()}
+        if not self.rules.given() and not any(rules.given() for rules in self.tasks.values()):
+            return dict(DEFAULT_RULES)
+        return merged
+
+
+SETTINGS = ("confidence", "strict")
+
+
+def gate_spec(values: dict[str, str]) -> GateSpec:
+    """The gate's spec from `key=value` words (and `rules=FILE.yaml`, which the words override)."""
+    data: dict[str, Any] = {}
+    if "rules" in values:
+        data = _read_yaml(Path(values.pop("rules")))
+    rules, tasks = dict(data.get("rules") or {}), {k: dict(v or {}) for k, v in (data.get("tasks") or {}).items()}
+    for key, value in values.items():
+        task, _, name = key.rpartition(".")
+        if name in SETTINGS and not task:
+            data[name] = value
+        elif name in Rules.model_fields:
+            (tasks.setdefault(task, {}) if task else rules)[name] = value
+        else:
+            known = ", ".join([*Rules.model_fields, *SETTINGS, "rules", "junit", "markdown", "format"])
+            raise ConfigError(f"unknown gate key {key!r}; keys: {known} (a rule may be per task: gsm8k.max_accuracy_drop=1)")
+    data["rules"], data["tasks"] = rules, tasks
+    try:
+        return GateSpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise ConfigError(f"gate rule {where}: {error['msg']}") from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"rules file {path} cannot be read ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"rules file {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"rules file {path} must hold a mapping with rules: and tasks:")
+    return data
+
+
+@dataclass(frozen=True)
+class Check:
+    task: str
+    rule: str
+    observed: float | None
+    interval: tuple[float, float] | None
+    threshold: float
+    passed: bool
+    why: str
+
+
+def run_gate(baseline: Run, candidate: Run, spec: GateSpec) -> list[Check]:
+    """One check per task and rule; a mismatch between the runs is a ConfigError, not a failed check."""
+    weights = AESWeights(**spec.aes.model_dump()) if spec.aes else AESWeights()
+    comparison = compare_runs(baseline, [candidate], weights, confidence=spec.confidence, same_tasks=True, same_prompt=True)
+    unknown = set(spec.tasks) - set(baseline.tasks)
+    if unknown:
+        raise ConfigError(f"gate rules name task {sorted(unknown)[0]!r}, which these runs do not have")
+    checks = []
+    for task, result in comparison["runs"][candidate.name]["tasks"].items():
+        truncation = candidate.tasks[task]["metrics"].get("truncation_rate")
+        for rule, threshold in spec.rules_for(task).items():
+            checks.append(_check(task, rule, threshold, result, truncation, spec))
+    return checks
+
+
+def _check(task: str, rule: str, threshold: float, r: dict[str, Any], truncation: float | None, spec: GateSpec) -> Check:
+    """Observed value and interval in the rule's units; a `max_` rule fails above, a `min_` rule below."""
+    observed, interval = _observed(rule, r, truncation)
+    if observed is None:
+        return Check(task, rule, None, None, threshold, False, f"{DESCRIBE[rule]} is undefined for these runs")
+    if spec.strict or interval is None:
+        value, basis = observed, "point estimate"
+    else:
+        value, basis = (interval[0] if rule.startswith("max_") else interval[1]), f"{100 * spec.confidence:g}% interval"
+    passed = value <= threshold if rule.startswith("max_") else value >= threshold
+    limit = "at most" if rule.startswith("max_") else "at least"
+    why = f"{DESCRIBE[rule]} {_format(rule, observed)}{' ' + _interval_text(rule, interval) if interval else ''} " \
+          f"(judged on the {basis}); {limit} {_format(rule, threshold)} {'holds' if passed else 'does not hold'}"
+    return Check(task, rule, observed, interval, threshold, passed, why)
+
+
+DESCRIBE = {
+    "max_accuracy_drop": "accuracy drop (points)",
+    "max_token_increase": "mean-token increase",
+    "min_compression": "compression",
+    "min_aes": "AES",
+    "max_truncation_rate": "truncation rate",
+    "min_accuracy": "accuracy (points)",
+}
+PERCENT_RULES = ("max_token_increase", "min_compression", "max_truncation_rate")
+
+
+def _observed(rule: str, r: dict[str, Any], truncation: float | None) -> tuple[float | None, tuple[float, float] | None]:
+    def pair(ci, factor=1.0, shift=0.0):
+        if ci is None:
+            return None
+        low, high = sorted((factor * ci[0] + shift, factor * ci[1] + shift))
+        return low, high
+
+    if rule == "max_accuracy_drop":
+        return -100 * r["accuracy_delta"], pair(r["accuracy_delta_ci95"], -100)
+    if rule == "max_token_increase":
+        return (None if r["token_ratio"] is None else r["token_ratio"] - 1), pair(r["token_ratio_ci95"], 1, -1)
+    if rule == "min_compression":
+        return r["compression"], pair(r["token_ratio_ci95"], -1, 1)
+    if rule == "min_accuracy":
+        return 100 * r["run"]["accuracy"], pair(r["run"]["accuracy_ci95"], 100)
+    if rule == "min_aes":
+        return r["aes"], None
+    return truncation, None
+
+
+def _format(rule: str, value: float) -> str:
+    value += 0.0  # no "-0.0"
+    return f"{100 * value:.1f}%" if rule in PERCENT_RULES else f"{value:.3f}" if rule == "min_aes" else f"{value:.1f}"
+
+
+def _interval_text(rule: str, interval: tuple[float, float]) -> str:
+    return f"[{_format(rule, interval[0])}, {_format(rule, interval[1])}]"
+
+
+# --- output ----------------------------------------------------------------------------------
+
+def checks_json(checks: list[Check], baseline: str, candidate: str) -> dict[str, Any]:
+    return {"baseline": baseline, "candidate": candidate, "passed": all(c.passed for c in checks),
+            "checks": [asdict(c) for c in checks]}
+
+
+def rows(checks: list[Check]) -> list[tuple[str, ...]]:
+    return [(c.task, c.rule, "-" if c.observed is None else _format(c.rule, c.observed),
+             _interval_text(c.rule, c.interval) if c.interval else "", _format(c.rule, c.threshold),
+             "PASS" if c.passed else "FAIL") for c in checks]
+
+
+HEADER = ("task", "rule", "observed", "interval", "threshold", "result")
+
+
+def markdown(checks: list[Check], baseline: str, candidate: str) -> str:
+    failed = sum(not c.passed for c in checks)
+    verdict = "PASS" if not failed else f"FAIL ({failed} of {len(checks)} checks)"
+    lines = [f"### effbench gate: {verdict}", "", f"`{candidate}` against `{baseline}`", "",
+             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows(checks)]
+    lines += [""] + [f"- **{c.task} {c.rule}**: {c.why}" for c in checks if not c.passed]
+    return "\n".join(lines) + "\n"
+
+
+def junit_xml(checks: list[Check], baseline: str, candidate: str) -> str:
+    """JUnit XML as Jenkins, GitLab, GitHub and Azure read it: one test case per task and rule."""
+    failures = str(sum(not c.passed for c in checks))
+    suites = ElementTree.Element("testsuites", name="effbench gate", tests=str(len(checks)), failures=failures, errors="0", time="0")
+    suite = ElementTree.SubElement(suites, "testsuite", name=f"effbench gate: {candidate} against {baseline}",
+                                   tests=str(len(checks)), failures=failures, errors="0", skipped="0", time="0")
+    for check in checks:
+        case = ElementTree.SubElement(suite, "testcase", classname=f"effbench.gate.{check.task}", name=check.rule, time="0")
+        if not check.passed:
+            failure = ElementTree.SubElement(case, "failure", message=check.why, type="GateFailure")
+            failure.text = f"{check.task} {check.rule}: {check.why}"
+        else:
+            ElementTree.SubElement(case, "system-out").text = check.why
+    ElementTree.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
