@@ -290,6 +290,36 @@ def rescore_command(run: Path, words: tuple[str, ...]) -> None:
     stdout.print(f"rescored {compared} completions into {outcome.folder}: {len(changes)} verdicts changed")
 
 
+@cli.command("report")
+@click.argument("leaderboard", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
+    """Write a leaderboard's static site: effbench report LEADERBOARD.yaml [out=DIR] [samples_per_task=500]
+
+    DIR (default reports/<leaderboard name>) gets index.html (a sortable table per task and overall,
+    Pareto plots, frontier and reported entries marked), one page per run with a sample browser,
+    and the plots as SVG and PNG. It works offline, from file://.
+    """
+    import time
+
+    from effbench.leaderboard import load_leaderboard
+    from effbench.report import gather
+    from effbench.site import SAMPLES_PER_TASK, write_site
+
+    values = parse_words(words)
+    unknown = set(values) - {"out", "samples_per_task"}
+    if unknown:
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for report; keys: out, samples_per_task")
+    try:
+        per_task = int(values.get("samples_per_task", SAMPLES_PER_TASK))
+    except ValueError:
+        raise ConfigError("samples_per_task must be an integer") from None
+    started = time.perf_counter()
+    out = Path(values.get("out") or Path("reports") / leaderboard.stem)
+    index = write_site(gather(load_leaderboard(leaderboard)), out, samples_per_task=per_task)
+    stdout.print(f"report written to {index} in {time.perf_counter() - started:.1f} s")
+
+
 @cli.command("demo", cls=KeysHelp)
 @click.argument("words", nargs=-1)
 def demo_command(words: tuple[str, ...]) -> None:

@@ -1,7 +1,9 @@
-"""Leaderboard definitions (`leaderboards/*.yaml`): published results as data, with their citation.
+"""Leaderboard definitions (`leaderboards/*.yaml`): a title, the tasks, and entries.
 
-An entry is a published result: per task, accuracy in percent and mean tokens as the paper gives
-them (and its AES, when it gives one), and the entry it was measured against (`baseline`).
+An entry is either a stored effbench run (`run:` a run folder or its results.json, relative to the
+current directory) or a published result (`reported:` per task, accuracy in percent and mean tokens
+as the paper gives them, and its AES when it gives one), and may name the entry it is measured
+against (`baseline:`), so that compression and AES are computed against the right model.
 """
 
 from __future__ import annotations
@@ -33,8 +35,15 @@ class Entry(Strict):
     model: str
     method: str | None = None
     baseline: str | None = None
-    reported: dict[str, Reported]
+    run: str | None = None
+    reported: dict[str, Reported] | None = None
     citation: str | None = None
+
+    @model_validator(mode="after")
+    def _run_or_reported(self) -> Entry:
+        if (self.run is None) == (self.reported is None):
+            raise ValueError(f"entry {self.name}: give either run: (a stored run) or reported: (published numbers)")
+        return self
 
 
 class Weights(Strict):
@@ -85,9 +94,9 @@ def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:
     weights = AESWeights(**board.aes_weights.model_dump())
     rows = []
     for entry in board.entries:
-        if entry.baseline is None:
+        base = board.entry(entry.baseline).reported if entry.baseline else None
+        if entry.reported is None or base is None:
             continue
-        base = board.entry(entry.baseline).reported
         per_task = []
         for task in board.tasks:
             if task in entry.reported and task in base:

@@ -1,0 +1,100 @@
+"""The report's figures, with matplotlib: accuracy-vs-tokens Pareto plots and per-run token distributions.
+
+Colours are Okabe-Ito (safe for colour-blind readers) and every distinction is also a shape or a
+line style, so the figures read in greyscale print too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+
+from effbench.report import MEASURED, Point  # noqa: E402
+
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+plt.rcParams.update({"font.size": 9, "svg.fonttype": "none", "figure.dpi": 110, "svg.hashsalt": "effbench"})
+
+
+def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png")) -> list[str]:
+    names = []
+    for extension in formats:
+        path = stem.with_suffix(f".{extension}")
+        figure.savefig(path, bbox_inches="tight", metadata={"Date": None} if extension == "svg" else None)
+        names.append(path.name)
+    plt.close(figure)
+    return names
+
+
+def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
+    """Accuracy (y) against mean completion tokens (x, log where the range is wide); the frontier drawn;
+    each entry joined to its baseline by an arrow; intervals as error bars; measured ● and reported ◇."""
+    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    models = sorted({p.model for p in points})
+    colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
+    by_name = {p.entry: p for p in points}
+    for point in points:
+        base = by_name.get(point.baseline) if point.baseline else None
+        if base is not None:
+            axes.annotate("", xy=(point.mean_tokens, 100 * point.accuracy), xytext=(base.mean_tokens, 100 * base.accuracy),
+                          arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4})
+    for point in points:
+        measured = point.source == MEASURED
+        if point.accuracy_ci:
+            low, high = (100 * v for v in point.accuracy_ci)
+            axes.errorbar(point.mean_tokens, 100 * point.accuracy, yerr=[[100 * point.accuracy - low], [high - 100 * point.accuracy]],
+                          fmt="none", ecolor=colour[point.model], elinewidth=0.8, capsize=2)
+        axes.scatter(point.mean_tokens, 100 * point.accuracy, s=42 if point.pareto else 30, marker="o" if measured else "D",
+                     facecolors=colour[point.model] if measured else "white", edgecolors=colour[point.model], linewidths=1.4, zorder=3)
+        axes.annotate(point.method or point.entry, (point.mean_tokens, 100 * point.accuracy), textcoords="offset points",
+                      xytext=(5, 4), fontsize=7, color="#333333")
+    frontier = sorted((p for p in points if p.pareto), key=lambda p: p.mean_tokens)
+    if len(frontier) > 1:
+        axes.step([p.mean_tokens for p in frontier], [100 * p.accuracy for p in frontier], where="post",
+                  linestyle="--", color="#444444", linewidth=1, label="Pareto frontier", zorder=2)
+    tokens = [p.mean_tokens for p in points if p.mean_tokens > 0]
+    if tokens and max(tokens) / min(tokens) > 8:
+        axes.set_xscale("log")
+    for model in models:
+        axes.scatter([], [], marker="s", color=colour[model], label=model)
+    axes.scatter([], [], marker="o", color="#555555", label="measured here")
+    axes.scatter([], [], marker="D", facecolors="white", edgecolors="#555555", label="reported by a paper")
+    axes.legend(fontsize=7, frameon=False, loc="best")
+    axes.set_xlabel("mean completion tokens")
+    axes.set_ylabel("accuracy (%)")
+    axes.set_title(task)
+    axes.grid(alpha=0.3, linewidth=0.5)
+    return save(figure, stem)
+
+
+def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, dict[str, dict[str, float]]], stem: Path) -> list[str]:
+    """Per task of one run: the distribution of completion tokens, and accuracy and mean tokens by level."""
+    tasks = list(tokens)
+    rows = 2 if any(levels.values()) else 1
+    figure, grid = plt.subplots(rows, len(tasks), figsize=(3.6 * len(tasks), 2.8 * rows), squeeze=False)
+    for column, task in enumerate(tasks):
+        axes = grid[0][column]
+        axes.hist(tokens[task], bins=30, color=OKABE_ITO[0], edgecolor="white", linewidth=0.4)
+        axes.set_title(f"{task}: completion tokens", fontsize=8)
+        axes.set_xlabel("tokens")
+        axes.set_ylabel("completions")
+        if rows == 2:
+            axes = grid[1][column]
+            table = levels.get(task) or {}
+            if not table:
+                axes.axis("off")
+                continue
+            names = list(table)
+            axes.bar(range(len(names)), [100 * table[n]["accuracy"] for n in names], color=OKABE_ITO[2], hatch="//", edgecolor="white")
+            axes.set_xticks(range(len(names)), [n.replace("Level ", "L") for n in names], fontsize=7)
+            axes.set_ylabel("accuracy (%)")
+            twin = axes.twinx()
+            twin.plot(range(len(names)), [table[n]["mean_tokens"] for n in names], color=OKABE_ITO[1], marker="o", linewidth=1.2)
+            twin.set_ylabel("mean tokens (line)")
+            axes.set_title(f"{task}: by level", fontsize=8)
+    figure.suptitle(run_name, fontsize=9)
+    figure.tight_layout()
+    return save(figure, stem, ("svg",))

@@ -1,0 +1,123 @@
+"""`effbench report LEADERBOARD`: the numbers of a leaderboard, per task and overall, with the Pareto frontier.
+
+This module gathers the numbers; `plots.py` draws them and `site.py` writes the static pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from effbench.compare import AESWeights, efficiency
+from effbench.errors import ConfigError
+from effbench.leaderboard import Entry, Leaderboard
+from effbench.runs import Run, open_run
+
+MEASURED, REPORTED = "measured", "reported"
+
+
+@dataclass
+class Point:
+    """One entry on one task."""
+
+    entry: str
+    model: str
+    method: str | None
+    source: str  # measured here, or reported by a paper
+    baseline: str | None
+    accuracy: float  # 0..1
+    mean_tokens: float
+    accuracy_ci: tuple[float, float] | None = None
+    truncation_rate: float | None = None
+    n: int | None = None
+    samples: int | None = None
+    aes_published: float | None = None
+    compression: float | None = None
+    aes: float | None = None
+    aes_as_published: float | None = None
+    pareto: bool = False
+    run: str | None = None  # the run page's name, for measured entries
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReportData:
+    board: Leaderboard
+    tasks: dict[str, list[Point]]
+    overall: list[Point]
+    runs: dict[str, Run]
+
+
+def gather(board: Leaderboard) -> ReportData:
+    runs = {e.name: open_run(e.run) for e in board.entries if e.run is not None}
+    weights = AESWeights(**board.aes_weights.model_dump())
+    tasks = {}
+    for task in board.tasks:
+        points = {e.name: p for e in board.entries if (p := _point(e, task, runs.get(e.name))) is not None}
+        for point in points.values():
+            base = points.get(point.baseline) if point.baseline else None
+            if base is not None:
+                scores = efficiency(base.accuracy, point.accuracy, base.mean_tokens, point.mean_tokens, weights)
+                point.compression, point.aes, point.aes_as_published = scores["compression"], scores["aes"], scores["aes_as_published"]
+        mark_pareto(list(points.values()))
+        tasks[task] = list(points.values())
+    if not any(tasks.values()):
+        raise ConfigError(f"leaderboard {board.title!r} has no entry with numbers for its tasks {', '.join(board.tasks)}")
+    return ReportData(board, tasks, _overall(board, tasks), runs)
+
+
+def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
+    common = {"entry": entry.name, "model": entry.model, "method": entry.method, "baseline": entry.baseline}
+    if run is not None:
+        if task not in run.tasks:
+            return None
+        metrics, sampling = run.tasks[task]["metrics"], run.tasks[task].get("sampling", {})
+        ci = metrics.get("accuracy_ci95")
+        return Point(**common, source=MEASURED, accuracy=metrics["accuracy"], mean_tokens=(metrics["tokens"] or {}).get("mean", 0.0),
+                     accuracy_ci=tuple(ci) if ci else None, truncation_rate=metrics.get("truncation_rate"),
+                     n=sampling.get("n"), samples=metrics["samples"], run=run.name)
+    reported = (entry.reported or {}).get(task)
+    if reported is None:
+        return None
+    return Point(**common, source=REPORTED, accuracy=reported.accuracy / 100, mean_tokens=reported.mean_tokens,
+                 aes_published=reported.aes)
+
+
+def mark_pareto(points: list[Point]) -> None:
+    """An entry is on the frontier when no other is at least as accurate and at least as short, and better in one."""
+    for point in points:
+        point.pareto = not any(
+            o is not point and o.accuracy >= point.accuracy and o.mean_tokens <= point.mean_tokens
+            and (o.accuracy > point.accuracy or o.mean_tokens < point.mean_tokens)
+            for o in points
+        )
+
+
+def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
+    """Entries that have every task: mean accuracy and length, compression of the means, the mean of the tasks' AES."""
+    rows = []
+    for entry in board.entries:
+        mine = [next((p for p in points if p.entry == entry.name), None) for points in tasks.values()]
+        if any(p is None for p in mine):
+            continue
+        first = mine[0]
+        rows.append(Point(
+            entry=entry.name, model=entry.model, method=entry.method, source=first.source, baseline=entry.baseline,
+            accuracy=float(np.mean([p.accuracy for p in mine])), mean_tokens=float(np.mean([p.mean_tokens for p in mine])),
+            truncation_rate=_mean([p.truncation_rate for p in mine]), n=first.n, run=first.run,
+            aes=_mean([p.aes for p in mine]), aes_as_published=_mean([p.aes_as_published for p in mine]),
+            aes_published=_mean([p.aes_published for p in mine]),
+        ))
+    by_name = {p.entry: p for p in rows}
+    for point in rows:
+        base = by_name.get(point.baseline) if point.baseline else None
+        if base is not None and base.mean_tokens > 0:
+            point.compression = 1 - point.mean_tokens / base.mean_tokens
+    mark_pareto(rows)
+    return rows
+
+
+def _mean(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(np.mean(values))

@@ -1,0 +1,75 @@
+"""Write a leaderboard's static site: index.html, one page per run, the plots, and local CSS and JS.
+
+Everything that comes from a model or a dataset goes through jinja2's autoescaping, so a
+completion holding `<script>` shows as text. The site works from `file://`, offline.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from effbench import __version__
+from effbench.extract import split_reasoning
+from effbench.report import ReportData
+from effbench.runs import Run
+from effbench.store import RunStore
+
+SAMPLES_PER_TASK = 500
+
+
+def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
+    from effbench.plots import pareto_plot, run_figure
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "plots").mkdir(exist_ok=True)
+    templates = Environment(loader=PackageLoader("effbench", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    for asset in ("style.css", "site.js"):
+        shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
+    for task, points in data.tasks.items():
+        pareto_plot(task, points, out / "plots" / f"pareto-{task}")
+    weights = data.board.aes_weights
+    show_published = any(p.aes_published is not None for points in data.tasks.values() for p in points)
+    (out / "index.html").write_text(templates.get_template("index.html.j2").render(
+        board=data.board, tasks=data.tasks, overall=data.overall if len(data.tasks) > 1 else [],
+        show_published=show_published, weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
+        version=__version__), encoding="utf-8")
+    run_page = templates.get_template("run.html.j2")
+    for run in {r.name: r for r in data.runs.values()}.values():
+        sample_lists, tokens, levels = _samples(run, samples_per_task)
+        run_figure(run.name, tokens, levels, out / "plots" / f"run-{run.name}")
+        (out / f"run-{run.name}.html").write_text(run_page.render(
+            run=run, title=data.board.title, sample_lists=sample_lists,
+            config=json.dumps(run.info.get("config", {}), indent=2, ensure_ascii=False),
+            environment=json.dumps(run.info.get("environment", {}), indent=2, ensure_ascii=False)), encoding="utf-8")
+    return out / "index.html"
+
+
+def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:
+    """Per task: the first `limit` samples for the browser; every completion's tokens; the per-level table."""
+    lists, tokens, levels = {}, {}, {}
+    store = RunStore(run.folder)
+    for task, entry in run.tasks.items():
+        items, total, task_tokens = [], 0, []
+        for scored in store.read_samples(task):
+            total += 1
+            task_tokens.extend(c.tokens for c in scored.completions)
+            if total > limit:
+                continue
+            for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades)):
+                split = split_reasoning(completion.text, completion.reasoning)
+                status = [grade.verdict] + (["truncated"] if completion.finish_reason == "length" else [])
+                items.append({
+                    "id": scored.sample.id, "index": index, "question": scored.sample.question, "gold": scored.sample.gold,
+                    "answer": grade.answer, "verdict": grade.verdict, "rule": grade.rule, "tokens": completion.tokens,
+                    "truncated": completion.finish_reason == "length", "status": " ".join(status),
+                    "reasoning": split.reasoning, "answer_text": split.answer if split.answer is not None else "(the thinking never ended)",
+                })
+        lists[task] = {"items": items, "shown": min(total, limit), "total": total}
+        tokens[task] = task_tokens
+        levels[task] = entry["metrics"].get("breakdown", {}).get("level", {})
+    return lists, tokens, levels
