@@ -1,9 +1,11 @@
 # make demo: set up .venv, then run the whole pipeline on a tiny model built on the spot.
 # make test: set up .venv, then run the tests (real vLLM CPU engine included).
+# make report: the O1-Pruner leaderboard's site, from the published table, offline.
+# make tiny-leaderboard: two real runs of the tiny model, then their leaderboard's site.
 EFFBENCH_DATA_DIR ?= $(abspath ../shared/datasets)
 export EFFBENCH_DATA_DIR
 
-.PHONY: setup demo test
+.PHONY: setup demo test report tiny-leaderboard
 setup: .venv/.installed
 
 .venv/.installed: pyproject.toml scripts/setup.sh
@@ -15,3 +17,11 @@ demo: setup
 
 test: setup
 	.venv/bin/python -m pytest
+
+report: setup
+	.venv/bin/effbench report leaderboards/o1_pruner.yaml
+
+tiny-leaderboard: setup
+	.venv/bin/effbench demo name=tiny-48 max_tokens=48
+	.venv/bin/effbench demo name=tiny-16 max_tokens=16
+	.venv/bin/effbench report leaderboards/tiny_cpu.yaml

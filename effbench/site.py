@@ -69,7 +69,7 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                     "truncated": completion.finish_reason == "length", "status": " ".join(status),
                     "reasoning": split.reasoning, "answer_text": split.answer if split.answer is not None else "(the thinking never ended)",
                 })
-        lists[task] = {"items": items, "shown": min(total, limit), "total": total}
+        lists[task] = {"rows": items, "shown": min(total, limit), "total": total}
         tokens[task] = task_tokens
         levels[task] = entry["metrics"].get("breakdown", {}).get("level", {})
     return lists, tokens, levels

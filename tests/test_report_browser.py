@@ -1,0 +1,134 @@
+"""`effbench report` in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Screenshots of the pages are kept in tests/artifacts/ (or $EFFBENCH_ARTIFACTS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from effbench.data import load_dataset
+from effbench.tasks import load_task
+from tests.conftest import run_cli, write_script
+
+REPO = Path(__file__).parent.parent
+ARTIFACTS = Path(os.environ.get("EFFBENCH_ARTIFACTS", REPO / "tests" / "artifacts"))
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--no-first-run"]
+INJECTED = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        pytest.fail("Chromium is not installed: apt-get install chromium (CI's .ci/run does)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, data_dir):
+    """Two scripted runs (one answer carries a script), a published entry, and the report built from them."""
+    tmp = tmp_path_factory.mktemp("site")
+    samples = load_dataset(load_task("gsm8k"), root=data_dir, limit=12).samples
+    for name, words in (("long", 40), ("short", 12)):
+        script = {f"gsm8k/{s.id}": "<think>" + " step" * (words + i) + f" </think> So \\boxed{{{s.gold if i % 3 else '-1'}}}."
+                  for i, s in enumerate(samples)}
+        script[f"gsm8k/{samples[1].id}"] = f"<think> hmm </think> {INJECTED} The answer is \\boxed{{{samples[1].gold}}}"
+        path = write_script(tmp / f"{name}.json", script)
+        result = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp / 'runs'}",
+                         "limit=12", f"name={name}", "max_tokens=45")
+        assert result.returncode == 0, result.stderr
+    board = tmp / "board.yaml"
+    board.write_text(f"""title: "Browser test <b>board</b>"
+tasks: [gsm8k]
+entries:
+  - {{name: long, model: scripted, method: long chains, run: {tmp / 'runs' / 'long'}}}
+  - {{name: short, model: scripted, method: short chains, baseline: long, run: {tmp / 'runs' / 'short'}}}
+  - {{name: paper, model: some paper, method: reported, reported: {{gsm8k: {{accuracy: 95.0, mean_tokens: 500}}}}}}
+""")
+    result = run_cli("report", str(board), f"out={tmp / 'site'}")
+    assert result.returncode == 0, result.stderr
+    return tmp / "site"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.errors = []
+    page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    yield page
+    page.close()
+
+
+def shoot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_index_loads_with_plots_and_no_console_errors(site, page):
+    page.goto((site / "index.html").as_uri())
+    page.wait_for_load_state("load")
+    shoot(page, "index")
+    assert page.errors == []
+    assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert page.evaluate("document.images.length") >= 1
+    assert page.title() == "Browser test <b>board</b>"  # the title is text, not markup
+    frontier = page.locator("#table-gsm8k tr.frontier").evaluate_all("rows => rows.map(r => r.dataset.entry)")
+    assert "paper" in frontier and page.locator("#table-gsm8k .badge.reported").count() == 1
+
+
+def test_sorting_a_column_reorders_the_rows(site, page):
+    page.goto((site / "index.html").as_uri())
+    table = page.locator("#table-gsm8k")
+    order = lambda: table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.entry)")  # noqa: E731
+    tokens = lambda: [float(v) for v in table.locator("tbody tr td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")]  # noqa: E731
+    table.locator("th", has_text="mean tokens").click()
+    assert tokens() == sorted(tokens()) and order()[0] == "short"
+    table.locator("th", has_text="mean tokens").click()
+    assert tokens() == sorted(tokens(), reverse=True) and order()[0] == "paper"
+    assert page.errors == []
+
+
+def test_sample_filter_and_injected_script_never_runs(site, page):
+    page.goto((site / "run-long.html").as_uri())
+    page.wait_for_load_state("load")
+    assert page.evaluate("window.__pwned") is None
+    assert INJECTED in page.locator("#list-gsm8k").inner_text()  # shown as text
+    samples = page.locator("#list-gsm8k .sample")
+    total = samples.count()
+    for status in ("correct", "wrong", "truncated"):
+        page.locator(".filters button", has_text=status).first.click()
+        visible = page.locator("#list-gsm8k .sample:not([hidden])")
+        statuses = visible.evaluate_all("s => s.map(x => x.dataset.status)")
+        assert statuses and all(status in s.split() for s in statuses), (status, statuses)
+        assert visible.count() < total
+    shoot(page, "run-long-truncated")
+    page.locator(".filters button", has_text="all").first.click()
+    assert page.locator("#list-gsm8k .sample:not([hidden])").count() == total
+    assert page.evaluate("window.__pwned") is None and page.errors == []
+
+
+def test_published_leaderboard_renders_offline(tmp_path, page):
+    result = run_cli("report", str(REPO / "leaderboards" / "o1_pruner.yaml"), f"out={tmp_path / 'o1'}")
+    assert result.returncode == 0, result.stderr
+    page.goto((tmp_path / "o1" / "index.html").as_uri())
+    shoot(page, "o1-pruner")
+    assert page.errors == [] and page.evaluate("document.images.length") == 3
+    gsm8k = page.locator("#table-gsm8k tr[data-entry='marco-o1-7b-fast-solving-prompt'] td")
+    cells = gsm8k.all_inner_texts()
+    assert "0.41" in cells and "-0.26" in cells  # the published AES beside the formula's
