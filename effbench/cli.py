@@ -294,7 +294,7 @@ def rescore_command(run: Path, words: tuple[str, ...]) -> None:
 @click.argument("leaderboard", type=click.Path(path_type=Path))
 @click.argument("words", nargs=-1)
 def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
-    """Write a leaderboard's static site: effbench report LEADERBOARD.yaml [out=DIR] [samples_per_task=500]
+    """Write a leaderboard's static site: effbench report LEADERBOARD.yaml [out=DIR] [samples_per_task=100]
 
     DIR (default reports/<leaderboard name>) gets index.html (a sortable table per task and overall,
     Pareto plots, frontier and reported entries marked), one page per run with a sample browser,

@@ -19,11 +19,12 @@ OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "
 plt.rcParams.update({"font.size": 9, "svg.fonttype": "none", "figure.dpi": 110, "svg.hashsalt": "effbench"})
 
 
-def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png")) -> list[str]:
+def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png"), *, tight: bool = True) -> list[str]:
     names = []
     for extension in formats:
         path = stem.with_suffix(f".{extension}")
-        figure.savefig(path, bbox_inches="tight", metadata={"Date": None} if extension == "svg" else None)
+        figure.savefig(path, metadata={"Date": None} if extension == "svg" else None,
+                       **({"bbox_inches": "tight"} if tight else {}))
         names.append(path.name)
     plt.close(figure)
     return names
@@ -96,5 +97,5 @@ def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, di
             twin.set_ylabel("mean tokens (line)")
             axes.set_title(f"{task}: by level", fontsize=8)
     figure.suptitle(run_name, fontsize=9)
-    figure.tight_layout()
-    return save(figure, stem, ("svg",))
+    figure.subplots_adjust(left=0.08, right=0.92, bottom=0.12, top=0.86, wspace=0.55, hspace=0.6)
+    return save(figure, stem, ("svg",), tight=False)  # a fixed layout: "tight" costs a second drawing

@@ -19,7 +19,7 @@ from effbench.report import ReportData
 from effbench.runs import Run
 from effbench.store import RunStore
 
-SAMPLES_PER_TASK = 500
+SAMPLES_PER_TASK = 100
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:

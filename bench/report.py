@@ -1,0 +1,79 @@
+"""Report build time: `effbench report` over a leaderboard of many stored runs.
+
+    python bench/report.py [runs] [tasks] [samples_per_task]
+
+Writes `runs` run folders (default 50) of `tasks` tasks (default 5) with `samples_per_task`
+samples each (default 500, one completion of about 300 words each), as `effbench eval` stores
+them, and a leaderboard over all of them (each run's baseline is the first run), then times the
+report: gathering the numbers, and writing the plots and pages. Prints seconds and the site's size.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from effbench.leaderboard import load_leaderboard
+from effbench.metrics import task_metrics
+from effbench.report import gather
+from effbench.site import write_site
+from effbench.store import RunStore, write_json_atomic
+from effbench.types import Completion, Grade, Sample, Scored
+
+
+def make_run(root: Path, name: str, tasks: list[str], samples: int, rng: random.Random) -> None:
+    store = RunStore.open(root, name)
+    skill, verbosity = rng.uniform(0.3, 0.9), rng.uniform(0.5, 1.5)
+    results, identity = {}, {}
+    for task in tasks:
+        scored = []
+        with store.appender(task) as out:
+            for index in range(samples):
+                words = max(20, int(rng.gauss(300 * verbosity, 80)))
+                correct = rng.random() < skill
+                text = "<think>" + " step" * words + f" </think> So the answer is \\boxed{{{index if correct else -1}}}."
+                completion = Completion(text=text, tokens=words + 8, finish_reason="stop", reasoning_tokens=words + 1)
+                grade = Grade("correct" if correct else "wrong", answer=str(index if correct else -1), rule="boxed",
+                              first_correct=0.98 if correct else None)
+                item = Scored(Sample(str(index), f"Question {index}?", str(index), {"level": f"Level {index % 5 + 1}"}),
+                              "prompt", (completion,), (grade,))
+                out.append(item.to_json())
+                scored.append(item)
+        results[task] = {"version": 1, "excluded": 0, "sampling": {"n": 1, "max_tokens": 4096},
+                         "metrics": task_metrics(scored, ("level",))}
+        identity[task] = {"version": 1, "template_sha256": "t", "samples_sha256": "s", "sampling": {"n": 1}}
+    write_json_atomic(store.run_file, {"config": {"model": name}, "identity": {"tasks": identity}, "environment": {}})
+    write_json_atomic(store.results_file, {"schema_version": 1, "run": name, "model": name, "backend": "bench", "tasks": results})
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    task_count = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    samples = int(sys.argv[3]) if len(sys.argv) > 3 else 500
+    tasks = [f"task{i}" for i in range(task_count)]
+    rng = random.Random(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        for index in range(runs):
+            make_run(root / "runs", f"run{index:02d}", tasks, samples, rng)
+        made = time.perf_counter() - started
+        entries = "\n".join(f"  - {{name: run{i:02d}, model: model{i % 7}, run: {root / 'runs' / f'run{i:02d}'}"
+                            + (", baseline: run00}" if i else "}") for i in range(runs))
+        (root / "board.yaml").write_text(f"title: bench\ntasks: [{', '.join(tasks)}]\nentries:\n{entries}\n")
+        started = time.perf_counter()
+        data = gather(load_leaderboard(root / "board.yaml"))
+        gathered = time.perf_counter() - started
+        write_site(data, root / "site")
+        total = time.perf_counter() - started
+        size = sum(p.stat().st_size for p in (root / "site").rglob("*") if p.is_file())
+        print(f"{runs} runs x {task_count} tasks x {samples} samples (stored in {made:.1f} s)")
+        print(f"report: {total:.1f} s in all (gather {gathered:.2f} s, plots and pages {total - gathered:.1f} s); "
+              f"site {size / 2**20:.1f} MiB, {len(list((root / 'site').rglob('*.html')))} pages")
+
+
+if __name__ == "__main__":
+    main()
