@@ -78,7 +78,7 @@ def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, di
     figure, grid = plt.subplots(rows, len(tasks), figsize=(3.6 * len(tasks), 2.8 * rows), squeeze=False)
     for column, task in enumerate(tasks):
         axes = grid[0][column]
-        axes.hist(tokens[task], bins=30, color=OKABE_ITO[0], edgecolor="white", linewidth=0.4)
+        axes.hist(tokens[task], bins=30, color=OKABE_ITO[0], histtype="stepfilled")  # one path, not 30 bars
         axes.set_title(f"{task}: completion tokens", fontsize=8)
         axes.set_xlabel("tokens")
         axes.set_ylabel("completions")

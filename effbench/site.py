@@ -7,7 +7,10 @@ completion holding `<script>` shows as text. The site works from `file://`, offl
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
+import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +23,15 @@ from effbench.runs import Run
 from effbench.store import RunStore
 
 SAMPLES_PER_TASK = 100
+PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
-    from effbench.plots import pareto_plot, run_figure
+    from effbench.plots import pareto_plot
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
-    templates = Environment(loader=PackageLoader("effbench", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    templates = _templates()
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
     for task, points in data.tasks.items():
@@ -38,15 +42,30 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         board=data.board, tasks=data.tasks, overall=data.overall if len(data.tasks) > 1 else [],
         show_published=show_published, weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
         version=__version__), encoding="utf-8")
-    run_page = templates.get_template("run.html.j2")
-    for run in {r.name: r for r in data.runs.values()}.values():
-        sample_lists, tokens, levels = _samples(run, samples_per_task)
-        run_figure(run.name, tokens, levels, out / "plots" / f"run-{run.name}")
-        (out / f"run-{run.name}.html").write_text(run_page.render(
-            run=run, title=data.board.title, sample_lists=sample_lists,
-            config=json.dumps(run.info.get("config", {}), indent=2, ensure_ascii=False),
-            environment=json.dumps(run.info.get("environment", {}), indent=2, ensure_ascii=False)), encoding="utf-8")
+    runs = list({r.name: r for r in data.runs.values()}.values())
+    jobs = [(run, out, data.board.title, samples_per_task) for run in runs]
+    if len(runs) < PARALLEL_FROM:
+        for job in jobs:
+            write_run_page(*job)
+    else:  # a figure and a page per run: spread over the cores
+        with ProcessPoolExecutor(os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
+            list(pool.map(write_run_page, *zip(*jobs)))
     return out / "index.html"
+
+
+def _templates() -> Environment:
+    return Environment(loader=PackageLoader("effbench", "templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def write_run_page(run: Run, out: Path, title: str, samples_per_task: int) -> None:
+    from effbench.plots import run_figure
+
+    sample_lists, tokens, levels = _samples(run, samples_per_task)
+    run_figure(run.name, tokens, levels, out / "plots" / f"run-{run.name}")
+    (out / f"run-{run.name}.html").write_text(_templates().get_template("run.html.j2").render(
+        run=run, title=title, sample_lists=sample_lists,
+        config=json.dumps(run.info.get("config", {}), indent=2, ensure_ascii=False),
+        environment=json.dumps(run.info.get("environment", {}), indent=2, ensure_ascii=False)), encoding="utf-8")
 
 
 def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:

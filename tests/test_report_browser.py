@@ -132,3 +132,23 @@ def test_published_leaderboard_renders_offline(tmp_path, page):
     gsm8k = page.locator("#table-gsm8k tr[data-entry='marco-o1-7b-fast-solving-prompt'] td")
     cells = gsm8k.all_inner_texts()
     assert "0.41" in cells and "-0.26" in cells  # the published AES beside the formula's
+
+
+@pytest.mark.vllm
+def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
+    """The shipped leaderboard of real runs: two runs of the tiny model through the vLLM CPU engine, then the report."""
+    for name, max_tokens in (("tiny-48", 48), ("tiny-16", 16)):
+        result = run_cli("demo", f"name={name}", f"max_tokens={max_tokens}", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    result = run_cli("report", str(REPO / "leaderboards" / "tiny_cpu.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    site = tmp_path / "reports" / "tiny_cpu"
+    page.goto((site / "index.html").as_uri())
+    shoot(page, "tiny-cpu")
+    assert page.errors == [] and page.locator("#table-demo .badge.measured").count() == 2
+    rows = page.locator("#table-demo tbody tr")
+    tokens = dict(zip(rows.evaluate_all("rs => rs.map(r => r.dataset.entry)"),
+                      (float(t) for t in page.locator("#table-demo tbody td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)"))))
+    assert 0 < tokens["tiny-16"] <= 16 < tokens["tiny-48"] <= 48
+    page.goto((site / "run-tiny-16.html").as_uri())
+    assert page.errors == [] and page.locator("#list-demo .sample").count() == 20
