@@ -22,15 +22,14 @@ from typing import Any
 from xml.etree import ElementTree
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from effbench.compare import AESWeights, compare_runs
 from effbench.errors import ConfigError
 from effbench.runs import Run
+from effbench.schema import Strict, first_problem
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Rules(Strict):
@@ -90,9 +89,7 @@ def gate_spec(values: dict[str, str]) -> GateSpec:
     try:
         return GateSpec.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"gate rule {where}: {error['msg']}") from None
+        raise ConfigError(f"gate rule {first_problem(exc)}") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

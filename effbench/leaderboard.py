@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from effbench.compare import AESWeights, aes, compression
 from effbench.errors import ConfigError
+from effbench.schema import Strict, first_problem
 
 AVERAGE = "average"  # a paper's own average column
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Reported(Strict):
@@ -82,9 +81,7 @@ def load_leaderboard(path: str | Path) -> Leaderboard:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"])
-        raise ConfigError(f"{path}: {where}: {error['msg']}") from None
+        raise ConfigError(f"{path}: {first_problem(exc)}") from None
 
 
 def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:

@@ -9,15 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from effbench.errors import TaskError
+from effbench.schema import Strict, first_problem
 
 TASK_FOLDER = Path(__file__).parent / "task_definitions"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class FieldSpec(Strict):
@@ -155,9 +154,4 @@ def parse_task(path: Path) -> TaskSpec:
 
 
 def _first_problem(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        error = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]  # a misspelling explains the rest
-        where = ".".join(str(p) for p in error["loc"])
-        kind = "unknown key" if error["type"] == "extra_forbidden" else error["msg"].removeprefix("Value error, ")
-        return f"{where}: {kind}" if where else kind
-    return "the file must hold a mapping of keys"
+    return first_problem(exc) if isinstance(exc, ValidationError) else "the file must hold a mapping of keys"
