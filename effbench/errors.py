@@ -23,3 +23,7 @@ class BackendError(EffbenchError):
 
 class StoreError(EffbenchError):
     """A run folder cannot be used as asked: bad name, corrupt file, different config."""
+
+
+class GradingError(EffbenchError):
+    """The grading worker processes could not start."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+from effbench.errors import GradingError
 from effbench.grade import GRADERS
 
 STARTUP_TIMEOUT = 120
@@ -49,6 +50,12 @@ def _worker_main(conn, job_fn: Callable[[GradeJob], bool]) -> None:
             conn.send(("correct" if job_fn(job) else "wrong", None))
         except Exception as exc:  # a grader bug on one sample is recorded on that sample
             conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]))
+
+
+def _start_error(exc: Exception) -> GradingError:
+    if isinstance(exc, GradingError):
+        return exc
+    return GradingError(f"a grading worker could not start ({type(exc).__name__}: {str(exc).strip()[:200]})")
 
 
 class GradingPool:
@@ -92,8 +99,15 @@ class GradingPool:
         child.close()
         if not parent.poll(STARTUP_TIMEOUT):
             process.kill()
-            raise RuntimeError(f"a grading worker did not start within {STARTUP_TIMEOUT}s")
-        parent.recv()
+            raise GradingError(f"a grading worker did not start within {STARTUP_TIMEOUT}s")
+        try:
+            parent.recv()
+        except EOFError:
+            process.join(5)
+            raise GradingError(
+                f"a grading worker exited while starting (exit code {process.exitcode}). Workers are new processes that "
+                f"import the main script again: from a script, call effbench under `if __name__ == \"__main__\":`"
+            ) from None
         return process, parent
 
     def _drive(self) -> None:
@@ -103,7 +117,7 @@ class GradingPool:
             try:
                 worker = worker or self._spawn()
             except Exception as exc:
-                future.set_exception(RuntimeError(f"grading worker could not start: {exc}"))
+                future.set_exception(_start_error(exc))
                 continue
             outcome = self._run(worker, job)
             if outcome is None:

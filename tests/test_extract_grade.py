@@ -163,3 +163,15 @@ def test_first_correct_answer_is_located_for_outcome_efficiency():
     assert grades[1].first_correct == pytest.approx(round((full.index("5. yes") + 1) / len(full), 6))
     assert grades[2].verdict == "wrong" and grades[2].first_correct is None
     assert grades[3].verdict == "no_answer"  # math tasks have no last-number fallback
+
+
+def test_script_without_main_guard_is_told_what_to_do(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("from effbench.gradefile import grade_outputs\n"
+                      "list(grade_outputs([{'gold': '1', 'completion': '1'}], task=None, workers=1, timeout=5))\n")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert 'call effbench under `if __name__ == "__main__":`' in result.stderr
