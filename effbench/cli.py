@@ -12,6 +12,7 @@ from rich.table import Table
 
 from effbench import __version__
 from effbench.backends import BACKENDS, backend_module
+from effbench.compare_output import percent
 from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
 from effbench.errors import ConfigError, EffbenchError
 
@@ -85,8 +86,18 @@ def run_and_report(config: EvalConfig, options: Any) -> None:
     stdout.print(f"run stored in {outcome.folder}")
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.1f}"
+def key_values(words: tuple[str, ...], command: str, keys: tuple[str, ...]) -> dict[str, str]:
+    """A command's `key=value` words; a key it does not take is an error that lists those it does."""
+    values = parse_words(words)
+    unknown = set(values) - set(keys)
+    if unknown:
+        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for {command}; keys: {', '.join(keys)}")
+    return values
+
+
+def paths_and_values(words: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """Split a command's words into paths and `key=value` words."""
+    return [w for w in words if "=" not in w], tuple(w for w in words if "=" in w)
 
 
 def _num(stats: dict | None, key: str) -> str:
@@ -105,10 +116,10 @@ def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
         timing = timings.get(task) or {}
         speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
         table.add_row(
-            task, str(m["samples"]), str(entry["sampling"]["n"]), _pct(m["accuracy"]),
+            task, str(m["samples"]), str(entry["sampling"]["n"]), percent(m["accuracy"]),
             "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}",
             _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
-            _num(m["reasoning_tokens"], "mean"), _pct(m["truncation_rate"]),
+            _num(m["reasoning_tokens"], "mean"), percent(m["truncation_rate"]),
             str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
             "-" if seconds is None else f"{seconds:.1f}", "-" if speed is None else f"{speed:.0f}",
         )
@@ -145,10 +156,7 @@ def grade_command(path, words: tuple[str, ...]) -> None:
 
     from effbench.gradefile import grade_outputs, read_outputs, summary
 
-    values = parse_words(words)
-    unknown = set(values) - {"task", "out", "workers", "timeout"}
-    if unknown:
-        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for grade; keys: task, out, workers, timeout")
+    values = key_values(words, "grade", ("task", "out", "workers", "timeout"))
     try:
         workers, timeout = int(values.get("workers", 2)), float(values.get("timeout", 10))
     except ValueError:
@@ -180,11 +188,8 @@ def compare_command(words: tuple[str, ...]) -> None:
     from effbench.leaderboard import load_leaderboard, published_efficiency
     from effbench.runs import open_run
 
-    paths = [w for w in words if "=" not in w]
-    values = parse_words(tuple(w for w in words if "=" in w))
-    unknown = set(values) - {"format", "alpha", "beta", "gamma"}
-    if unknown:
-        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for compare; keys: format, alpha, beta, gamma")
+    paths, keys = paths_and_values(words)
+    values = key_values(keys, "compare", ("format", "alpha", "beta", "gamma"))
     form = values.get("format", "table")
     if form not in ("table", "json", "csv"):
         raise ConfigError(f"format={form} is not one of table, json, csv")
@@ -228,8 +233,8 @@ def gate_command(words: tuple[str, ...]) -> None:
     from effbench.gate import HEADER, checks_json, gate_spec, junit_xml, markdown, rows, run_gate
     from effbench.runs import open_run
 
-    paths = [w for w in words if "=" not in w]
-    values = parse_words(tuple(w for w in words if "=" in w))
+    paths, keys = paths_and_values(words)
+    values = parse_words(keys)  # rule keys are checked by gate_spec
     outputs = {key: values.pop(key) for key in ("junit", "markdown", "format") if key in values}
     form = outputs.get("format", "table")
     if form not in ("table", "json"):
@@ -274,10 +279,7 @@ def rescore_command(run: Path, words: tuple[str, ...]) -> None:
     """
     from effbench.rescore import rescore
 
-    values = parse_words(words)
-    unknown = set(values) - {"name", "workers", "grade_timeout"}
-    if unknown:
-        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for rescore; keys: name, workers, grade_timeout")
+    values = key_values(words, "rescore", ("name", "workers", "grade_timeout"))
     try:
         workers = int(values["workers"]) if "workers" in values else None
         timeout = float(values["grade_timeout"]) if "grade_timeout" in values else None
@@ -306,10 +308,7 @@ def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
     from effbench.report import gather
     from effbench.site import SAMPLES_PER_TASK, write_site
 
-    values = parse_words(words)
-    unknown = set(values) - {"out", "samples_per_task"}
-    if unknown:
-        raise ConfigError(f"unknown key {sorted(unknown)[0]!r} for report; keys: out, samples_per_task")
+    values = key_values(words, "report", ("out", "samples_per_task"))
     try:
         per_task = int(values.get("samples_per_task", SAMPLES_PER_TASK))
     except ValueError:

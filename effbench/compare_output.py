@@ -37,7 +37,7 @@ def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}"
 
 
@@ -60,11 +60,11 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
         table.add_column(column, justify="left" if column in ("run", "task") else "right")
     for r in rows:
         table.add_row(
-            r["run"], r["task"], _pct(r["baseline_accuracy"]), _pct(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
-            _pct(r.get("accuracy_delta")) + _interval(r.get("accuracy_delta_ci95")), _p_value(r.get("mcnemar_p")),
+            r["run"], r["task"], percent(r["baseline_accuracy"]), percent(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
+            percent(r.get("accuracy_delta")) + _interval(r.get("accuracy_delta_ci95")), _p_value(r.get("mcnemar_p")),
             _num(r["baseline_mean_tokens"], 0), _num(r["mean_tokens"], 0),
             _num(r.get("token_ratio")) + _interval(r.get("token_ratio_ci95"), scale=1, digits=2),
-            _pct(r["compression"]), _num(r["aes"]), _num(r["aes_as_published"]),
+            percent(r["compression"]), _num(r["aes"]), _num(r["aes_as_published"]),
         )
     notes = [f"{r['run']} / {r['task']}: {r['notes']}" for r in rows if r.get("notes")]
     table.caption = "\n".join(notes)
@@ -79,7 +79,7 @@ def published_table(rows: list[dict[str, Any]], title: str) -> Table:
         table.add_column(column, justify="left" if column in ("entry", "baseline", "task") else "right")
     for r in rows:
         table.add_row(r["entry"], r["baseline"], r["task"], f"{r['accuracy']:.1f}", f"{r['mean_tokens']:.0f}",
-                      _pct(r["compression"]), _num(r["aes_published"]), _num(r["aes_as_published"]), _num(r["aes"]))
+                      percent(r["compression"]), _num(r["aes_published"]), _num(r["aes_as_published"]), _num(r["aes"]))
     return table
 
 

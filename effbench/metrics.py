@@ -36,7 +36,7 @@ def _stats(values: list[int]) -> dict[str, float] | None:
 def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> dict[str, Any]:
     """Accuracy is the mean over samples of the mean over their n completions."""
     per_sample_accuracy, votes, correct_counts, outcome_efficiency = [], [], [], []
-    tokens, correct_flags, reasoning, answer_tokens, first_correct_all = [], [], [], [], []
+    tokens, correct_flags, reasoning, answer_tokens, located = [], [], [], [], 0
     verdicts, finish = Counter(), Counter()
     groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
     for item in scored:
@@ -48,7 +48,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
         sample_tokens = [c.tokens for c in item.completions]
         tokens.extend(sample_tokens)
         correct_flags.extend(correct)
-        first_correct_all.extend(g.first_correct for g in item.grades if g.correct)
+        located += sum(g.correct and g.first_correct is not None for g in item.grades)
         for c in item.completions:
             if c.reasoning_tokens is not None:
                 reasoning.append(c.reasoning_tokens)
@@ -63,7 +63,6 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
     n = min((count for count, _ in correct_counts), default=0)
     ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
     right = [t for t, ok in zip(tokens, correct_flags) if ok]
-    first_correct = [g for g in first_correct_all if g is not None]
     return {
         "samples": len(per_sample_accuracy),
         "completions": completions,
@@ -72,7 +71,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
         "pass_at_k": {str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
         "maj_at_k": {str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
         "outcome_efficiency": float(np.mean(outcome_efficiency)) if outcome_efficiency else None,
-        "outcome_efficiency_located": sum(g is not None for g in first_correct),
+        "outcome_efficiency_located": located,
         "correct_completions": len(right),
         "tokens": _stats(tokens),
         "total_tokens": int(sum(tokens)),

@@ -5,8 +5,7 @@ This module gathers the numbers; `plots.py` draws them and `site.py` writes the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,7 +38,6 @@ class Point:
     aes_as_published: float | None = None
     pareto: bool = False
     run: str | None = None  # the run page's name, for measured entries
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,11 +69,11 @@ def gather(board: Leaderboard) -> ReportData:
 def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
     common = {"entry": entry.name, "model": entry.model, "method": entry.method, "baseline": entry.baseline}
     if run is not None:
-        if task not in run.tasks:
-            return None
+        if task not in run.tasks or not run.tasks[task]["metrics"]["tokens"]:
+            return None  # no completions for this task: nothing to place
         metrics, sampling = run.tasks[task]["metrics"], run.tasks[task].get("sampling", {})
         ci = metrics.get("accuracy_ci95")
-        return Point(**common, source=MEASURED, accuracy=metrics["accuracy"], mean_tokens=(metrics["tokens"] or {}).get("mean", 0.0),
+        return Point(**common, source=MEASURED, accuracy=metrics["accuracy"], mean_tokens=metrics["tokens"]["mean"],
                      accuracy_ci=tuple(ci) if ci else None, truncation_rate=metrics.get("truncation_rate"),
                      n=sampling.get("n"), samples=metrics["samples"], run=run.name)
     reported = (entry.reported or {}).get(task)

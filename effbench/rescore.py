@@ -14,8 +14,7 @@ from effbench.backends import backend_module
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError
 from effbench.evaluate import Outcome, evaluate
-from effbench.runs import open_run
-from effbench.store import RunStore
+from effbench.runs import Run, open_run
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,15 @@ def rescore(folder: Path, *, name: str | None = None, workers: int | None = None
     config = EvalConfig.model_validate(values)
     options = backend_module("replay").Options(replay_from=run.folder)
     outcome = evaluate(config, options, progress=progress)
-    changes, compared = verdict_changes(RunStore(run.folder), RunStore(outcome.folder), list(outcome.results["tasks"]))
+    changes, compared = verdict_changes(run, open_run(outcome.folder), list(outcome.results["tasks"]))
     return outcome, changes, compared
 
 
-def verdict_changes(old: RunStore, new: RunStore, tasks: list[str]) -> tuple[list[Change], int]:
+def verdict_changes(old: Run, new: Run, tasks: list[str]) -> tuple[list[Change], int]:
     changes, compared = [], 0
     for task in tasks:
-        before = {s.sample.id: s.grades for s in old.read_samples(task)}
-        for scored in new.read_samples(task):
+        before = {s.sample.id: s.grades for s in old.scored(task)}
+        for scored in new.scored(task):
             for index, (was, now) in enumerate(zip(before.get(scored.sample.id, ()), scored.grades)):
                 compared += 1
                 if was.verdict != now.verdict:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ import numpy as np
 
 from effbench.errors import StoreError
 from effbench.store import RunStore, read_json
+from effbench.types import Scored
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,13 @@ class Run:
     def identity(self, task: str) -> dict[str, Any]:
         return self.info.get("identity", {}).get("tasks", {}).get(task, {})
 
-    @cached_property
-    def _store(self) -> RunStore:
-        return RunStore(self.folder)
+    def scored(self, task: str) -> Iterator[Scored]:
+        """The task's stored samples, one at a time."""
+        return RunStore(self.folder).read_samples(task)
 
     def samples(self, task: str) -> TaskSamples:
         ids, correct, tokens = [], [], []
-        for scored in self._store.read_samples(task):
+        for scored in self.scored(task):
             ids.append(scored.sample.id)
             correct.append([grade.correct for grade in scored.grades])
             tokens.append([completion.tokens for completion in scored.completions])

@@ -11,6 +11,7 @@ import multiprocessing as mp
 import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,6 @@ from effbench import __version__
 from effbench.extract import split_reasoning
 from effbench.report import ReportData
 from effbench.runs import Run
-from effbench.store import RunStore
 
 SAMPLES_PER_TASK = 100
 PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
@@ -53,6 +53,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     return out / "index.html"
 
 
+@lru_cache(maxsize=1)
 def _templates() -> Environment:
     return Environment(loader=PackageLoader("effbench", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -71,10 +72,9 @@ def write_run_page(run: Run, out: Path, title: str, samples_per_task: int) -> No
 def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:
     """Per task: the first `limit` samples for the browser; every completion's tokens; the per-level table."""
     lists, tokens, levels = {}, {}, {}
-    store = RunStore(run.folder)
     for task, entry in run.tasks.items():
         items, total, task_tokens = [], 0, []
-        for scored in store.read_samples(task):
+        for scored in run.scored(task):
             total += 1
             task_tokens.extend(c.tokens for c in scored.completions)
             if total > limit:

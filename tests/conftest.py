@@ -41,3 +41,11 @@ def write_script(path: Path, entries: dict) -> Path:
 
 def read_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
+    """The command failed on bad input as it should: exit 2, one line on stderr that says what, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import read_lines, run_cli, write_script
+from tests.conftest import assert_one_line_error, read_lines, run_cli, write_script
 
 GOOD = "Let me think.</think>The answer is \\boxed{18}."
 
@@ -113,11 +113,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, script):
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, script, words, message):
-    result = run_cli(*eval_words(tmp_path, script, *words))
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1
+    assert_one_line_error(run_cli(*eval_words(tmp_path, script, *words)), message)
 
 
 def test_corrupt_samples_line_is_reported(tmp_path, script):

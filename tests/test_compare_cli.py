@@ -11,7 +11,7 @@ import pytest
 from effbench.data import load_dataset
 from effbench.runs import load_runs
 from effbench.tasks import load_task
-from tests.conftest import run_cli, write_script
+from tests.conftest import assert_one_line_error, run_cli, write_script
 
 LIMIT = 40
 
@@ -79,8 +79,7 @@ def test_compare_against_itself_changes_nothing(runs):
     (("{runs}/base", "{runs}/short", "colour=red"), "unknown key 'colour'"),
 ])
 def test_compare_refuses_bad_input_in_one_line(runs, words, message):
-    result = run_cli("compare", *(w.format(runs=runs) for w in words))
-    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert_one_line_error(run_cli("compare", *(w.format(runs=runs) for w in words)), message)
 
 
 def test_unfinished_run_is_refused(runs, tmp_path):

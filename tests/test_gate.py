@@ -10,7 +10,7 @@ import pytest
 
 from effbench.data import load_dataset
 from effbench.tasks import load_task
-from tests.conftest import run_cli, write_script
+from tests.conftest import assert_one_line_error, run_cli, write_script
 
 LIMIT = 80
 TASK_FOLDER = Path(__file__).parent.parent / "effbench" / "task_definitions"
@@ -118,8 +118,7 @@ def test_junit_validates_and_markdown_is_a_table(runs, tmp_path):
     (("format=xml",), "format=xml is not one of"),
 ])
 def test_gate_bad_input_is_one_line_and_exit_2(runs, words, message):
-    result = gate(runs, "base", *words)
-    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert_one_line_error(gate(runs, "base", *words), message)
 
 
 def test_rescore_unchanged_run_reports_nothing(runs):
