@@ -67,10 +67,9 @@ def eval_command(words: tuple[str, ...]) -> None:
     run_and_report(config, options)
 
 
-def run_and_report(config: EvalConfig, options: Any) -> None:
+def with_progress(work: Any) -> Any:
+    """Call `work(progress)` with progress bars on stderr, one per task."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from effbench.evaluate import evaluate
 
     with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=stderr, transient=False) as bars:
@@ -81,9 +80,60 @@ def run_and_report(config: EvalConfig, options: Any) -> None:
                 ids[task] = bars.add_task(task, total=total)
             bars.update(ids[task], completed=stored)
 
-        outcome = evaluate(config, options, progress=progress)
+        return work(progress)
+
+
+def run_and_report(config: EvalConfig, options: Any) -> None:
+    from effbench.evaluate import evaluate
+
+    outcome = with_progress(lambda progress: evaluate(config, options, progress=progress))
     stdout.print(results_table(outcome.results, outcome.timings))
     stdout.print(f"run stored in {outcome.folder}")
+
+
+SWEEP_KEYS = ("budgets", "mode", "derive")
+
+
+@cli.command("sweep", cls=KeysHelp)
+@click.argument("words", nargs=-1)
+def sweep_command(words: tuple[str, ...]) -> None:
+    """Evaluate a model at several token budgets: effbench sweep model=M tasks=T budgets=256,512,1024
+    [mode=truncate|force] [derive=true] [key=value ...]
+
+    One ordinary run per budget, grouped in runs/<name>/ with a sweep.json. mode=truncate grades what
+    was written within the budget; mode=force ends the thinking at the budget, appends force_cue and
+    lets the model answer in force_tokens more. derive=true generates once, at the largest budget, and
+    derives the others from the stored token ids (token for token under greedy decoding); derive=false
+    generates each budget. Every eval key applies, except max_tokens and force, which the sweep sets.
+    """
+    from effbench.runs import open_sweep
+    from effbench.sweep import parse_budgets, sweep
+
+    sweep_values = {w.partition("=")[0]: w.partition("=")[2] for w in words if w.partition("=")[0] in SWEEP_KEYS}
+    if "budgets" not in sweep_values:
+        raise ConfigError("missing key budgets= for sweep, e.g. budgets=256,512,1024")
+    derive = sweep_values.get("derive", "true").lower()
+    if derive not in ("true", "false"):
+        raise ConfigError(f"derive={derive} must be true or false")
+    config, options = load_eval_config(tuple(w for w in words if w.partition("=")[0] not in SWEEP_KEYS))
+    outcome = with_progress(lambda progress: sweep(config, options, parse_budgets(sweep_values["budgets"]),
+                                                   mode=sweep_values.get("mode", "truncate"), derive=derive == "true",
+                                                   progress=progress))
+    stored = open_sweep(outcome.folder)
+    table = Table(title=f"{config.model}: {stored.info['mode']} sweep")
+    for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", "run"):
+        table.add_column(column, justify="left" if column in ("task", "run") else "right")
+    for task in next(iter(outcome.runs.values())).results["tasks"]:
+        curve = stored.curve(task)
+        for budget, m in curve:
+            ci = m["accuracy_ci95"]
+            table.add_row(task, str(budget), percent(m["accuracy"]), "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}",
+                          _num(m["tokens"], "mean"), percent(m["truncation_rate"]), percent(m.get("forced_rate")),
+                          stored.runs[budget].name)
+        table.add_row(task, "AUC", percent(stored.auc(task)), "", "", "", "",
+                      f"over {curve[0][0]}–{curve[-1][0]} tokens", end_section=True)
+    stdout.print(table)
+    stdout.print(f"sweep stored in {outcome.folder}")
 
 
 def key_values(words: tuple[str, ...], command: str, keys: tuple[str, ...]) -> dict[str, str]:

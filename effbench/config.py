@@ -27,6 +27,10 @@ class EvalConfig(BaseModel):
     top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling (default: the task's)")
     top_k: int | None = Field(None, description="top-k sampling, -1 for off (default: the task's)")
     max_tokens: int | None = Field(None, ge=1, description="completion token limit (default: the task's)")
+    force: bool = Field(False, description="budget forcing: a completion that reaches max_tokens is ended (</think> where it "
+                        "thinks), given force_cue, and writes up to force_tokens more, which are graded")
+    force_cue: str = Field("Final answer: \\boxed{", description="the answer cue appended by budget forcing")
+    force_tokens: int = Field(32, ge=1, description="tokens the model may write after the forced cue")
     seed: int = Field(0, description="sampling seed; each problem's seed derives from it and the problem id")
     limit: int | None = Field(None, ge=1, description="evaluate only the first N problems of each task")
     prompt: Literal["chat", "plain"] = Field("chat", description="chat template (instruct/reasoning models) or plain text (base models)")

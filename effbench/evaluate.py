@@ -96,6 +96,7 @@ def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> d
         "system": config.system,
         "enable_thinking": config.enable_thinking,
         "seed": config.seed,
+        "force": {"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
         "tasks": {
             p.spec.name: {
                 "version": p.spec.version,
@@ -132,8 +133,23 @@ def _merge_identity(old: dict[str, Any], wanted: dict[str, Any]) -> dict[str, An
     return {**old, **wanted, "tasks": {**old.get("tasks", {}), **wanted["tasks"]}}
 
 
-def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | None = None) -> Outcome:
-    """Evaluate, resuming whatever the run folder already holds."""
+def open_backend(config: EvalConfig, options: BaseModel) -> Backend:
+    """The configured backend, wrapped in budget forcing when `force=true`."""
+    from effbench.forcing import ForcingBackend, require_continuation
+
+    if config.force:
+        require_continuation(config.backend)
+    backend = backend_module(config.backend).create(config, options)
+    if config.force:
+        return ForcingBackend(backend, backend, cue=config.force_cue, answer_tokens=config.force_tokens)
+    return backend
+
+
+def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | None = None,
+             backend: Backend | None = None) -> Outcome:
+    """Evaluate, resuming whatever the run folder already holds.
+
+    The backend is opened here when samples are missing, unless the caller gives one (and closes it)."""
     store = RunStore.open(config.out, config.run_name)
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
@@ -151,9 +167,11 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         "status": "running",
     }
     timings: dict[str, Any] = {}
-    backend = backend_module(config.backend).create(config, options) if any(p.todo for p in plans) else None
+    owned = backend is None
+    if owned and any(p.todo for p in plans):
+        backend = open_backend(config, options)  # before anything is written: a model that will not load leaves no run
     try:
-        if backend is not None:
+        if any(p.todo for p in plans):
             run_info["backend"] = backend.describe()
             write_json_atomic(store.run_file, run_info)
             try:
@@ -161,7 +179,8 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
                     for plan in plans:
                         timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress)
             finally:
-                backend.close()
+                if owned:
+                    backend.close()
         results = _results(config, store, plans)
         write_json_atomic(store.results_file, results)
         run_info["status"] = "complete"

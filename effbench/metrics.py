@@ -38,6 +38,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
     per_sample_accuracy, votes, correct_counts, outcome_efficiency = [], [], [], []
     tokens, correct_flags, reasoning, answer_tokens, located = [], [], [], [], 0
     verdicts, finish = Counter(), Counter()
+    forced = 0
     groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
     for item in scored:
         correct = [g.correct for g in item.grades]
@@ -55,6 +56,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
                 answer_tokens.append(c.tokens - c.reasoning_tokens)
         verdicts.update(g.verdict for g in item.grades)
         finish.update(c.finish_reason for c in item.completions)
+        forced += sum(c.forced is not None for c in item.completions)
         for field in breakdown:
             groups[field][str(item.sample.metadata.get(field))].append((per_sample_accuracy[-1], float(np.mean(sample_tokens))))
     completions = len(tokens)
@@ -82,6 +84,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
         "wrong_tokens": _stats([t for t, ok in zip(tokens, correct_flags) if not ok]),
         "tokens_per_correct": sum(tokens) / len(right) if right else None,
         "truncation_rate": finish["length"] / completions if completions else None,
+        "forced_rate": forced / completions if completions else None,
         "truncation_curve": _truncation_curve(tokens, correct_flags),
         "verdicts": dict(sorted(verdicts.items())),
         "finish_reasons": dict(sorted(finish.items())),

@@ -1,4 +1,4 @@
-"""Stored runs, read back: for comparisons (per-sample arrays) and for notebooks (`load_runs` as a DataFrame)."""
+"""Stored runs and sweeps, read back: for comparisons (per-sample arrays), reports, and notebooks (`load_runs`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import numpy as np
 from effbench.errors import StoreError
 from effbench.store import RunStore, read_json
 from effbench.types import Scored
+
+SWEEP_FILE = "sweep.json"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,11 @@ class Run:
     def tasks(self) -> dict[str, Any]:
         return self.results["tasks"]
 
+    @property
+    def sweep(self) -> str | None:
+        """The sweep this run is a budget of, if any."""
+        return self.folder.parent.name if (self.folder.parent / SWEEP_FILE).exists() else None
+
     def identity(self, task: str) -> dict[str, Any]:
         return self.info.get("identity", {}).get("tasks", {}).get(task, {})
 
@@ -76,13 +83,65 @@ def open_run(path: str | Path) -> Run:
 
 
 def find_runs(root: str | Path) -> list[Run]:
-    """Every finished run under `root` (a run folder itself, or a folder of runs), by name."""
+    """Every finished run under `root` (a run folder, a sweep folder, or a folder of both), by name."""
     root = Path(root)
     if (root / "results.json").exists():
         return [open_run(root)]
     if not root.is_dir():
         raise StoreError(f"{root} is not a folder of runs")
-    return [open_run(folder) for folder in sorted(root.iterdir()) if (folder / "results.json").exists()]
+    runs = []
+    for folder in sorted(root.iterdir()):
+        if (folder / "results.json").exists():
+            runs.append(open_run(folder))
+        elif (folder / SWEEP_FILE).exists():
+            runs.extend(find_runs(folder))
+    return runs
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A finished `effbench sweep`: its sweep.json and one run per budget."""
+
+    folder: Path
+    info: dict[str, Any]
+    runs: dict[int, Run]  # by budget, ascending
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    def curve(self, task: str) -> list[tuple[int, dict[str, Any]]]:
+        """(budget, the task's metrics) for every budget whose run has the task."""
+        return [(budget, run.tasks[task]["metrics"]) for budget, run in self.runs.items() if task in run.tasks]
+
+    def auc(self, task: str) -> float | None:
+        """`budget_auc` of the task's curve; None when a budget has no completions to measure."""
+        curve = self.curve(task)
+        if any(metrics["accuracy"] is None for _, metrics in curve):
+            return None
+        return budget_auc([budget for budget, _ in curve], [metrics["accuracy"] for _, metrics in curve])
+
+
+def open_sweep(path: str | Path) -> Sweep:
+    folder = Path(path)
+    if folder.name == SWEEP_FILE:
+        folder = folder.parent
+    if not (folder / SWEEP_FILE).exists():
+        raise StoreError(f"{folder} is not a sweep folder (no {SWEEP_FILE}); make one with effbench sweep")
+    info = read_json(folder / SWEEP_FILE)
+    runs = {int(budget): open_run(folder / name) for budget, name in sorted(info.get("runs", {}).items(), key=lambda kv: int(kv[0]))}
+    if not runs:
+        raise StoreError(f"sweep {folder} has no finished budget; run its effbench sweep command again")
+    return Sweep(folder, info, runs)
+
+
+def budget_auc(budgets: list[int], accuracies: list[float]) -> float | None:
+    """The area under accuracy against budget (trapezoids), divided by the budget range: the mean accuracy
+    over the range, on the budget's linear scale; None for fewer than two budgets."""
+    if len(budgets) < 2:
+        return None
+    area = sum((b1 - b0) * (a0 + a1) / 2 for b0, b1, a0, a1 in zip(budgets, budgets[1:], accuracies, accuracies[1:]))
+    return area / (budgets[-1] - budgets[0])
 
 
 def load_runs(root: str | Path = "runs") -> Any:
@@ -97,6 +156,7 @@ def load_runs(root: str | Path = "runs") -> Any:
             tokens = metrics.get("tokens") or {}
             rows.append({
                 "run": run.name,
+                "sweep": run.sweep,
                 "model": run.results.get("model"),
                 "task": task,
                 "samples": metrics["samples"],
@@ -108,6 +168,7 @@ def load_runs(root: str | Path = "runs") -> Any:
                 "median_tokens": tokens.get("median"),
                 "p90_tokens": tokens.get("p90"),
                 "truncation_rate": metrics.get("truncation_rate"),
+                "forced_rate": metrics.get("forced_rate"),
                 **{f"pass@{k}": v for k, v in (metrics.get("pass_at_k") or {}).items()},
                 **{f"maj@{k}": v for k, v in (metrics.get("maj_at_k") or {}).items()},
                 "max_tokens": sampling.get("max_tokens"),

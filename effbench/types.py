@@ -44,6 +44,7 @@ class Request:
     prompt: Prompt
     sampling: Sampling
     seed: int
+    continue_after: tuple[int, ...] = ()  # token ids that follow the rendered prompt: a completion to continue
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Completion:
     reasoning_tokens: int | None = None
     reasoning: str | None = None
     token_count_source: str = "token_ids"
+    forced: dict[str, Any] | None = None  # budget forcing: where the ending was inserted, its text and its tokens
 
     def to_json(self, *, with_token_ids: bool = True) -> dict[str, Any]:
         data = asdict(self)
@@ -74,6 +76,7 @@ class Completion:
             reasoning_tokens=data.get("reasoning_tokens"),
             reasoning=data.get("reasoning"),
             token_count_source=data.get("token_count_source", "token_ids"),
+            forced=data.get("forced"),
         )
 
 

@@ -1,4 +1,9 @@
-"""Completions from a stored run: re-score, or re-run metrics, without a model."""
+"""Completions from a stored run: re-score, re-run metrics, or derive a run with a lower max_tokens, without a model.
+
+A stored completion longer than the request's max_tokens is cut to its first max_tokens tokens
+(decoded with the stored run's tokenizer), as a run capped there would have produced it: token for
+token under greedy decoding; under sampling, a draw from the same distribution.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from effbench.codec import Codec, TokenizerCodec, WordCodec, cut
 from effbench.errors import BackendError
-from effbench.store import RunStore
+from effbench.store import RunStore, read_json
 from effbench.types import Completion, Request
 
 
@@ -24,14 +30,16 @@ def create(config, options: Options) -> ReplayBackend:
 
 
 class ReplayBackend:
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, codec: Codec | None = None):
         if not (folder / "run.json").is_file():
             raise BackendError(f"replay_from={folder} is not a run folder (no run.json)")
         self.store = RunStore(folder)
+        self._codec = codec
         self._cache: dict[str, dict[str, tuple[Completion, ...]]] = {}
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": "replay", "replay_from": str(self.store.folder)}
+        return {"engine": "replay", "replay_from": str(self.store.folder),
+                "longer_completions": "cut at max_tokens: token for token under greedy decoding, the same distribution under sampling"}
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
         for request in requests:
@@ -41,7 +49,29 @@ class ReplayBackend:
             completions = stored[request.sample_id]
             if len(completions) < request.sampling.n:
                 raise BackendError(f"{self.store.folder} holds {len(completions)} completions per sample, asked for n={request.sampling.n}")
-            yield request, list(completions[: request.sampling.n])
+            yield request, [self._cut(c, request.sampling.max_tokens) for c in completions[: request.sampling.n]]
+
+    def _cut(self, completion: Completion, max_tokens: int) -> Completion:
+        if completion.tokens <= max_tokens:
+            return completion
+        try:
+            return cut(completion, max_tokens, self._codec or self._load_codec(completion))
+        except ValueError as exc:
+            raise BackendError(f"{self.store.folder}: a stored completion of {completion.tokens} tokens cannot be cut to "
+                               f"max_tokens={max_tokens}: {exc}") from None
+
+    def _load_codec(self, completion: Completion) -> Codec:
+        if completion.token_count_source == "words":
+            self._codec = WordCodec()
+        else:
+            info = read_json(self.store.run_file)
+            model, options = info["config"]["model"], info["config"].get("backend_options", {})
+            try:
+                self._codec = TokenizerCodec.load(model, options.get("revision"), options.get("trust_remote_code", False))
+            except Exception as exc:
+                raise BackendError(f"the tokenizer of {model} (needed to cut stored completions) could not be loaded: "
+                                   f"{str(exc).splitlines()[0][:200]}") from None
+        return self._codec
 
     def _stored(self, task: str) -> dict[str, tuple[Completion, ...]]:
         if task not in self._cache:

@@ -3,21 +3,25 @@
 The script is JSON: {"<task>/<sample id>" or "<sample id>": text or [texts], "*": default text}.
 A text may use {id} and {task}. Tokens are counted as whitespace-separated words, and token ids
 are made up from the words; `delay` seconds pass before each sample, to test interruption.
+A request that continues a completion (budget forcing) is answered from the script's "after_cue"
+object, which maps the same keys to the text written after the cue.
 """
 
 from __future__ import annotations
 
 import json
 import time
-import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from effbench.codec import WordCodec
 from effbench.errors import BackendError
 from effbench.types import Completion, Request
+
+CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
 
 class Options(BaseModel):
@@ -31,7 +35,12 @@ def create(config, options: Options) -> ScriptedBackend:
     return ScriptedBackend(options.script, delay=options.delay)
 
 
+CODEC = WordCodec()
+
+
 class ScriptedBackend:
+    codec = CODEC
+
     def __init__(self, script: Path, *, delay: float = 0.0):
         try:
             self.script: dict[str, Any] = json.loads(script.read_text(encoding="utf-8"))
@@ -49,10 +58,15 @@ class ScriptedBackend:
             texts = self._texts(request)
             yield request, [scripted_completion(t, request.sampling.max_tokens) for t in texts[: request.sampling.n]]
 
+    def prompt_text(self, request: Request) -> str:
+        return request.prompt if isinstance(request.prompt, str) else "\n".join(m["content"] for m in request.prompt)
+
     def _texts(self, request: Request) -> list[str]:
-        entry = self.script.get(f"{request.task}/{request.sample_id}", self.script.get(request.sample_id, self.script.get("*")))
+        script = self.script.get("after_cue", {}) if request.continue_after else self.script
+        entry = script.get(f"{request.task}/{request.sample_id}", script.get(request.sample_id, script.get("*")))
         if entry is None:
-            raise BackendError(f"script {self.path} has nothing for {request.task}/{request.sample_id} and no '*' default")
+            where = "its after_cue object" if request.continue_after else "it"
+            raise BackendError(f"script {self.path}: {where} has nothing for {request.task}/{request.sample_id} and no '*' default")
         texts = [entry] if isinstance(entry, str) else list(entry)
         texts = [t.replace("{id}", request.sample_id).replace("{task}", request.task) for t in texts]
         return (texts * request.sampling.n)[: request.sampling.n]
@@ -64,10 +78,7 @@ class ScriptedBackend:
 def scripted_completion(text: str, max_tokens: int) -> Completion:
     words = text.split()
     finish = "length" if len(words) > max_tokens else "stop"
-    words = words[:max_tokens]
-    text = " ".join(words) if finish == "length" else text
-    ids = tuple(zlib.crc32(w.encode()) % 50_000 for w in words)
-    head, sep, _ = text.rpartition("</think>")
-    reasoning = len((head + sep).split()) if sep else None
+    text = " ".join(words[:max_tokens]) if finish == "length" else text
+    ids = CODEC.encode(text)
     return Completion(text=text, tokens=len(ids), finish_reason=finish, token_ids=ids,
-                      reasoning_tokens=reasoning, token_count_source="words")
+                      reasoning_tokens=CODEC.reasoning_tokens(ids, text), token_count_source="words")

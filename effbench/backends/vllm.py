@@ -9,8 +9,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from effbench.codec import TokenizerCodec
 from effbench.errors import BackendError
 from effbench.types import Completion, Request
+
+CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
 
 class Options(BaseModel):
@@ -79,8 +82,7 @@ class VLLMBackend:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise BackendError(f"model {model!r} could not be loaded by vLLM: {first_line}") from None
         self.tokenizer = self.llm.get_tokenizer()
-        think_id = self.tokenizer.convert_tokens_to_ids("</think>")
-        self._think_close_id = think_id if isinstance(think_id, int) and think_id != self.tokenizer.unk_token_id else None
+        self.codec = TokenizerCodec(self.tokenizer)
 
     def describe(self) -> dict[str, Any]:
         import vllm
@@ -111,13 +113,20 @@ class VLLMBackend:
             if engine.has_unfinished_requests():
                 engine.abort_request(list(by_id))
 
-    def _engine_prompt(self, request: Request) -> dict[str, Any]:
+    def prompt_text(self, request: Request) -> str:
+        """The prompt as the model reads it: the plain prompt, or the chat rendered by the model's template."""
         if isinstance(request.prompt, str):
-            return {"prompt": request.prompt}
-        text = self.tokenizer.apply_chat_template(
+            return request.prompt
+        return self.tokenizer.apply_chat_template(
             list(request.prompt), tokenize=False, add_generation_prompt=True, **self._template_kwargs
         )
-        return {"prompt_token_ids": self.tokenizer.encode(text, add_special_tokens=False)}
+
+    def _engine_prompt(self, request: Request) -> dict[str, Any]:
+        if isinstance(request.prompt, str) and not request.continue_after:
+            return {"prompt": request.prompt}  # vLLM adds the tokenizer's special tokens, as for any text prompt
+        text = self.prompt_text(request)
+        ids = self.tokenizer.encode(text, add_special_tokens=isinstance(request.prompt, str))
+        return {"prompt_token_ids": list(ids) + list(request.continue_after)}
 
     def _completion(self, output) -> Completion:
         ids = tuple(output.token_ids)
@@ -126,15 +135,8 @@ class VLLMBackend:
             tokens=len(ids),
             finish_reason=output.finish_reason or "unknown",
             token_ids=ids,
-            reasoning_tokens=self._reasoning_tokens(ids, output.text),
+            reasoning_tokens=self.codec.reasoning_tokens(ids, output.text),
         )
-
-    def _reasoning_tokens(self, ids: tuple[int, ...], text: str) -> int | None:
-        """Tokens up to and including the last `</think>`; None when the completion has none."""
-        if self._think_close_id is not None and self._think_close_id in ids:
-            return len(ids) - ids[::-1].index(self._think_close_id)
-        head, sep, _ = text.rpartition("</think>")
-        return len(self.tokenizer.encode(head + sep, add_special_tokens=False)) if sep else None
 
     def close(self) -> None:
         engine_core = getattr(self.llm.llm_engine, "engine_core", None)

@@ -1,0 +1,85 @@
+"""Between text and token ids, for the work that cuts and continues completions after generation.
+
+A budget sweep derives short completions from long ones (the text of the first k tokens) and
+continues a completion after a forced answer cue (the cue's token ids). `TokenizerCodec` does it
+with the model's own tokenizer; `WordCodec` with the whitespace words that the scripted backend
+counts as tokens.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import replace
+from typing import Protocol
+
+from effbench.types import Completion
+
+THINK_END = "</think>"
+
+
+class Codec(Protocol):
+    def encode(self, text: str) -> tuple[int, ...]: ...
+
+    def prefix_text(self, completion: Completion, tokens: int) -> str: ...
+
+    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str) -> int | None: ...
+
+
+class TokenizerCodec:
+    """A Hugging Face tokenizer; `</think>` is counted by its token id where the vocabulary has one."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        think_id = tokenizer.convert_tokens_to_ids(THINK_END)
+        self.think_end_id = think_id if isinstance(think_id, int) and think_id != tokenizer.unk_token_id else None
+
+    @classmethod
+    def load(cls, model: str, revision: str | None = None, trust_remote_code: bool = False) -> TokenizerCodec:
+        from transformers import AutoTokenizer
+
+        return cls(AutoTokenizer.from_pretrained(model, revision=revision, trust_remote_code=trust_remote_code))
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def prefix_text(self, completion: Completion, tokens: int) -> str:
+        """The text of the first `tokens` token ids, decoded as vLLM decodes its output (special tokens skipped)."""
+        if completion.token_ids is None:
+            raise ValueError("the completion was stored without its token ids")
+        return self.tokenizer.decode(list(completion.token_ids[:tokens]), skip_special_tokens=True)
+
+    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str) -> int | None:
+        """Tokens up to and including the last `</think>`; None when the completion has none."""
+        if self.think_end_id is not None and self.think_end_id in token_ids:
+            return len(token_ids) - token_ids[::-1].index(self.think_end_id)
+        head, sep, _ = text.rpartition(THINK_END)
+        return len(self.encode(head + sep)) if sep else None
+
+
+class WordCodec:
+    """Whitespace-separated words as tokens, each id a hash of its word (the scripted backend's count)."""
+
+    def encode(self, text: str) -> tuple[int, ...]:
+        return tuple(zlib.crc32(word.encode()) % 50_000 for word in text.split())
+
+    def prefix_text(self, completion: Completion, tokens: int) -> str:
+        return " ".join(completion.text.split()[:tokens])
+
+    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str) -> int | None:
+        head, sep, _ = text.rpartition(THINK_END)
+        return len((head + sep).split()) if sep else None
+
+
+def cut(completion: Completion, max_tokens: int, codec: Codec) -> Completion:
+    """The completion as a run capped at `max_tokens` would have produced it: its first `max_tokens` tokens.
+
+    A completion that finished within the cap is unchanged. Under greedy decoding the cut equals a
+    separate capped run token for token (the tokens before the cap do not depend on the cap)."""
+    if completion.tokens <= max_tokens:
+        return completion
+    if completion.forced is not None or completion.reasoning is not None or completion.token_count_source not in ("token_ids", "words"):
+        raise ValueError("only a completion generated whole, with its token ids, can be cut at a budget")
+    ids = completion.token_ids[:max_tokens] if completion.token_ids is not None else None
+    text = codec.prefix_text(completion, max_tokens)
+    return replace(completion, text=text, tokens=max_tokens, finish_reason="length", token_ids=ids,
+                   reasoning_tokens=codec.reasoning_tokens(ids or (), text))

@@ -1,0 +1,102 @@
+"""Budget forcing (s1: Muennighoff et al. 2025, arXiv 2501.19393): a completion stopped by its token budget
+is ended and answered, not graded half-way.
+
+Where the completion stopped inside its thinking, `</think>` closes it; the answer cue follows
+("Final answer: \\boxed{"), and the model writes up to `answer_tokens` more tokens, graded with the
+rest. `tokens` counts every generated token, the budget's and the answer's; the inserted ending is
+not generated, so it is recorded apart in `Completion.forced`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from effbench.backends import Backend, backend_module
+from effbench.codec import Codec
+from effbench.errors import ConfigError
+from effbench.types import Completion, Request
+
+
+class ContinuingBackend(Backend, Protocol):
+    """A backend that continues a completion from token ids: what budget forcing needs of the engine."""
+
+    codec: Codec
+
+    def prompt_text(self, request: Request) -> str: ...
+
+
+def require_continuation(backend: str) -> None:
+    """Budget forcing continues completions from their token ids; only some backends can."""
+    if not getattr(backend_module(backend), "CONTINUES", False):
+        raise ConfigError(f"budget forcing continues completions from their token ids, which backend={backend} cannot: use backend=vllm")
+
+
+def thinking_is_open(text: str) -> bool:
+    return text.rfind("<think>") > text.rfind("</think>")
+
+
+class ForcingBackend:
+    """Generates with `source` at each request's max_tokens; what stopped there is continued by `engine`."""
+
+    def __init__(self, source: Backend, engine: ContinuingBackend, *, cue: str, answer_tokens: int):
+        self.source, self.engine, self.cue, self.answer_tokens = source, engine, cue, answer_tokens
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.source.describe(), "budget_forcing": {"cue": self.cue, "answer_tokens": self.answer_tokens}}
+
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
+        stopped = []
+        for request, completions in self.source.generate(requests):
+            if any(c.finish_reason == "length" for c in completions):
+                stopped.append((request, completions))
+            else:
+                yield request, completions
+        if not stopped:
+            return
+        answers, endings = self._continue(stopped)
+        for request, completions in stopped:
+            yield request, [
+                self._join(c, endings[id(request), i], answers[id(request), i]) if c.finish_reason == "length" else c
+                for i, c in enumerate(completions)
+            ]
+
+    def _continue(self, stopped: list[tuple[Request, list[Completion]]]):
+        """One batch for every stopped completion: prompt, the completion's tokens, the ending, then the answer."""
+        batch, keys, endings = [], {}, {}
+        for request, completions in stopped:
+            for i, c in enumerate(completions):
+                if c.finish_reason != "length":
+                    continue
+                if c.token_ids is None:
+                    raise ConfigError("budget forcing needs each completion's token ids; the backend gave none")
+                open_thinking = thinking_is_open(self.engine.prompt_text(request) + c.text)
+                ending = ("\n</think>\n\n" if open_thinking else "\n\n") + self.cue
+                ending_ids = self.engine.codec.encode(ending)
+                endings[id(request), i] = (ending, ending_ids, open_thinking)
+                follow = replace(request, sampling=replace(request.sampling, n=1, max_tokens=self.answer_tokens),
+                                 seed=(request.seed + 1 + i) % 2**32, continue_after=tuple(c.token_ids) + ending_ids)
+                batch.append(follow)
+                keys[id(follow)] = (id(request), i)
+        answers = {keys[id(follow)]: completions[0] for follow, completions in self.engine.generate(batch)}
+        return answers, endings
+
+    @staticmethod
+    def _join(stopped: Completion, ending: tuple[str, tuple[int, ...], bool], answer: Completion) -> Completion:
+        text, ids, closes_thinking = ending
+        return Completion(
+            text=stopped.text + text + answer.text,
+            tokens=stopped.tokens + answer.tokens,
+            finish_reason=answer.finish_reason,
+            token_ids=tuple(stopped.token_ids) + ids + tuple(answer.token_ids or ()),
+            reasoning_tokens=stopped.tokens if closes_thinking else stopped.reasoning_tokens,
+            token_count_source=stopped.token_count_source,
+            forced={"at_token": stopped.tokens, "at_char": len(stopped.text), "text": text, "tokens": len(ids),
+                    "answer_tokens": answer.tokens},
+        )
+
+    def close(self) -> None:
+        self.source.close()
+        if self.engine is not self.source:
+            self.engine.close()

@@ -1,0 +1,145 @@
+"""`effbench sweep`: one model over token budgets, each budget an ordinary run, grouped in one sweep folder.
+
+    runs/<name>/sweep.json                 the budgets, the mode, and how each budget's run was made
+    runs/<name>/<name>-b<budget>/          one ordinary run per budget (compare, gate, report, load_runs read it)
+    runs/<name>/<name>-generated/          mode=force, derived: the one generation at the largest budget
+
+`mode=truncate` grades what was written within the budget; `mode=force` ends and answers what
+reached it (budget forcing, `forcing.py`). With `derive=true` (the default) the model generates once,
+at the largest budget, and the other budgets come from the stored token ids: a truncated completion
+is the first <budget> tokens of the long one, and a forced one continues from that prefix. Under
+greedy decoding that equals a separate run token for token, because the tokens before a cap do not
+depend on it; under sampling each cut is a draw from the same distribution as a separate run's, the
+budgets sharing their draws. `derive=false` generates every budget separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from effbench.backends import Backend, backend_module
+from effbench.backends.replay import ReplayBackend
+from effbench.config import EvalConfig
+from effbench.errors import ConfigError, StoreError
+from effbench.evaluate import Outcome, Progress, evaluate
+from effbench.forcing import ForcingBackend, require_continuation
+from effbench.runs import SWEEP_FILE
+from effbench.store import RunStore, read_json, write_json_atomic
+from effbench.types import Request
+
+MODES = ("truncate", "force")
+DERIVATION = {
+    True: "derived: generated once at the largest budget, the other budgets cut from the stored token ids "
+          "(token for token under greedy decoding; the same distribution under sampling, the budgets sharing their draws)",
+    False: "generated: every budget generated separately",
+}
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    folder: Path
+    runs: dict[int, Outcome]
+
+
+def parse_budgets(text: str) -> tuple[int, ...]:
+    try:
+        budgets = [int(part) for part in str(text).split(",") if part.strip()]
+    except ValueError:
+        raise ConfigError(f"budgets={text} must be comma-separated token counts, e.g. budgets=256,512,1024") from None
+    if len(budgets) < 2 or min(budgets) < 1 or len(set(budgets)) != len(budgets):
+        raise ConfigError(f"budgets={text} must name at least two different positive token counts, e.g. budgets=256,512,1024")
+    return tuple(sorted(budgets))
+
+
+def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, mode: str = "truncate",
+          derive: bool = True, progress: Progress | None = None) -> SweepOutcome:
+    """Evaluate `config` once per budget (its max_tokens), resuming whatever the sweep folder holds."""
+    if mode not in MODES:
+        raise ConfigError(f"mode={mode} is not one of {', '.join(MODES)}")
+    if config.max_tokens is not None or config.force:
+        raise ConfigError("a sweep sets max_tokens from budgets= and force from mode=: drop max_tokens= and force=")
+    if mode == "force":
+        require_continuation(config.backend)
+    folder = RunStore.open(config.out, config.name or f"{config.run_name}-{mode}").folder
+    record = _record(folder, config, budgets, mode, derive)
+    engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))
+    runs: dict[int, Outcome] = {}
+    try:
+        source = None
+        if derive:
+            name = f"{folder.name}-b{budgets[-1]}" if mode == "truncate" else f"{folder.name}-generated"
+            source = _evaluate(config, options, folder, name, budgets[-1], False, engine, progress)
+        for budget in budgets:
+            if mode == "truncate" and source is not None and budget == budgets[-1]:
+                runs[budget] = source
+                continue
+            generator: Backend = ReplayBackend(source.folder) if source is not None else engine
+            if mode == "force":
+                generator = ForcingBackend(generator, engine, cue=config.force_cue, answer_tokens=config.force_tokens)
+            runs[budget] = _evaluate(config, options, folder, f"{folder.name}-b{budget}", budget, mode == "force",
+                                     generator, progress)
+    finally:
+        engine.close()
+    record["runs"] = {**record.get("runs", {}), **{str(b): o.folder.name for b, o in runs.items()}}
+    write_json_atomic(folder / SWEEP_FILE, record)
+    return SweepOutcome(folder, runs)
+
+
+def _evaluate(config: EvalConfig, options: BaseModel, folder: Path, name: str, budget: int, force: bool,
+              backend: Backend, progress: Progress | None) -> Outcome:
+    budget_config = config.model_copy(update={"out": folder, "name": name, "max_tokens": budget, "force": force})
+    labelled = (lambda task, stored, total: progress(f"{task}@{budget}", stored, total)) if progress else None
+    return evaluate(budget_config, options, progress=labelled, backend=backend)
+
+
+def _record(folder: Path, config: EvalConfig, budgets: tuple[int, ...], mode: str, derive: bool) -> dict[str, Any]:
+    """sweep.json's content; a sweep folder made with another mode, derivation or largest budget is refused."""
+    wanted = {"model": config.model, "tasks": list(config.tasks), "mode": mode, "derive": derive,
+              "how": DERIVATION[derive], "force": {"cue": config.force_cue, "tokens": config.force_tokens} if mode == "force" else None}
+    stored = read_json(folder / SWEEP_FILE) if (folder / SWEEP_FILE).exists() else None
+    if stored is None:
+        return {**wanted, "budgets": list(budgets)}
+    for key in ("mode", "derive", "force"):
+        if stored.get(key) != wanted[key]:
+            raise StoreError(f"sweep {folder} was made with {key}={stored.get(key)}, this command has {wanted[key]}; "
+                             "choose another name= or delete that folder")
+    if derive and max(stored["budgets"]) != budgets[-1]:
+        raise StoreError(f"sweep {folder} derives its budgets from one generation at {max(stored['budgets'])} tokens; "
+                         f"keep that largest budget, or choose another name= for a sweep up to {budgets[-1]}")
+    return {**stored, "tasks": sorted(set(stored["tasks"]) | set(config.tasks)),
+            "budgets": sorted(set(stored["budgets"]) | set(budgets))}
+
+
+class LazyBackend:
+    """Opens the backend on first use, so that a sweep whose budgets are all stored starts no engine."""
+
+    def __init__(self, open_backend: Callable[[], Backend]):
+        self._open, self._backend = open_backend, None
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            self._backend = self._open()
+        return self._backend
+
+    @property
+    def codec(self) -> Any:
+        return self.backend.codec
+
+    def generate(self, requests):
+        return self.backend.generate(requests)
+
+    def prompt_text(self, request: Request) -> str:
+        return self.backend.prompt_text(request)
+
+    def describe(self) -> dict[str, Any]:
+        return self.backend.describe()
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
