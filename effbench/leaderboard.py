@@ -1,9 +1,10 @@
 """Leaderboard definitions (`leaderboards/*.yaml`): a title, the tasks, and entries.
 
-An entry is either a stored effbench run (`run:` a run folder or its results.json, relative to the
-current directory) or a published result (`reported:` per task, accuracy in percent and mean tokens
-as the paper gives them, and its AES when it gives one), and may name the entry it is measured
-against (`baseline:`), so that compression and AES are computed against the right model.
+An entry is a stored effbench run (`run:` a run folder or its results.json, relative to the current
+directory), a stored budget sweep (`sweep:` the folder `effbench sweep` made: drawn as a curve, its
+largest budget in the tables), or a published result (`reported:` per task, accuracy in percent and
+mean tokens as the paper gives them, and its AES when it gives one). It may name the entry it is
+measured against (`baseline:`), so that compression and AES are computed against the right model.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ class Entry(Strict):
     method: str | None = None
     baseline: str | None = None
     run: str | None = None
+    sweep: str | None = None
     reported: dict[str, Reported] | None = None
     citation: str | None = None
 
     @model_validator(mode="after")
-    def _run_or_reported(self) -> Entry:
-        if (self.run is None) == (self.reported is None):
-            raise ValueError(f"entry {self.name}: give either run: (a stored run) or reported: (published numbers)")
+    def _one_source(self) -> Entry:
+        if [self.run, self.sweep, self.reported].count(None) != 2:
+            raise ValueError(f"entry {self.name}: give one of run: (a stored run), sweep: (a stored budget sweep) "
+                             "or reported: (published numbers)")
         return self
 
 

@@ -13,8 +13,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
-from effbench.report import MEASURED, Point  # noqa: E402
+from effbench.report import MEASURED, Point, plotted  # noqa: E402
 
+LINE_STYLES = ["-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 plt.rcParams.update({"font.size": 9, "svg.fonttype": "none", "figure.dpi": 110, "svg.hashsalt": "effbench"})
 
@@ -32,7 +33,8 @@ def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png"), *, tight
 
 def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     """Accuracy (y) against mean completion tokens (x, log where the range is wide); the frontier drawn;
-    each entry joined to its baseline by an arrow; intervals as error bars; measured ● and reported ◇."""
+    each entry joined to its baseline by an arrow; intervals as error bars; measured ● and reported ◇;
+    each budget sweep a solid line through its budgets, each labelled with its budget."""
     figure, axes = plt.subplots(figsize=(6.4, 4.2))
     models = sorted({p.model for p in points})
     colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
@@ -42,21 +44,23 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
         if base is not None:
             axes.annotate("", xy=(point.mean_tokens, 100 * point.accuracy), xytext=(base.mean_tokens, 100 * base.accuracy),
                           arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4})
+    sweeps_of: dict[str, int] = {}
     for point in points:
-        measured = point.source == MEASURED
-        if point.accuracy_ci:
-            low, high = (100 * v for v in point.accuracy_ci)
-            axes.errorbar(point.mean_tokens, 100 * point.accuracy, yerr=[[100 * point.accuracy - low], [high - 100 * point.accuracy]],
-                          fmt="none", ecolor=colour[point.model], elinewidth=0.8, capsize=2)
-        axes.scatter(point.mean_tokens, 100 * point.accuracy, s=42 if point.pareto else 30, marker="o" if measured else "D",
-                     facecolors=colour[point.model] if measured else "white", edgecolors=colour[point.model], linewidths=1.4, zorder=3)
-        axes.annotate(point.method or point.entry, (point.mean_tokens, 100 * point.accuracy), textcoords="offset points",
-                      xytext=(5, 4), fontsize=7, color="#333333")
-    frontier = sorted((p for p in points if p.pareto), key=lambda p: p.mean_tokens)
+        if point.curve:
+            style = LINE_STYLES[sweeps_of.setdefault(point.model, 0) % len(LINE_STYLES)]  # two sweeps of one model differ in style
+            sweeps_of[point.model] += 1
+            axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
+                      linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")
+            for budget_point in point.curve:
+                _place(axes, budget_point, colour[point.model], label=f"{budget_point.budget}")
+        else:
+            _place(axes, point, colour[point.model], label=point.method or point.entry)
+    everything = plotted(points)
+    frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.mean_tokens)
     if len(frontier) > 1:
         axes.step([p.mean_tokens for p in frontier], [100 * p.accuracy for p in frontier], where="post",
                   linestyle="--", color="#444444", linewidth=1, label="Pareto frontier", zorder=2)
-    tokens = [p.mean_tokens for p in points if p.mean_tokens > 0]
+    tokens = [p.mean_tokens for p in everything if p.mean_tokens > 0]
     if tokens and max(tokens) / min(tokens) > 8:
         axes.set_xscale("log")
     for model in models:
@@ -69,6 +73,19 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     axes.set_title(task)
     axes.grid(alpha=0.3, linewidth=0.5)
     return save(figure, stem)
+
+
+def _place(axes, point: Point, colour: str, label: str) -> None:
+    """One point: its interval, its marker (filled when measured), its label."""
+    measured = point.source == MEASURED
+    if point.accuracy_ci:
+        low, high = (100 * v for v in point.accuracy_ci)
+        axes.errorbar(point.mean_tokens, 100 * point.accuracy, yerr=[[100 * point.accuracy - low], [high - 100 * point.accuracy]],
+                      fmt="none", ecolor=colour, elinewidth=0.8, capsize=2)
+    axes.scatter(point.mean_tokens, 100 * point.accuracy, s=42 if point.pareto else 30, marker="o" if measured else "D",
+                 facecolors=colour if measured else "white", edgecolors=colour, linewidths=1.4, zorder=3)
+    axes.annotate(label, (point.mean_tokens, 100 * point.accuracy), textcoords="offset points", xytext=(5, 4), fontsize=7,
+                  color="#333333")
 
 
 def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, dict[str, dict[str, float]]], stem: Path) -> list[str]:

@@ -5,14 +5,14 @@ This module gathers the numbers; `plots.py` draws them and `site.py` writes the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from effbench.compare import AESWeights, efficiency
 from effbench.errors import ConfigError
 from effbench.leaderboard import Entry, Leaderboard
-from effbench.runs import Run, open_run
+from effbench.runs import Run, Sweep, open_run, open_sweep
 
 MEASURED, REPORTED = "measured", "reported"
 
@@ -38,6 +38,9 @@ class Point:
     aes_as_published: float | None = None
     pareto: bool = False
     run: str | None = None  # the run page's name, for measured entries
+    budget: int | None = None  # a sweep's point: the token budget it was run at
+    curve: list[Point] | None = None  # a sweep entry: one point per budget, ascending; the entry's point is the last
+    auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
 
 
 @dataclass
@@ -45,15 +48,18 @@ class ReportData:
     board: Leaderboard
     tasks: dict[str, list[Point]]
     overall: list[Point]
-    runs: dict[str, Run]
+    runs: dict[str, Run]  # by run name: every run that gets a page, sweeps' budgets included
 
 
 def gather(board: Leaderboard) -> ReportData:
-    runs = {e.name: open_run(e.run) for e in board.entries if e.run is not None}
+    entry_runs = {e.name: open_run(e.run) for e in board.entries if e.run is not None}
+    sweeps = {e.name: open_sweep(e.sweep) for e in board.entries if e.sweep is not None}
     weights = AESWeights(**board.aes_weights.model_dump())
     tasks = {}
     for task in board.tasks:
-        points = {e.name: p for e in board.entries if (p := _point(e, task, runs.get(e.name))) is not None}
+        found = {e.name: _sweep_point(e, task, sweeps[e.name]) if e.name in sweeps else _point(e, task, entry_runs.get(e.name))
+                 for e in board.entries}
+        points = {name: point for name, point in found.items() if point is not None}
         for point in points.values():
             base = points.get(point.baseline) if point.baseline else None
             if base is not None:
@@ -63,7 +69,8 @@ def gather(board: Leaderboard) -> ReportData:
         tasks[task] = list(points.values())
     if not any(tasks.values()):
         raise ConfigError(f"leaderboard {board.title!r} has no entry with numbers for its tasks {', '.join(board.tasks)}")
-    return ReportData(board, tasks, _overall(board, tasks), runs)
+    runs = [*entry_runs.values(), *(run for sweep in sweeps.values() for run in sweep.runs.values())]
+    return ReportData(board, tasks, _overall(board, tasks), {run.name: run for run in runs})
 
 
 def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
@@ -83,14 +90,33 @@ def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
                  aes_published=reported.aes)
 
 
+def _sweep_point(entry: Entry, task: str, sweep: Sweep) -> Point | None:
+    """The sweep's largest budget, carrying the whole curve and its AUC."""
+    curve = [replace(point, entry=f"{entry.name} @{budget}", budget=budget)
+             for budget, run in sweep.runs.items() if (point := _point(entry, task, run)) is not None]
+    if not curve:
+        return None
+    return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task))
+
+
+def plotted(points: list[Point]) -> list[Point]:
+    """What a task's plot places: each single point, and every budget of each sweep."""
+    return [q for p in points for q in (p.curve or [p])]
+
+
 def mark_pareto(points: list[Point]) -> None:
-    """An entry is on the frontier when no other is at least as accurate and at least as short, and better in one."""
-    for point in points:
+    """An entry is on the frontier when no other is at least as accurate and at least as short, and better in one.
+    A sweep is on it when one of its budgets is."""
+    candidates = plotted(points)
+    for point in candidates:
         point.pareto = not any(
             o is not point and o.accuracy >= point.accuracy and o.mean_tokens <= point.mean_tokens
             and (o.accuracy > point.accuracy or o.mean_tokens < point.mean_tokens)
-            for o in points
+            for o in candidates
         )
+    for point in points:
+        if point.curve:
+            point.pareto = any(q.pareto for q in point.curve)
 
 
 def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
@@ -106,7 +132,7 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
             accuracy=float(np.mean([p.accuracy for p in mine])), mean_tokens=float(np.mean([p.mean_tokens for p in mine])),
             truncation_rate=_mean([p.truncation_rate for p in mine]), n=first.n, run=first.run,
             aes=_mean([p.aes for p in mine]), aes_as_published=_mean([p.aes_as_published for p in mine]),
-            aes_published=_mean([p.aes_published for p in mine]),
+            aes_published=_mean([p.aes_published for p in mine]), auc=_mean([p.auc for p in mine]),
         ))
     by_name = {p.entry: p for p in rows}
     for point in rows:

@@ -40,9 +40,10 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     show_published = any(p.aes_published is not None for points in data.tasks.values() for p in points)
     (out / "index.html").write_text(templates.get_template("index.html.j2").render(
         board=data.board, tasks=data.tasks, overall=data.overall if len(data.tasks) > 1 else [],
-        show_published=show_published, weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
+        show_published=show_published, show_auc=any(p.curve for points in data.tasks.values() for p in points),
+        weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
         version=__version__), encoding="utf-8")
-    runs = list({r.name: r for r in data.runs.values()}.values())
+    runs = list(data.runs.values())
     jobs = [(run, out, data.board.title, samples_per_task) for run in runs]
     if len(runs) < PARALLEL_FROM:
         for job in jobs:
@@ -81,14 +82,15 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                 continue
             for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades)):
                 split = split_reasoning(completion.text, completion.reasoning)
-                status = [grade.verdict] + (["truncated"] if completion.finish_reason == "length" else [])
+                status = [grade.verdict] + (["truncated"] if completion.finish_reason == "length" else []) \
+                    + (["forced"] if completion.forced else [])
                 items.append({
                     "id": scored.sample.id, "index": index, "question": scored.sample.question, "gold": scored.sample.gold,
                     "answer": grade.answer, "verdict": grade.verdict, "rule": grade.rule, "tokens": completion.tokens,
-                    "truncated": completion.finish_reason == "length", "status": " ".join(status),
+                    "truncated": completion.finish_reason == "length", "forced": completion.forced, "status": " ".join(status),
                     "reasoning": split.reasoning, "answer_text": split.answer if split.answer is not None else "(the thinking never ended)",
                 })
-        lists[task] = {"rows": items, "shown": min(total, limit), "total": total}
+        lists[task] = {"rows": items, "shown": min(total, limit), "total": total, "forced": any(i["forced"] for i in items)}
         tokens[task] = task_tokens
         levels[task] = entry["metrics"].get("breakdown", {}).get("level", {})
     return lists, tokens, levels
