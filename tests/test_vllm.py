@@ -149,3 +149,33 @@ def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, 
     refused = run_cli("eval", "model=tiny", "backend=openai", f"base_url={server}", "tasks=gsm8k", "limit=2",
                       f"out={tmp_path}", "name=nokey", env={"OPENAI_API_KEY": ""})
     assert refused.returncode == 2 and "refused the API key" in refused.stderr
+
+
+def test_tiny_model_sweep_derives_budgets_token_for_token_and_the_report_draws_it(tiny_model, tmp_path):
+    common = ("sweep", f"model={tiny_model}", "tasks=gsm8k", "limit=12", "budgets=8,16,32", f"out={tmp_path}", *ENGINE)
+    for words in (("name=derived",), ("name=separate", "derive=false"), ("name=forced", "mode=force", "enable_thinking=true")):
+        result = run_cli(*common, *words)
+        assert result.returncode == 0, result.stderr[-2000:]
+    for budget in (8, 16, 32):
+        derived = completions(tmp_path / "derived" / f"derived-b{budget}", "gsm8k")
+        assert derived == completions(tmp_path / "separate" / f"separate-b{budget}", "gsm8k")  # the real engine, greedy
+        assert all(c["tokens"] <= budget for outs in derived.values() for c in outs)
+        for outs in completions(tmp_path / "forced" / f"forced-b{budget}", "gsm8k").values():
+            for c in outs:
+                if c["forced"] is None:
+                    assert c["tokens"] <= budget and c["finish_reason"] == "stop"
+                    continue
+                assert c["forced"]["at_token"] == budget
+                assert c["text"].count("</think>\n\nFinal answer: \\boxed{") == 1  # the template opened <think>: closed once
+                assert c["tokens"] == budget + c["forced"]["answer_tokens"] == len(c["token_ids"]) - c["forced"]["tokens"]
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: tiny sweeps\ntasks: [gsm8k]\nentries:\n"
+                     f"  - {{name: truncated, model: tiny, sweep: {tmp_path / 'derived'}}}\n"
+                     f"  - {{name: forced, model: tiny, sweep: {tmp_path / 'forced'}}}\n", encoding="utf-8")
+    result = run_cli("report", str(board), f"out={tmp_path / 'site'}")
+    assert result.returncode == 0, result.stderr
+    plot = (tmp_path / "site" / "plots" / "pareto-gsm8k.svg").read_text()
+    assert "truncated (sweep)" in plot and "forced (sweep)" in plot
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "budget AUC %" in index and 'href="run-forced-b16.html"' in index
+    assert {f"run-{name}-b{b}.html" for name in ("derived", "forced") for b in (8, 16, 32)} <= {p.name for p in (tmp_path / "site").iterdir()}
