@@ -1,9 +1,10 @@
 # make demo: set up .venv, then run the whole pipeline on a tiny model built on the spot.
 # make test: set up .venv, then run the tests (real vLLM CPU engine included).
 # make report: the O1-Pruner leaderboard's site, from the published table, offline.
-# make tiny-leaderboard: two real runs of the tiny model, then their leaderboard's site.
+# make tiny-leaderboard: two real runs and a budget sweep of the tiny model, then their leaderboard's site.
 EFFBENCH_DATA_DIR ?= $(abspath ../shared/datasets)
-export EFFBENCH_DATA_DIR
+EFFBENCH_CACHE ?= $(HOME)/.cache/effbench
+export EFFBENCH_DATA_DIR EFFBENCH_CACHE
 
 .PHONY: setup demo test report tiny-leaderboard
 setup: .venv/.installed
@@ -24,4 +25,6 @@ report: setup
 tiny-leaderboard: setup
 	.venv/bin/effbench demo name=tiny-48 max_tokens=48
 	.venv/bin/effbench demo name=tiny-16 max_tokens=16
+	.venv/bin/effbench sweep model=$(EFFBENCH_CACHE)/tiny-model tasks=effbench/demo_task.yaml \
+		data_dir=$(EFFBENCH_CACHE)/data budgets=8,16,32,48 name=tiny-sweep enforce_eager=true
 	.venv/bin/effbench report leaderboards/tiny_cpu.yaml

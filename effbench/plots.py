@@ -52,7 +52,7 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
             axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
                       linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")
             for budget_point in point.curve:
-                _place(axes, budget_point, colour[point.model], label=f"{budget_point.budget}")
+                _place(axes, budget_point, colour[point.model], label=f"{budget_point.budget}", below=True)
         else:
             _place(axes, point, colour[point.model], label=point.method or point.entry)
     everything = plotted(points)
@@ -75,8 +75,8 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     return save(figure, stem)
 
 
-def _place(axes, point: Point, colour: str, label: str) -> None:
-    """One point: its interval, its marker (filled when measured), its label."""
+def _place(axes, point: Point, colour: str, label: str, *, below: bool = False) -> None:
+    """One point: its interval, its marker (filled when measured), its label (above, or below for a sweep's budgets)."""
     measured = point.source == MEASURED
     if point.accuracy_ci:
         low, high = (100 * v for v in point.accuracy_ci)
@@ -84,7 +84,7 @@ def _place(axes, point: Point, colour: str, label: str) -> None:
                       fmt="none", ecolor=colour, elinewidth=0.8, capsize=2)
     axes.scatter(point.mean_tokens, 100 * point.accuracy, s=42 if point.pareto else 30, marker="o" if measured else "D",
                  facecolors=colour if measured else "white", edgecolors=colour, linewidths=1.4, zorder=3)
-    axes.annotate(label, (point.mean_tokens, 100 * point.accuracy), textcoords="offset points", xytext=(5, 4), fontsize=7,
+    axes.annotate(label, (point.mean_tokens, 100 * point.accuracy), textcoords="offset points", xytext=(5, -10 if below else 4), fontsize=7,
                   color="#333333")
 
 

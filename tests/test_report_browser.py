@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from effbench.data import load_dataset
+from effbench.demo import cache_dir
 from effbench.tasks import load_task
 from tests.conftest import run_cli, write_script
 
@@ -42,6 +43,11 @@ def site(tmp_path_factory, data_dir):
         result = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp / 'runs'}",
                          "limit=12", f"name={name}", "max_tokens=45")
         assert result.returncode == 0, result.stderr
+    script["after_cue"] = {"*": "7} "}
+    path = write_script(tmp / "sweep.json", script)
+    result = run_cli("sweep", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp / 'runs'}",
+                     "limit=12", "name=swept", "budgets=10,20,60", "mode=force")
+    assert result.returncode == 0, result.stderr
     board = tmp / "board.yaml"
     board.write_text(f"""title: "Browser test <b>board</b>"
 tasks: [gsm8k]
@@ -49,6 +55,7 @@ entries:
   - {{name: long, model: scripted, method: long chains, run: {tmp / 'runs' / 'long'}}}
   - {{name: short, model: scripted, method: short chains, baseline: long, run: {tmp / 'runs' / 'short'}}}
   - {{name: paper, model: some paper, method: reported, reported: {{gsm8k: {{accuracy: 95.0, mean_tokens: 500}}}}}}
+  - {{name: swept, model: scripted, method: forced sweep, sweep: {tmp / 'runs' / 'swept'}}}
 """)
     result = run_cli("report", str(board), f"out={tmp / 'site'}")
     assert result.returncode == 0, result.stderr
@@ -123,6 +130,23 @@ def test_sample_filter_and_injected_script_never_runs(site, page):
     assert page.evaluate("window.__pwned") is None and page.errors == []
 
 
+def test_sweep_row_links_each_budget_and_its_forced_samples_filter(site, page):
+    page.goto((site / "index.html").as_uri())
+    row = page.locator("#table-gsm8k tr[data-entry='swept']")
+    assert row.locator("td").nth(10).inner_text().endswith("(10–60)")  # the budget AUC column, with its range
+    table = page.locator("#table-gsm8k")
+    table.locator("th", has_text="budget AUC").click()
+    assert table.locator("tbody tr").first.get_attribute("data-entry") == "swept"  # entries without an AUC sort last
+    row.locator("a", has_text="20").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("run-swept-b20.html") and page.errors == []
+    page.locator(".filters button", has_text="forced").first.click()
+    visible = page.locator("#list-gsm8k .sample:not([hidden])")
+    assert visible.count() > 0 and all("forced" in s.split() for s in visible.evaluate_all("s => s.map(x => x.dataset.status)"))
+    assert "forced at 20 tokens" in visible.first.inner_text()
+    shoot(page, "run-swept-forced")
+
+
 def test_published_leaderboard_renders_offline(tmp_path, page):
     result = run_cli("report", str(REPO / "leaderboards" / "o1_pruner.yaml"), f"out={tmp_path / 'o1'}")
     assert result.returncode == 0, result.stderr
@@ -140,15 +164,22 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     for name, max_tokens in (("tiny-48", 48), ("tiny-16", 16)):
         result = run_cli("demo", f"name={name}", f"max_tokens={max_tokens}", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
+    cache = cache_dir()
+    result = run_cli("sweep", f"model={cache / 'tiny-model'}", f"tasks={REPO / 'effbench' / 'demo_task.yaml'}",
+                     f"data_dir={cache / 'data'}", "budgets=8,16,32,48", "name=tiny-sweep", "enforce_eager=true", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
     result = run_cli("report", str(REPO / "leaderboards" / "tiny_cpu.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     site = tmp_path / "reports" / "tiny_cpu"
     page.goto((site / "index.html").as_uri())
     shoot(page, "tiny-cpu")
-    assert page.errors == [] and page.locator("#table-demo .badge.measured").count() == 2
+    assert page.errors == [] and page.locator("#table-demo .badge.measured").count() == 3
     rows = page.locator("#table-demo tbody tr")
     tokens = dict(zip(rows.evaluate_all("rs => rs.map(r => r.dataset.entry)"),
                       (float(t) for t in page.locator("#table-demo tbody td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)"))))
     assert 0 < tokens["tiny-16"] <= 16 < tokens["tiny-48"] <= 48
+    assert tokens["tiny-sweep"] == tokens["tiny-48"]  # the sweep's row is its largest budget, the same work as tiny-48
     page.goto((site / "run-tiny-16.html").as_uri())
+    assert page.errors == [] and page.locator("#list-demo .sample").count() == 20
+    page.goto((site / "run-tiny-sweep-b8.html").as_uri())
     assert page.errors == [] and page.locator("#list-demo .sample").count() == 20
