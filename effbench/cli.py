@@ -369,6 +369,40 @@ def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
     stdout.print(f"report written to {index} in {time.perf_counter() - started:.1f} s")
 
 
+@cli.command("import")
+@click.argument("kind")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
+    """Make an effbench run from another harness's logs: effbench import lm-eval PATH [tokenizer=NAME_OR_PATH]
+    [name=RUN] [out=runs] [data_dir=DIR] [workers=2] [grade_timeout=10]
+
+    PATH is the --output_path of `lm_eval ... --log_samples` (or its results_*.json). Each lm-eval task
+    is mapped onto the effbench task whose questions it holds; the texts are graded by effbench and
+    re-tokenized with the model's tokenizer (default: the model lm-eval ran). Documents that match
+    nothing and malformed lines are listed with their line numbers.
+    """
+    from effbench.lmeval_import import import_lmeval
+
+    if kind != "lm-eval":
+        raise ConfigError(f"cannot import {kind!r}: effbench imports lm-eval logs (effbench import lm-eval PATH)")
+    values = key_values(words, "import", ("tokenizer", "name", "out", "data_dir", "workers", "grade_timeout"))
+    try:
+        workers, timeout = int(values.get("workers", 2)), float(values.get("grade_timeout", 10))
+    except ValueError:
+        raise ConfigError("workers must be an integer and grade_timeout a number of seconds") from None
+    data = values.get("data_dir")
+    outcome = import_lmeval(path, tokenizer=values.get("tokenizer"), name=values.get("name"), out=Path(values.get("out", "runs")),
+                            data_dir=Path(data) if data else None, workers=workers, grade_timeout=timeout)
+    for problem in outcome.problems:
+        stderr.print(f"not imported: {problem}", markup=False, soft_wrap=True)
+    for source, target in outcome.mapping.items():
+        stdout.print(f"lm-eval task {source} -> effbench task {target}", markup=False)
+    stdout.print(results_table(outcome.results, {}))
+    stdout.print(f"run stored in {outcome.folder}" + (f"; {len(outcome.problems)} lines or tasks not imported (listed above)"
+                                                      if outcome.problems else ""))
+
+
 @cli.command("demo", cls=KeysHelp)
 @click.argument("words", nargs=-1)
 def demo_command(words: tuple[str, ...]) -> None:

@@ -157,10 +157,10 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
     started = time.time()
     run_info = {
         "effbench_version": __version__,
-        "created": stored.get("created", _now()),
+        "created": stored.get("created", now()),
         "config": {**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
         "identity": _merge_identity(stored.get("identity", {}), wanted),
-        "tasks": {**stored.get("tasks", {}), **{p.spec.name: _task_info(p) for p in plans}},
+        "tasks": {**stored.get("tasks", {}), **{p.spec.name: task_info(p) for p in plans}},
         "environment": environment(),
         "backend": stored.get("backend"),
         "invocations": stored.get("invocations", []),
@@ -181,7 +181,7 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
             finally:
                 if owned:
                     backend.close()
-        results = _results(config, store, plans)
+        results = collect_results(config.model, config.backend, store, plans)
         write_json_atomic(store.results_file, results)
         run_info["status"] = "complete"
         return Outcome(results, timings, store.folder)
@@ -189,7 +189,7 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         raise
     finally:
-        run_info["invocations"].append({"started": _iso(started), "finished": _now(), "wall_s": round(time.time() - started, 3), "tasks": timings})
+        run_info["invocations"].append({"started": _iso(started), "finished": now(), "wall_s": round(time.time() - started, 3), "tasks": timings})
         write_json_atomic(store.run_file, run_info)
 
 
@@ -232,7 +232,7 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
     }
 
 
-def _task_info(plan: TaskPlan) -> dict[str, Any]:
+def task_info(plan: TaskPlan) -> dict[str, Any]:
     return {
         "version": plan.spec.version,
         "template_sha256": plan.spec.template_hash(),
@@ -244,7 +244,7 @@ def _task_info(plan: TaskPlan) -> dict[str, Any]:
     }
 
 
-def _results(config: EvalConfig, store: RunStore, plans: list[TaskPlan]) -> dict[str, Any]:
+def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan]) -> dict[str, Any]:
     """Pure function of the stored samples (timings live in run.json), so equal runs give equal results."""
     tasks = {}
     for plan in plans:
@@ -258,11 +258,10 @@ def _results(config: EvalConfig, store: RunStore, plans: list[TaskPlan]) -> dict
             "sampling": vars(plan.sampling),
             "metrics": metrics,
         }
-    return {"schema_version": RESULTS_SCHEMA_VERSION, "run": store.folder.name, "model": config.model,
-            "backend": config.backend, "tasks": tasks}
+    return {"schema_version": RESULTS_SCHEMA_VERSION, "run": store.folder.name, "model": model, "backend": backend, "tasks": tasks}
 
 
-def _now() -> str:
+def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 

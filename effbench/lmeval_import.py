@@ -1,0 +1,212 @@
+"""`effbench import lm-eval PATH`: an lm-evaluation-harness sample log, made into an ordinary effbench run.
+
+Each lm-eval task is mapped onto the effbench task whose questions its documents hold (matched by
+a hash of the whitespace-normalised question text, so any field name and any copy of the data
+works); documents that match nothing are reported by line. The generated texts are graded by
+effbench's extractors and grader and counted with the model's tokenizer: the counts are
+re-tokenized from the logged text, which lm-eval cut at its stop strings (and whose special tokens
+its HF backend strips), and finish reasons are inferred from those counts against max_gen_toks.
+The run records all of that in run.json's "import".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from effbench import __version__
+from effbench.codec import Codec, TokenizerCodec
+from effbench.data import Dataset, load_dataset
+from effbench.environment import environment
+from effbench.errors import ConfigError, EffbenchError, StoreError
+from effbench.evaluate import TaskPlan, collect_results, now, task_info
+from effbench.lmeval_logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
+from effbench.pool import GradingPool
+from effbench.scoring import score
+from effbench.store import RunStore, write_json_atomic
+from effbench.tasks import TaskSpec, load_task, task_names
+from effbench.types import Completion, Sample, Sampling, Scored
+
+SPECIAL_TOKENS = {"hf": "stripped: lm-eval's hf backend decodes with skip_special_tokens=True",
+                  "vllm": "kept: lm-eval's vllm backend decodes with skip_special_tokens=False"}
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    folder: Path
+    results: dict[str, Any]
+    mapping: dict[str, str]  # lm-eval task -> effbench task
+    problems: list[str]
+
+
+@dataclass
+class Matched:
+    spec: TaskSpec
+    dataset: Dataset
+    docs: list[tuple[Sample, LoggedDoc, str]]  # (effbench sample, the logged document, its lm-eval task)
+
+
+def question_key(text: str) -> str:
+    return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode()).hexdigest()
+
+
+class QuestionIndex:
+    """Every effbench task's samples by question hash, for the tasks whose data is at hand."""
+
+    def __init__(self, data_dir: Path | None):
+        self.tasks: dict[str, tuple[TaskSpec, Dataset, dict[str, Sample]]] = {}
+        for name in task_names():
+            spec = load_task(name)
+            try:
+                dataset = load_dataset(spec, root=data_dir)
+            except EffbenchError:
+                continue  # not available here: its documents cannot match
+            self.tasks[name] = (spec, dataset, {question_key(s.question): s for s in dataset.samples})
+
+    def best_task(self, docs: list[LoggedDoc]) -> str | None:
+        """The task that holds the most documents; on a tie, the smallest (MATH-500 before all of MATH)."""
+        counts = Counter(name for doc in docs for name in self.tasks if self.find(name, doc) is not None)
+        if not counts:
+            return None
+        return max(counts, key=lambda name: (counts[name], -len(self.tasks[name][1].samples)))
+
+    def find(self, name: str, doc: LoggedDoc) -> Sample | None:
+        by_key = self.tasks[name][2]
+        return next((by_key[k] for v in doc.doc.values() if isinstance(v, str) and (k := question_key(v)) in by_key), None)
+
+
+def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None = None, out: Path = Path("runs"),
+                  data_dir: Path | None = None, workers: int = 2, grade_timeout: float = 10.0) -> ImportOutcome:
+    log = read_log(path)
+    problems = [p for task in log.tasks for p in task.problems]
+    index = QuestionIndex(data_dir)
+    matched, mapping = _match(log.tasks, index, problems)
+    if not matched:
+        raise ConfigError(f"{log.results_file}: no logged document matches an effbench task's questions; nothing to import"
+                          + (f" ({problems[0]})" if problems else ""))
+    store = RunStore.open(out, name or _default_name(log))
+    if store.folder.exists():
+        raise StoreError(f"{store.folder} exists already; choose another name= or remove it")
+    codec = _codec(tokenizer or log.model)
+    started = time.time()
+    plans = []
+    with GradingPool(workers, grade_timeout) as pool:
+        for task, found in matched.items():
+            plans.append(_write_task(store, found, codec, pool))
+    results = collect_results(log.model, "lm-eval", store, plans)
+    write_json_atomic(store.results_file, results)
+    write_json_atomic(store.run_file, _run_info(log, path, tokenizer or log.model, plans, mapping, problems, started))
+    return ImportOutcome(store.folder, results, mapping, problems)
+
+
+def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -> tuple[dict[str, Matched], dict[str, str]]:
+    matched: dict[str, Matched] = {}
+    mapping = {}
+    for task in tasks:
+        if not task.docs:
+            continue
+        target = index.best_task(task.docs)
+        if target is None:
+            problems.append(f"{task.name}: none of its {len(task.docs)} documents matches an effbench task's questions")
+            continue
+        mapping[task.name] = target
+        spec, dataset, _ = index.tasks[target]
+        entry = matched.setdefault(target, Matched(spec, dataset, []))
+        taken = {sample.id for sample, _, _ in entry.docs}
+        for doc in task.docs:
+            sample = index.find(target, doc)
+            where = f"{task.samples_file.name} line {doc.line} (doc_id {doc.doc_id})"
+            if sample is None:
+                problems.append(f"{where}: its question is not one of {target}'s")
+            elif sample.id in taken:
+                problems.append(f"{where}: {target} sample {sample.id} was imported already")
+            else:
+                taken.add(sample.id)
+                entry.docs.append((sample, doc, task.name))
+    return matched, mapping
+
+
+def _codec(tokenizer: str) -> Codec:
+    try:
+        return TokenizerCodec.load(tokenizer)
+    except Exception as exc:
+        raise ConfigError(f"the tokenizer {tokenizer!r} could not be loaded ({str(exc).splitlines()[0][:200]}); "
+                          "give the model's tokenizer with tokenizer=NAME_OR_PATH") from None
+
+
+def _write_task(store: RunStore, found: Matched, codec: Codec, pool: GradingPool) -> TaskPlan:
+    """Grade and store the task's documents in the effbench task's order; the plan that describes them."""
+    order = {s.id: i for i, s in enumerate(found.dataset.samples)}
+    docs = sorted(found.docs, key=lambda item: order[item[0].id])
+    sizes = {len(doc.texts) for _, doc, _ in docs}
+    if len(sizes) > 1:
+        raise ConfigError(f"{found.spec.name}: the logged documents have {sorted(sizes)} completions each; import them apart")
+    sampling = _sampling(docs[0][1].gen_kwargs, sizes.pop())
+    pending = []
+    with store.appender(found.spec.name) as out:
+        for sample, doc, _ in docs:
+            completions = [_completion(text, codec, sampling.max_tokens) for text in doc.texts]
+            grades = [score(pool, c, sample.gold, extractor=found.spec.extractor, grader=found.spec.grader) for c in completions]
+            pending.append((sample, doc.prompt, completions, grades))
+        for sample, prompt, completions, grades in pending:
+            out.append(Scored(sample, prompt, tuple(completions), tuple(g.result() for g in grades)).to_json())
+    return TaskPlan(found.spec, found.dataset, sampling, (), {sample.id: sample for sample, _, _ in docs})
+
+
+def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
+    sampled = bool(gen_kwargs.get("do_sample")) or float(gen_kwargs.get("temperature") or 0) > 0
+    return Sampling(n=n, temperature=float(gen_kwargs.get("temperature") or 0) if sampled else 0.0,
+                    top_p=float(gen_kwargs.get("top_p") or 1.0), top_k=int(gen_kwargs.get("top_k") or -1),
+                    max_tokens=int(gen_kwargs.get("max_gen_toks") or 256))  # lm-eval's default max_gen_toks
+
+
+def _completion(text: str, codec: Codec, max_tokens: int) -> Completion:
+    ids = codec.encode(text)
+    return Completion(text=text, tokens=len(ids), finish_reason="length" if len(ids) >= max_tokens else "stop",
+                      token_ids=ids, reasoning_tokens=codec.reasoning_tokens(ids, text), token_count_source="retokenized")
+
+
+def _default_name(log: LmEvalLog) -> str:
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(log.model.rstrip("/")).name).strip(".-") or "lm-eval"
+    return f"{base}-lm-eval"[:128]
+
+
+def _run_info(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan], mapping: dict[str, str],
+              problems: list[str], started: float) -> dict[str, Any]:
+    backend = str((log.results.get("config") or {}).get("model", "unknown"))
+    prompts = defaultdict(list)
+    for task, target in mapping.items():
+        prompts[target].append(log.results["configs"][task])
+    identity_tasks = {
+        p.spec.name: {"version": p.spec.version, "samples_sha256": p.dataset.fingerprint["samples_sha256"],
+                      "template_sha256": "lm-eval:" + hashlib.sha256(repr([(c.get("doc_to_text"), c.get("description"))
+                                                                           for c in prompts[p.spec.name]]).encode()).hexdigest(),
+                      "sampling": vars(p.sampling)}
+        for p in plans
+    }
+    return {
+        "effbench_version": __version__,
+        "created": now(),
+        "config": {"model": log.model, "tasks": [p.spec.name for p in plans], "backend": "lm-eval",
+                   "backend_options": {"lm_eval_model": backend, "model_args": log.model_args}},
+        "identity": {"model": log.model, "tasks": identity_tasks},
+        "tasks": {p.spec.name: task_info(p) for p in plans},
+        "environment": environment(),
+        "backend": {"engine": "lm-eval import", "lm_eval_version": log.results.get("lm_eval_version"), "model": backend},
+        "import": {
+            "from": str(log.results_file), "given": str(path), "tasks": mapping,
+            "token_counts": f"re-tokenized from the logged text with the tokenizer of {tokenizer}, without adding special tokens",
+            "special_tokens": SPECIAL_TOKENS.get(backend, f"unknown for lm-eval's {backend} backend"),
+            "stop_strings": "lm-eval cut each text at its `until` strings; what followed is neither stored nor counted",
+            "finish_reasons": "inferred: length where the re-tokenized count reaches max_gen_toks, stop otherwise",
+            "problems": problems,
+        },
+        "invocations": [{"started": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(started)), "finished": now(),
+                         "wall_s": round(time.time() - started, 3), "tasks": {}}],
+        "status": "complete",
+    }
