@@ -403,6 +403,40 @@ def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
                                                       if outcome.problems else ""))
 
 
+@cli.command("export")
+@click.argument("kind")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def export_command(kind: str, out: Path, words: tuple[str, ...]) -> None:
+    """Write effbench's tasks for another harness: effbench export lm-eval OUTDIR [tasks=gsm8k,math500]
+    [prompt=chat|plain] [n=1] [max_tokens=N] [data_dir=DIR]
+
+    OUTDIR gets effbench_<task>.yaml and the task's samples per task, and effbench_lmeval.py, which
+    grades with effbench. Run them with lm_eval --include_path OUTDIR --tasks effbench_gsm8k --log_samples
+    (and --apply_chat_template for prompt=chat); effbench import lm-eval reads the logs back.
+    """
+    from effbench.lmeval_export import export_lmeval
+
+    if kind != "lm-eval":
+        raise ConfigError(f"cannot export to {kind!r}: effbench exports lm-eval tasks (effbench export lm-eval OUTDIR)")
+    values = key_values(words, "export", ("tasks", "prompt", "n", "max_tokens", "data_dir"))
+    try:
+        n = int(values.get("n", 1))
+        max_tokens = int(values["max_tokens"]) if "max_tokens" in values else None
+    except ValueError:
+        raise ConfigError("n and max_tokens must be integers") from None
+    if n < 1 or (max_tokens is not None and max_tokens < 1):
+        raise ConfigError("n and max_tokens must be at least 1")
+    tasks = [t.strip() for t in values["tasks"].split(",") if t.strip()] if "tasks" in values else None
+    data = values.get("data_dir")
+    written = export_lmeval(out, tasks=tasks, prompt=values.get("prompt", "chat"), n=n, max_tokens=max_tokens,
+                            data_dir=Path(data) if data else None)
+    for path in written:
+        stdout.print(f"wrote {path}", markup=False)
+    names = ",".join(p.stem for p in written)
+    stdout.print(f"run: lm_eval --include_path {out} --tasks {names} --model ... --log_samples --output_path OUT", markup=False)
+
+
 @cli.command("demo", cls=KeysHelp)
 @click.argument("words", nargs=-1)
 def demo_command(words: tuple[str, ...]) -> None:

@@ -176,17 +176,28 @@ def _default_name(log: LmEvalLog) -> str:
     return f"{base}-lm-eval"[:128]
 
 
+def _template_hash(spec: TaskSpec, configs: list[dict[str, Any]], log: LmEvalLog) -> str:
+    """effbench's own template hash where the logs come from an exported effbench task run with its prompt
+    (the chat template applied for prompt=chat, not for prompt=plain), so the run compares with effbench's;
+    else a hash of lm-eval's prompt settings, which compare reports as another prompt."""
+    exported = {(c.get("metadata") or {}).get("effbench_template_sha256") for c in configs}
+    modes = {(c.get("metadata") or {}).get("effbench_prompt") for c in configs}
+    chat = log.results.get("chat_template") is not None
+    if exported == {spec.template_hash()} and modes == {"chat" if chat else "plain"}:
+        return spec.template_hash()
+    settings = [(c.get("doc_to_text"), c.get("description"), c.get("num_fewshot")) for c in configs]
+    return "lm-eval:" + hashlib.sha256(repr((settings, chat, log.results.get("system_instruction"))).encode()).hexdigest()
+
+
 def _run_info(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan], mapping: dict[str, str],
               problems: list[str], started: float) -> dict[str, Any]:
     backend = str((log.results.get("config") or {}).get("model", "unknown"))
-    prompts = defaultdict(list)
+    configs = defaultdict(list)
     for task, target in mapping.items():
-        prompts[target].append(log.results["configs"][task])
+        configs[target].append(log.results["configs"][task])
     identity_tasks = {
         p.spec.name: {"version": p.spec.version, "samples_sha256": p.dataset.fingerprint["samples_sha256"],
-                      "template_sha256": "lm-eval:" + hashlib.sha256(repr([(c.get("doc_to_text"), c.get("description"))
-                                                                           for c in prompts[p.spec.name]]).encode()).hexdigest(),
-                      "sampling": vars(p.sampling)}
+                      "template_sha256": _template_hash(p.spec, configs[p.spec.name], log), "sampling": vars(p.sampling)}
         for p in plans
     }
     return {
