@@ -113,7 +113,7 @@ def _identifier(task: str) -> str:
 
 
 def _hooks(specs: list[TaskSpec]) -> str:
-    lines = [f'"""Written by `effbench export lm-eval`: lm-eval calls these; effbench grades."""', "",
+    lines = ['"""Written by `effbench export lm-eval`: lm-eval calls these; effbench grades."""', "",
              "from effbench.lmeval_export import grader_for", ""]
     lines += [f"{_identifier(spec.name)} = grader_for({spec.name!r})" for spec in specs]
     return "\n".join(lines) + "\n"
