@@ -145,6 +145,10 @@ def key_values(words: tuple[str, ...], command: str, keys: tuple[str, ...]) -> d
     return values
 
 
+def comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def paths_and_values(words: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
     """Split a command's words into paths and `key=value` words."""
     return [w for w in words if "=" not in w], tuple(w for w in words if "=" in w)
@@ -375,25 +379,27 @@ def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
 @click.argument("words", nargs=-1)
 def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
     """Make an effbench run from another harness's logs: effbench import lm-eval PATH [tokenizer=NAME_OR_PATH]
-    [name=RUN] [out=runs] [data_dir=DIR] [workers=2] [grade_timeout=10]
+    [name=RUN] [out=runs] [tasks=gsm8k,math500] [data_dir=DIR] [workers=2] [grade_timeout=10]
 
     PATH is the --output_path of `lm_eval ... --log_samples` (or its results_*.json). Each lm-eval task
     is mapped onto the effbench task whose questions it holds; the texts are graded by effbench and
     re-tokenized with the model's tokenizer (default: the model lm-eval ran). Documents that match
-    nothing and malformed lines are listed with their line numbers.
+    nothing and malformed lines are listed with their line numbers. tasks= limits the effbench tasks
+    searched (each is loaded, from the hub where EFFBENCH_DATA_DIR is not set).
     """
     from effbench.lmeval_import import import_lmeval
 
     if kind != "lm-eval":
         raise ConfigError(f"cannot import {kind!r}: effbench imports lm-eval logs (effbench import lm-eval PATH)")
-    values = key_values(words, "import", ("tokenizer", "name", "out", "data_dir", "workers", "grade_timeout"))
+    values = key_values(words, "import", ("tokenizer", "name", "out", "tasks", "data_dir", "workers", "grade_timeout"))
     try:
         workers, timeout = int(values.get("workers", 2)), float(values.get("grade_timeout", 10))
     except ValueError:
         raise ConfigError("workers must be an integer and grade_timeout a number of seconds") from None
     data = values.get("data_dir")
+    tasks = comma_list(values["tasks"]) if "tasks" in values else None
     outcome = import_lmeval(path, tokenizer=values.get("tokenizer"), name=values.get("name"), out=Path(values.get("out", "runs")),
-                            data_dir=Path(data) if data else None, workers=workers, grade_timeout=timeout)
+                            tasks=tasks, data_dir=Path(data) if data else None, workers=workers, grade_timeout=timeout)
     for problem in outcome.problems:
         stderr.print(f"not imported: {problem}", markup=False, soft_wrap=True)
     for source, target in outcome.mapping.items():
@@ -427,7 +433,7 @@ def export_command(kind: str, out: Path, words: tuple[str, ...]) -> None:
         raise ConfigError("n and max_tokens must be integers") from None
     if n < 1 or (max_tokens is not None and max_tokens < 1):
         raise ConfigError("n and max_tokens must be at least 1")
-    tasks = [t.strip() for t in values["tasks"].split(",") if t.strip()] if "tasks" in values else None
+    tasks = comma_list(values["tasks"]) if "tasks" in values else None
     data = values.get("data_dir")
     written = export_lmeval(out, tasks=tasks, prompt=values.get("prompt", "chat"), n=n, max_tokens=max_tokens,
                             data_dir=Path(data) if data else None)

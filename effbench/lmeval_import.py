@@ -58,9 +58,9 @@ def question_key(text: str) -> str:
 class QuestionIndex:
     """Every effbench task's samples by question hash, for the tasks whose data is at hand."""
 
-    def __init__(self, data_dir: Path | None):
+    def __init__(self, data_dir: Path | None, names: list[str]):
         self.tasks: dict[str, tuple[TaskSpec, Dataset, dict[str, Sample]]] = {}
-        for name in task_names():
+        for name in names:
             spec = load_task(name)
             try:
                 dataset = load_dataset(spec, root=data_dir)
@@ -81,10 +81,14 @@ class QuestionIndex:
 
 
 def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None = None, out: Path = Path("runs"),
-                  data_dir: Path | None = None, workers: int = 2, grade_timeout: float = 10.0) -> ImportOutcome:
+                  tasks: list[str] | None = None, data_dir: Path | None = None, workers: int = 2,
+                  grade_timeout: float = 10.0) -> ImportOutcome:
+    """`tasks` limits the effbench tasks searched for the logged questions (default: the tasks that an
+    `effbench export` named in the logs' metadata, else every task)."""
     log = read_log(path)
     problems = [p for task in log.tasks for p in task.problems]
-    index = QuestionIndex(data_dir)
+    exported = {(t.config.get("metadata") or {}).get("effbench_task") for t in log.tasks}
+    index = QuestionIndex(data_dir, tasks or (sorted(exported) if None not in exported else task_names()))
     matched, mapping = _match(log.tasks, index, problems)
     if not matched:
         raise ConfigError(f"{log.results_file}: no logged document matches an effbench task's questions; nothing to import"

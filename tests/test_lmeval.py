@@ -100,6 +100,12 @@ def test_lm_eval_log_imports_as_a_run_with_effbench_verdicts_and_token_counts(lo
     assert "lm-eval" in (tmp_path / "site" / "run-imported.html").read_text()
 
 
+def test_tasks_limits_the_effbench_tasks_searched(local_gsm8k_run, tmp_path):
+    result = run_cli("import", "lm-eval", str(local_gsm8k_run), f"out={tmp_path}", "tasks=math500,aime24")
+    assert_one_line_error(result, "no logged document matches an effbench task's questions")
+    assert not any(tmp_path.iterdir())
+
+
 def write_script_lines(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
