@@ -167,9 +167,11 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         "status": "running",
     }
     timings: dict[str, Any] = {}
-    owned = backend is None
+    owned, backend_start_s = backend is None, None
     if owned and any(p.todo for p in plans):
+        opening = time.time()
         backend = open_backend(config, options)  # before anything is written: a model that will not load leaves no run
+        backend_start_s = round(time.time() - opening, 3)
     try:
         if any(p.todo for p in plans):
             run_info["backend"] = backend.describe()
@@ -189,7 +191,8 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
         raise
     finally:
-        run_info["invocations"].append({"started": _iso(started), "finished": now(), "wall_s": round(time.time() - started, 3), "tasks": timings})
+        run_info["invocations"].append({"started": _iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
+                                        "backend_start_s": backend_start_s, "tasks": timings})
         write_json_atomic(store.run_file, run_info)
 
 
