@@ -155,7 +155,43 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
     wanted = identity(config, options, plans)
     stored = _check_resumable(store, wanted) or {}
     started = time.time()
-    run_info = {
+    run_info = _run_info(config, options, plans, wanted, stored)
+    timings: dict[str, Any] = {}
+    owned, backend_start_s, todo = backend is None, None, any(p.todo for p in plans)
+    with GradingPool(config.workers, config.grade_timeout) as pool:
+        if todo:
+            pool.start()  # the grading workers load beside the engine, not during generation
+        if owned and todo:
+            opening = time.time()
+            backend = open_backend(config, options)  # before anything is written: a model that will not load leaves no run
+            backend_start_s = round(time.time() - opening, 3)
+        try:
+            if todo:
+                run_info["backend"] = backend.describe()
+                write_json_atomic(store.run_file, run_info)
+                try:
+                    for plan in plans:
+                        timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress)
+                finally:
+                    if owned:
+                        backend.close()
+            results = collect_results(config.model, config.backend, store, plans)
+            write_json_atomic(store.results_file, results)
+            run_info["status"] = "complete"
+            return Outcome(results, timings, store.folder)
+        except BaseException as exc:
+            run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            raise
+        finally:
+            run_info["invocations"].append({"started": _iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
+                                            "backend_start_s": backend_start_s, "tasks": timings})
+            write_json_atomic(store.run_file, run_info)
+
+
+def _run_info(config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wanted: dict[str, Any],
+              stored: dict[str, Any]) -> dict[str, Any]:
+    """run.json for this invocation, keeping what earlier invocations of the run recorded."""
+    return {
         "effbench_version": __version__,
         "created": stored.get("created", now()),
         "config": {**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
@@ -166,34 +202,6 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         "invocations": stored.get("invocations", []),
         "status": "running",
     }
-    timings: dict[str, Any] = {}
-    owned, backend_start_s = backend is None, None
-    if owned and any(p.todo for p in plans):
-        opening = time.time()
-        backend = open_backend(config, options)  # before anything is written: a model that will not load leaves no run
-        backend_start_s = round(time.time() - opening, 3)
-    try:
-        if any(p.todo for p in plans):
-            run_info["backend"] = backend.describe()
-            write_json_atomic(store.run_file, run_info)
-            try:
-                with GradingPool(config.workers, config.grade_timeout) as pool:
-                    for plan in plans:
-                        timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress)
-            finally:
-                if owned:
-                    backend.close()
-        results = collect_results(config.model, config.backend, store, plans)
-        write_json_atomic(store.results_file, results)
-        run_info["status"] = "complete"
-        return Outcome(results, timings, store.folder)
-    except BaseException as exc:
-        run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        raise
-    finally:
-        run_info["invocations"].append({"started": _iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
-                                        "backend_start_s": backend_start_s, "tasks": timings})
-        write_json_atomic(store.run_file, run_info)
 
 
 def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunStore, config: EvalConfig,

@@ -70,11 +70,16 @@ class GradingPool:
         self._started = False
         self.timeouts = 0
 
-    def submit(self, job: GradeJob) -> Future:
+    def start(self) -> None:
+        """Start the workers now (each imports its grader), instead of on the first job: a caller about to
+        start an engine lets them load beside it rather than during generation."""
         if not self._started:
             self._started = True
             for thread in self._threads:
                 thread.start()
+
+    def submit(self, job: GradeJob) -> Future:
+        self.start()
         future: Future = Future()
         self._jobs.put((job, future))
         return future
@@ -111,7 +116,10 @@ class GradingPool:
         return process, parent
 
     def _drive(self) -> None:
-        worker = None
+        try:
+            worker = self._spawn()
+        except Exception:
+            worker = None  # spawned again for the first job, which then carries the error
         while (item := self._jobs.get()) is not None:
             job, future = item
             try:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from jinja2 import StrictUndefined, TemplateError
+from functools import lru_cache
+
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from effbench.errors import TaskError
@@ -12,13 +14,19 @@ from effbench.types import Prompt, Sample
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)
 
 
+@lru_cache(maxsize=256)
+def _template(source: str) -> Template:
+    """Compiled once per template text, not once per sample."""
+    return _ENV.from_string(source)
+
+
 def render(spec: TaskSpec, sample: Sample, *, mode: str = "chat", system: str | None = None) -> Prompt:
     """The prompt for one sample. Template variables: `question`, `sample`, and each metadata field."""
     variables = {**sample.metadata, "question": sample.question, "sample": sample}
     try:
         if mode == "plain":
-            return _ENV.from_string(spec.prompt.plain).render(variables)
-        messages = [{"role": m["role"], "content": _ENV.from_string(m["content"]).render(variables)} for m in spec.prompt.chat]
+            return _template(spec.prompt.plain).render(variables)
+        messages = [{"role": m["role"], "content": _template(m["content"]).render(variables)} for m in spec.prompt.chat]
     except TemplateError as exc:
         raise TaskError(f"{spec.name}: its {mode} prompt template failed on sample {sample.id}: {exc}") from None
     if system is not None:
