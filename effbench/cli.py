@@ -8,13 +8,12 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from effbench import __version__
 from effbench.backends import BACKENDS, backend_module
-from effbench.compare_output import percent
 from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
 from effbench.errors import ConfigError, EffbenchError
+from effbench.tables import results_table, sweep_table
 
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
@@ -119,19 +118,8 @@ def sweep_command(words: tuple[str, ...]) -> None:
     outcome = with_progress(lambda progress: sweep(config, options, parse_budgets(sweep_values["budgets"]),
                                                    mode=sweep_values.get("mode", "truncate"), derive=derive == "true",
                                                    progress=progress))
-    stored = open_sweep(outcome.folder)
-    table = Table(title=f"{config.model}: {stored.info['mode']} sweep")
-    for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", "run"):
-        table.add_column(column, justify="left" if column in ("task", "run") else "right")
-    for task in next(iter(outcome.runs.values())).results["tasks"]:
-        curve = stored.curve(task)
-        for budget, m in curve:
-            ci = m["accuracy_ci95"]
-            table.add_row(task, str(budget), percent(m["accuracy"]), "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}",
-                          _num(m["tokens"], "mean"), percent(m["truncation_rate"]), percent(m.get("forced_rate")),
-                          stored.runs[budget].name)
-        table.add_row(task, "AUC", percent(stored.auc(task)), "", "", "", "",
-                      f"over {curve[0][0]}–{curve[-1][0]} tokens", end_section=True)
+    tasks = list(next(iter(outcome.runs.values())).results["tasks"])
+    table = sweep_table(open_sweep(outcome.folder), tasks, config.model)
     stdout.print(table)
     stdout.print(f"sweep stored in {outcome.folder}")
 
@@ -154,47 +142,12 @@ def paths_and_values(words: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]
     return [w for w in words if "=" not in w], tuple(w for w in words if "=" in w)
 
 
-def _num(stats: dict | None, key: str) -> str:
-    return "-" if not stats else f"{stats[key]:.0f}"
-
-
-def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
-    table = Table(title=f"{results['model']}")
-    for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
-                   "truncated %", "no answer", "timeouts", "gen s", "tok/s"):
-        table.add_column(column, justify="left" if column == "task" else "right")
-    for task, entry in results["tasks"].items():
-        m = entry["metrics"]
-        ci = m["accuracy_ci95"]
-        verdicts = m["verdicts"]
-        timing = timings.get(task) or {}
-        speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
-        table.add_row(
-            task, str(m["samples"]), str(entry["sampling"]["n"]), percent(m["accuracy"]),
-            "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}",
-            _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
-            _num(m["reasoning_tokens"], "mean"), percent(m["truncation_rate"]),
-            str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
-            "-" if seconds is None else f"{seconds:.1f}", "-" if speed is None else f"{speed:.0f}",
-        )
-    return table
-
-
 @cli.command("tasks")
 def tasks_command() -> None:
     """List the tasks, their size, and where their data comes from."""
-    from effbench.data import describe_source
-    from effbench.tasks import load_task, task_names
+    from effbench.tables import tasks_table
 
-    table = Table()
-    for column in ("task", "records", "version", "extractor", "grader", "data", "available"):
-        table.add_column(column, overflow="fold", no_wrap=column != "data")
-    for name in task_names():
-        spec = load_task(name)
-        where, available = describe_source(spec)
-        table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, where,
-                      "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"))
-    stdout.print(table)
+    stdout.print(tasks_table())
 
 
 @cli.command("grade")
@@ -284,7 +237,8 @@ def gate_command(words: tuple[str, ...]) -> None:
     import json
     import os
 
-    from effbench.gate import HEADER, checks_json, gate_spec, junit_xml, markdown, rows, run_gate
+    from effbench.gate import checks_json, gate_spec, junit_xml, markdown, run_gate
+    from effbench.tables import gate_table
     from effbench.runs import open_run
 
     paths, keys = paths_and_values(words)
@@ -309,12 +263,7 @@ def gate_command(words: tuple[str, ...]) -> None:
     if form == "json":
         sys.stdout.write(json.dumps(checks_json(checks, baseline.name, candidate.name), indent=2) + "\n")
     else:
-        table = Table(title=f"{candidate.name} against {baseline.name}", title_justify="left")
-        for column in HEADER:
-            table.add_column(column, justify="left" if column in ("task", "rule") else "right")
-        for row in rows(checks):
-            table.add_row(*row[:-1], f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[bold red]{row[-1]}[/]")
-        stdout.print(table)
+        stdout.print(gate_table(checks, baseline.name, candidate.name))
     failed = [c for c in checks if not c.passed]
     for check in failed:
         stderr.print(f"FAIL {check.task} {check.rule}: {check.why}", markup=False, soft_wrap=True)

@@ -1,0 +1,82 @@
+"""The tables the `effbench` command prints in the terminal (rich)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from effbench.compare_output import percent
+from effbench.runs import Sweep
+
+
+def _num(stats: dict | None, key: str) -> str:
+    return "-" if not stats else f"{stats[key]:.0f}"
+
+
+def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
+    table = Table(title=f"{results['model']}")
+    for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
+                   "truncated %", "no answer", "timeouts", "gen s", "tok/s"):
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for task, entry in results["tasks"].items():
+        m = entry["metrics"]
+        ci = m["accuracy_ci95"]
+        verdicts = m["verdicts"]
+        timing = timings.get(task) or {}
+        speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
+        table.add_row(
+            task, str(m["samples"]), str(entry["sampling"]["n"]), percent(m["accuracy"]),
+            _interval(ci),
+            _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
+            _num(m["reasoning_tokens"], "mean"), percent(m["truncation_rate"]),
+            str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
+            "-" if seconds is None else f"{seconds:.1f}", "-" if speed is None else f"{speed:.0f}",
+        )
+    return table
+
+
+def _interval(ci: list[float] | None) -> str:
+    return "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}"
+
+
+def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
+    """Per task and budget: accuracy, its interval, tokens, truncation and forcing; then the task's budget AUC."""
+    table = Table(title=f"{model}: {sweep.info['mode']} sweep")
+    for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", "run"):
+        table.add_column(column, justify="left" if column in ("task", "run") else "right")
+    for task in tasks:
+        curve = sweep.curve(task)
+        for budget, m in curve:
+            table.add_row(task, str(budget), percent(m["accuracy"]), _interval(m["accuracy_ci95"]), _num(m["tokens"], "mean"),
+                          percent(m["truncation_rate"]), percent(m.get("forced_rate")), sweep.runs[budget].name)
+        table.add_row(task, "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens",
+                      end_section=True)
+    return table
+
+
+def tasks_table() -> Table:
+    """Every task: its size, version, extractor and grader, where its data comes from, and whether it is at hand."""
+    from effbench.data import describe_source
+    from effbench.tasks import load_task, task_names
+
+    table = Table()
+    for column in ("task", "records", "version", "extractor", "grader", "data", "available"):
+        table.add_column(column, overflow="fold", no_wrap=column != "data")
+    for name in task_names():
+        spec = load_task(name)
+        where, available = describe_source(spec)
+        table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, where,
+                      "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"))
+    return table
+
+
+def gate_table(checks: list[Any], baseline: str, candidate: str) -> Table:
+    from effbench.gate import HEADER, rows
+
+    table = Table(title=f"{candidate} against {baseline}", title_justify="left")
+    for column in HEADER:
+        table.add_column(column, justify="left" if column in ("task", "rule") else "right")
+    for row in rows(checks):
+        table.add_row(*row[:-1], f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[bold red]{row[-1]}[/]")
+    return table
