@@ -31,21 +31,35 @@ from pathlib import Path
 
 WORKLOADS = {"small": {"limit": 200, "n": 1, "temperature": 0.0}, "large": {"limit": 1319, "n": 4, "temperature": 0.6}}
 MAX_TOKENS = 128
-ENGINE = {"dtype": "float32", "enforce_eager": True, "enable_chunked_prefill": False}
+TINY_ENGINE = {"dtype": "float32", "enforce_eager": True}  # the tiny model on the CPU engine; a real model: vLLM's defaults
+
+
+def engine_settings(model: str, on_cpu: bool) -> dict:
+    """The engine keys both sides get. On CPU, chunked prefill is off (effbench's CPU default, for seeded sampling)."""
+    settings = dict(TINY_ENGINE) if Path(model).name == "tiny-model" else {}
+    return {**settings, **({"enable_chunked_prefill": False} if on_cpu else {})}
 
 
 def shim(folder: Path) -> dict[str, str]:
+    """The environment lm-eval's process needs: nothing where `vllm` is installed under its own name."""
+    from importlib.metadata import PackageNotFoundError, version
+
     import vllm
 
+    try:
+        version("vllm")
+        return {}
+    except PackageNotFoundError:
+        pass
     info = folder / f"vllm-{vllm.__version__}.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: vllm\nVersion: {vllm.__version__}\n")
     return {"PYTHONPATH": str(folder), "VLLM_TARGET_DEVICE": "cpu"}
 
 
-def run_effbench(model: str, work: dict, out: Path, name: str) -> dict:
+def run_effbench(model: str, work: dict, out: Path, name: str, engine: dict) -> dict:
     words = [f"model={model}", "tasks=gsm8k", f"limit={work['limit']}", f"n={work['n']}", f"temperature={work['temperature']}",
-             f"max_tokens={MAX_TOKENS}", f"out={out}", f"name={name}", "enforce_eager=true", "dtype=float32"]
+             f"max_tokens={MAX_TOKENS}", f"out={out}", f"name={name}", *(f"{k}={str(v).lower()}" for k, v in engine.items())]
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "effbench", "eval", *words], check=True, capture_output=True)
     wall = time.perf_counter() - started
@@ -56,8 +70,8 @@ def run_effbench(model: str, work: dict, out: Path, name: str) -> dict:
             "engine_s": invocation["backend_start_s"], "invocation_s": invocation["wall_s"]}
 
 
-def run_lmeval(model: str, work: dict, tasks: Path, out: Path, env: dict[str, str]) -> dict:
-    args = ",".join(f"{k}={v}" for k, v in {"pretrained": model, **ENGINE}.items())
+def run_lmeval(model: str, work: dict, tasks: Path, out: Path, env: dict[str, str], engine: dict) -> dict:
+    args = ",".join(f"{k}={v}" for k, v in {"pretrained": model, **engine}.items())
     command = [sys.executable, "-m", "lm_eval", "--model", "vllm", "--model_args", args, "--include_path", str(tasks),
                "--tasks", "effbench_gsm8k", "--limit", str(work["limit"]), "--apply_chat_template", "--log_samples",
                "--output_path", str(out), "--batch_size", "auto"]  # lm-eval's advice for vLLM: the whole batch at once
@@ -87,13 +101,14 @@ def index_time(env: dict[str, str]) -> float:
     return float(result.stdout.strip().splitlines()[-1])
 
 
-def compare(name: str, model: str, rounds: int, folder: Path, env: dict[str, str]) -> None:
+def compare(name: str, model: str, rounds: int, folder: Path, env: dict[str, str], engine: dict) -> None:
     work = WORKLOADS[name]
     tasks = folder / f"tasks-{name}"
     subprocess.run([sys.executable, "-m", "effbench", "export", "lm-eval", str(tasks), "tasks=gsm8k", f"n={work['n']}",
                     f"max_tokens={MAX_TOKENS}"], check=True, capture_output=True)
-    ours = min((run_effbench(model, work, folder / "runs", f"{name}-{r}") for r in range(rounds)), key=lambda r: r["wall"])
-    theirs = min((run_lmeval(model, work, tasks, folder / f"lm-eval-{name}-{r}", env) for r in range(rounds)), key=lambda r: r["wall"])
+    ours = min((run_effbench(model, work, folder / "runs", f"{name}-{r}", engine) for r in range(rounds)), key=lambda r: r["wall"])
+    theirs = min((run_lmeval(model, work, tasks, folder / f"lm-eval-{name}-{r}", env, engine) for r in range(rounds)),
+                 key=lambda r: r["wall"])
     their_tokens = tokens_of(model, theirs["texts"])
     print(f"\n{name}: gsm8k, {work['limit']} prompts, n={work['n']}, temperature {work['temperature']}, max_tokens {MAX_TOKENS}; "
           f"best of {rounds}")
@@ -122,10 +137,13 @@ def main() -> None:
     os.environ.update(HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        env = shim(folder / "shim")
-        print(f"model {model}; lm-eval imports and indexes its built-in tasks in {index_time(env):.1f} s before any work")
+        from vllm.platforms import current_platform
+
+        env, engine = shim(folder / "shim"), engine_settings(model, current_platform.is_cpu())
+        print(f"model {model}, engine settings {engine}; lm-eval imports and indexes its built-in tasks in "
+              f"{index_time(env):.1f} s before any work")
         for name in (["small", "large"] if which == "both" else [which]):
-            compare(name, model, rounds, folder, env)
+            compare(name, model, rounds, folder, env, engine)
 
 
 if __name__ == "__main__":

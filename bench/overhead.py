@@ -26,9 +26,11 @@ BARE = r"""
 import json, sys, time
 started = time.perf_counter()
 from vllm import LLM, SamplingParams
+from vllm.platforms import current_platform
 args = json.loads(open(sys.argv[1]).read())
-llm = LLM(model=args["model"], enforce_eager=True, enable_prefix_caching=True, enable_chunked_prefill=False,
-          kv_cache_memory_bytes=1 << 30)
+cpu = current_platform.is_cpu()  # effbench's own defaults: a 1 GiB KV cache and no chunked prefill on CPU only
+llm = LLM(model=args["model"], enforce_eager=True, enable_prefix_caching=True, enable_chunked_prefill=False if cpu else None,
+          kv_cache_memory_bytes=(1 << 30) if cpu else None)
 params = [SamplingParams(temperature=0, max_tokens=args["max_tokens"], seed=seed) for seed in args["seeds"]]
 generate_started = time.perf_counter()
 outputs = llm.generate([{"prompt_token_ids": ids} for ids in args["prompts"]], params, use_tqdm=False)
