@@ -234,6 +234,9 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
             write_ready(wait=False)
         generate_s = time.time() - started
         write_ready(wait=True)
+    described = backend.describe()
+    if described.get("engine") == "replay" and "budget_forcing" not in described:  # read back: rescore, a derived budget
+        return {"replayed_samples": len(plan.todo), "replayed_tokens": tokens, "total_s": round(time.time() - started, 3)}
     return {
         "generated_samples": len(plan.todo),
         "generated_tokens": tokens,

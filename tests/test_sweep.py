@@ -63,8 +63,10 @@ def test_derived_budgets_equal_separate_runs_token_for_token(tmp_path, script, m
         if mode == "truncate":
             assert max(lengths) <= budget
     if mode == "truncate":  # derived budgets were cut from the largest one's stored completions, not generated
-        backend = json.loads((derived.runs[5].folder / "run.json").read_text())["backend"]
-        assert backend["engine"] == "replay" and backend["replay_from"].endswith("derived-b200")
+        info = json.loads((derived.runs[5].folder / "run.json").read_text())
+        assert info["backend"]["engine"] == "replay" and info["backend"]["replay_from"].endswith("derived-b200")
+        timing = info["invocations"][-1]["tasks"]["gsm8k"]
+        assert "generated_tokens" not in timing and timing["replayed_tokens"] > 0  # cut from storage, not generated
         assert stored(derived.runs[5].folder) != stored(derived.runs[30].folder)
 
 
