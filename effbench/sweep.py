@@ -69,6 +69,12 @@ def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, m
     record = _record(folder, config, budgets, mode, derive)
     engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))
     runs: dict[int, Outcome] = {}
+
+    def finished(budget: int, outcome: Outcome) -> None:  # recorded at once: an interrupted sweep resumes with its settings
+        runs[budget] = outcome
+        record["runs"] = {**record.get("runs", {}), str(budget): outcome.folder.name}
+        write_json_atomic(folder / SWEEP_FILE, record)
+
     try:
         source = None
         if derive:
@@ -76,17 +82,15 @@ def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, m
             source = _evaluate(config, options, folder, name, budgets[-1], False, engine, progress)
         for budget in budgets:
             if mode == "truncate" and source is not None and budget == budgets[-1]:
-                runs[budget] = source
+                finished(budget, source)
                 continue
             generator: Backend = ReplayBackend(source.folder) if source is not None else engine
             if mode == "force":
                 generator = ForcingBackend(generator, engine, cue=config.force_cue, answer_tokens=config.force_tokens)
-            runs[budget] = _evaluate(config, options, folder, f"{folder.name}-b{budget}", budget, mode == "force",
-                                     generator, progress)
+            finished(budget, _evaluate(config, options, folder, f"{folder.name}-b{budget}", budget, mode == "force",
+                                       generator, progress))
     finally:
         engine.close()
-    record["runs"] = {**record.get("runs", {}), **{str(b): o.folder.name for b, o in runs.items()}}
-    write_json_atomic(folder / SWEEP_FILE, record)
     return SweepOutcome(folder, runs)
 
 
