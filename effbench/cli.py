@@ -41,7 +41,11 @@ def cli() -> None:
 
 
 def load_eval_config(words: tuple[str, ...], **defaults: Any) -> tuple[EvalConfig, Any]:
-    values = {**defaults, **parse_words(words)}
+    return eval_config({**defaults, **parse_words(words)})
+
+
+def eval_config(values: dict[str, Any]) -> tuple[EvalConfig, Any]:
+    """The common config and the backend's options from `key=value` values; a key in the wrong place is one error line."""
     name = values.get("backend", "vllm")
     module = backend_module(name)
     common, backend_values = split_keys(values, module.Options)
@@ -108,13 +112,14 @@ def sweep_command(words: tuple[str, ...]) -> None:
     from effbench.runs import open_sweep
     from effbench.sweep import parse_budgets, sweep
 
-    sweep_values = {w.partition("=")[0]: w.partition("=")[2] for w in words if w.partition("=")[0] in SWEEP_KEYS}
+    values = parse_words(words)  # a config=FILE.yaml may hold the sweep's keys too
+    sweep_values = {key: str(values.pop(key)) for key in SWEEP_KEYS if key in values}
     if "budgets" not in sweep_values:
         raise ConfigError("missing key budgets= for sweep, e.g. budgets=256,512,1024")
     derive = sweep_values.get("derive", "true").lower()
     if derive not in ("true", "false"):
         raise ConfigError(f"derive={derive} must be true or false")
-    config, options = load_eval_config(tuple(w for w in words if w.partition("=")[0] not in SWEEP_KEYS))
+    config, options = eval_config(values)
     outcome = with_progress(lambda progress: sweep(config, options, parse_budgets(sweep_values["budgets"]),
                                                    mode=sweep_values.get("mode", "truncate"), derive=derive == "true",
                                                    progress=progress))

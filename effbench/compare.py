@@ -12,14 +12,12 @@ published numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
-
-import numpy as np
 
 from effbench.errors import ConfigError
 from effbench.runs import Run, TaskSamples
-from effbench.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_ratio, paired_bootstrap_ci
+from effbench.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_or_none, mean_ratio, paired_bootstrap_ci
 
 
 @dataclass(frozen=True)
@@ -147,14 +145,12 @@ def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeight
             }
         comparisons[run.name] = {"tasks": tasks, "average": average(tasks, weights),
                                  "skipped_tasks": sorted(set(baseline.tasks) ^ set(run.tasks))}
-    return {"baseline": baseline.name, "weights": vars(weights), "confidence": confidence, "runs": comparisons}
+    return {"baseline": baseline.name, "weights": asdict(weights), "confidence": confidence, "runs": comparisons}
 
 
 def average(tasks: dict[str, Any], weights: AESWeights) -> dict[str, float | None]:
     """Both averages, named: the mean of the per-task AES (the paper's) and the AES of the mean accuracy and length."""
-    def mean(values: list[float | None]) -> float | None:
-        return None if any(v is None for v in values) else float(np.mean(values))
-
+    mean = mean_or_none
     base_accuracy = mean([t["baseline"]["accuracy"] for t in tasks.values()])
     model_accuracy = mean([t["run"]["accuracy"] for t in tasks.values()])
     base_tokens = mean([t["baseline"]["mean_tokens"] for t in tasks.values()])

@@ -167,11 +167,12 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
             backend_start_s = round(time.time() - opening, 3)
         try:
             if todo:
-                run_info["backend"] = backend.describe()
+                run_info["backend"] = described = backend.describe()
                 write_json_atomic(store.run_file, run_info)
+                replayed = described.get("engine") == "replay" and "budget_forcing" not in described  # rescore, a derived budget
                 try:
                     for plan in plans:
-                        timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress)
+                        timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress, replayed=replayed)
                 finally:
                     if owned:
                         backend.close()
@@ -183,7 +184,7 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
             run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             raise
         finally:
-            run_info["invocations"].append({"started": _iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
+            run_info["invocations"].append({"started": iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
                                             "backend_start_s": backend_start_s, "tasks": timings})
             write_json_atomic(store.run_file, run_info)
 
@@ -205,8 +206,10 @@ def _run_info(config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wan
 
 
 def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunStore, config: EvalConfig,
-              progress: Progress | None) -> dict[str, Any]:
-    """Generate the plan's missing samples; each is graded and appended as soon as it finishes."""
+              progress: Progress | None, *, replayed: bool) -> dict[str, Any]:
+    """Generate the plan's missing samples; each is graded and appended as soon as it finishes.
+
+    The timings of a backend that reads stored completions back name them replayed, with no tokens/s."""
     total, stored = len(plan.samples), len(plan.samples) - len(plan.todo)
     started, tokens = time.time(), 0
     pending: list[tuple[Request, list[Completion], list[Future]]] = []
@@ -234,8 +237,7 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
             write_ready(wait=False)
         generate_s = time.time() - started
         write_ready(wait=True)
-    described = backend.describe()
-    if described.get("engine") == "replay" and "budget_forcing" not in described:  # read back: rescore, a derived budget
+    if replayed:
         return {"replayed_samples": len(plan.todo), "replayed_tokens": tokens, "total_s": round(time.time() - started, 3)}
     return {
         "generated_samples": len(plan.todo),
@@ -279,5 +281,5 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _iso(timestamp: float) -> str:
+def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")

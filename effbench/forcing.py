@@ -64,16 +64,19 @@ class ForcingBackend:
 
     def _continue(self, stopped: list[tuple[Request, list[Completion]]]):
         """One batch for every stopped completion: prompt, the completion's tokens, the ending, then the answer."""
-        batch, keys, endings = [], {}, {}
+        batch, keys, endings, encoded = [], {}, {}, {}
         for request, completions in stopped:
+            prompt = self.engine.prompt_text(request)
             for i, c in enumerate(completions):
                 if c.finish_reason != "length":
                     continue
                 if c.token_ids is None:
                     raise ConfigError("budget forcing needs each completion's token ids; the backend gave none")
-                open_thinking = thinking_is_open(self.engine.prompt_text(request) + c.text)
+                open_thinking = thinking_is_open(prompt + c.text)
                 ending = ("\n</think>\n\n" if open_thinking else "\n\n") + self.cue
-                ending_ids = self.engine.codec.encode(ending)
+                if ending not in encoded:  # one of two texts: encoded once each
+                    encoded[ending] = self.engine.codec.encode(ending)
+                ending_ids = encoded[ending]
                 endings[id(request), i] = (ending, ending_ids, open_thinking)
                 follow = replace(request, sampling=replace(request.sampling, n=1, max_tokens=self.answer_tokens),
                                  seed=(request.seed + 1 + i) % 2**32, continue_after=tuple(c.token_ids) + ending_ids)

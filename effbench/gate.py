@@ -30,8 +30,6 @@ from effbench.runs import Run
 from effbench.schema import Strict, first_problem
 
 
-
-
 class Rules(Strict):
     max_accuracy_drop: float | None = Field(None, ge=0, description="points of accuracy the candidate may lose")
     max_token_increase: float | None = Field(None, ge=0, description="relative growth of mean tokens allowed (0.1 = 10%)")
@@ -47,18 +45,12 @@ class Rules(Strict):
 DEFAULT_RULES = {"max_accuracy_drop": 0.0, "max_token_increase": 0.0}
 
 
-class AESWeightsSpec(Strict):
-    alpha: float = 1.0
-    beta: float = 3.0
-    gamma: float = 5.0
-
-
 class GateSpec(Strict):
     confidence: float = Field(0.95, gt=0.5, lt=1, description="level of the paired bootstrap intervals")
     strict: bool = Field(False, description="judge the point estimates, not the intervals")
     rules: Rules = Rules()
     tasks: dict[str, Rules] = {}
-    aes: AESWeightsSpec | None = None
+    aes: AESWeights = AESWeights()
 
     def rules_for(self, task: str) -> dict[str, float]:
         merged = {**self.rules.given(), **self.tasks.get(task, Rules()).given()}
@@ -117,8 +109,7 @@ class Check:
 
 def run_gate(baseline: Run, candidate: Run, spec: GateSpec) -> list[Check]:
     """One check per task and rule; a mismatch between the runs is a ConfigError, not a failed check."""
-    weights = AESWeights(**spec.aes.model_dump()) if spec.aes else AESWeights()
-    comparison = compare_runs(baseline, [candidate], weights, confidence=spec.confidence, same_tasks=True, same_prompt=True)
+    comparison = compare_runs(baseline, [candidate], spec.aes, confidence=spec.confidence, same_tasks=True, same_prompt=True)
     unknown = set(spec.tasks) - set(baseline.tasks)
     if unknown:
         raise ConfigError(f"gate rules name task {sorted(unknown)[0]!r}, which these runs do not have")

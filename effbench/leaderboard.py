@@ -18,10 +18,9 @@ from pydantic import Field, ValidationError, model_validator
 from effbench.compare import AESWeights, aes, compression
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
+from effbench.stats import mean_or_none
 
 AVERAGE = "average"  # a paper's own average column
-
-
 
 
 class Reported(Strict):
@@ -48,18 +47,12 @@ class Entry(Strict):
         return self
 
 
-class Weights(Strict):
-    alpha: float = 1.0
-    beta: float = 3.0
-    gamma: float = 5.0
-
-
 class Leaderboard(Strict):
     title: str
     citation: str | None = None
     url: str | None = None
     tasks: list[str]
-    aes_weights: Weights = Weights()
+    aes_weights: AESWeights = AESWeights()
     entries: list[Entry]
 
     @model_validator(mode="after")
@@ -91,7 +84,7 @@ def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:
     """Per entry with a baseline and per task: the published AES beside AES recomputed from the published
     accuracy and length, both as the paper's formula and as the variant its table used. The average
     column's AES is the mean of the per-task values, as the paper computes it."""
-    weights = AESWeights(**board.aes_weights.model_dump())
+    weights = board.aes_weights
     rows = []
     for entry in board.entries:
         base = board.entry(entry.baseline).reported if entry.baseline else None
@@ -111,8 +104,8 @@ def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:
                 "compression": compression(base[AVERAGE].mean_tokens, entry.reported[AVERAGE].mean_tokens)
                 if AVERAGE in base else None,
                 "aes_published": entry.reported[AVERAGE].aes,
-                "aes": _mean([r["aes"] for r in per_task]),
-                "aes_as_published": _mean([r["aes_as_published"] for r in per_task]),
+                "aes": mean_or_none([r["aes"] for r in per_task]),
+                "aes_as_published": mean_or_none([r["aes_as_published"] for r in per_task]),
             })
     return rows
 
@@ -127,7 +120,3 @@ def _row(entry: Entry, task: str, base: Reported, mine: Reported, weights: AESWe
         "aes": aes(*args),
         "aes_as_published": aes(*args, as_published=True),
     }
-
-
-def _mean(values: list[float | None]) -> float | None:
-    return None if any(v is None for v in values) else sum(values) / len(values)

@@ -20,16 +20,21 @@ import yaml
 
 from effbench.data import load_dataset
 from effbench.errors import ConfigError
-from effbench.extract import extract, split_reasoning
 from effbench.grade import GRADERS
+from effbench.scoring import answer_of
 from effbench.tasks import TaskSpec, load_task, task_names
+from effbench.types import Completion, Grade
 
 HOOKS = "effbench_lmeval"
 METRIC = "effbench_accuracy"
 
 
+def _identifier(task: str) -> str:
+    return task.replace("-", "_")
+
+
 def lmeval_task_name(task: str) -> str:
-    return "effbench_" + task.replace("-", "_")
+    return "effbench_" + _identifier(task)
 
 
 def export_lmeval(out: Path, *, tasks: list[str] | None = None, prompt: str = "chat", n: int = 1,
@@ -108,10 +113,6 @@ def _yaml(config: dict[str, Any]) -> str:
     return yaml.dump(config, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
 
 
-def _identifier(task: str) -> str:
-    return task.replace("-", "_")
-
-
 def _hooks(specs: list[TaskSpec]) -> str:
     lines = ['"""Written by `effbench export lm-eval`: lm-eval calls these; effbench grades."""', "",
              "from effbench.lmeval_export import grader_for", ""]
@@ -124,8 +125,7 @@ def grader_for(task: str) -> Callable[[dict[str, Any], list[str]], dict[str, flo
     spec = load_task(task)
 
     def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-        split = split_reasoning(results[0])
-        answer = None if split.unfinished else extract(split.answer, spec.extractor)[0]
-        return {METRIC: float(answer is not None and GRADERS[spec.grader](answer, doc["gold"]))}
+        found = answer_of(Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none"), spec.extractor)
+        return {METRIC: float(not isinstance(found, Grade) and GRADERS[spec.grader](found[0], doc["gold"]))}
 
     return process_results

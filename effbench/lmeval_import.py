@@ -24,7 +24,7 @@ from effbench.codec import Codec, TokenizerCodec
 from effbench.data import Dataset, load_dataset
 from effbench.environment import environment
 from effbench.errors import ConfigError, EffbenchError, StoreError
-from effbench.evaluate import TaskPlan, collect_results, now, task_info
+from effbench.evaluate import TaskPlan, collect_results, iso, now, task_info
 from effbench.lmeval_logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.pool import GradingPool
 from effbench.scoring import score
@@ -48,11 +48,16 @@ class ImportOutcome:
 class Matched:
     spec: TaskSpec
     dataset: Dataset
-    docs: list[tuple[Sample, LoggedDoc, str]]  # (effbench sample, the logged document, its lm-eval task)
+    docs: list[tuple[Sample, LoggedDoc]]  # (effbench sample, the logged document)
 
 
 def question_key(text: str) -> str:
     return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode()).hexdigest()
+
+
+def doc_keys(doc: LoggedDoc) -> set[str]:
+    """The question keys of every text field of a logged document: its question is one of them, whatever its name."""
+    return {question_key(value) for value in doc.doc.values() if isinstance(value, str)}
 
 
 class QuestionIndex:
@@ -60,24 +65,30 @@ class QuestionIndex:
 
     def __init__(self, data_dir: Path | None, names: list[str]):
         self.tasks: dict[str, tuple[TaskSpec, Dataset, dict[str, Sample]]] = {}
+        self.unavailable: list[str] = []  # searched for nothing: said with every document that matches no task
         for name in names:
             spec = load_task(name)
             try:
                 dataset = load_dataset(spec, root=data_dir)
             except EffbenchError:
-                continue  # not available here: its documents cannot match
+                self.unavailable.append(name)
+                continue
             self.tasks[name] = (spec, dataset, {question_key(s.question): s for s in dataset.samples})
 
-    def best_task(self, docs: list[LoggedDoc]) -> str | None:
+    def best_task(self, keys: list[set[str]]) -> str | None:
         """The task that holds the most documents; on a tie, the smallest (MATH-500 before all of MATH)."""
-        counts = Counter(name for doc in docs for name in self.tasks if self.find(name, doc) is not None)
+        counts = Counter(name for doc in keys for name in self.tasks if self.find(name, doc) is not None)
         if not counts:
             return None
         return max(counts, key=lambda name: (counts[name], -len(self.tasks[name][1].samples)))
 
-    def find(self, name: str, doc: LoggedDoc) -> Sample | None:
+    def find(self, name: str, keys: set[str]) -> Sample | None:
         by_key = self.tasks[name][2]
-        return next((by_key[k] for v in doc.doc.values() if isinstance(v, str) and (k := question_key(v)) in by_key), None)
+        return next((by_key[k] for k in keys if k in by_key), None)
+
+    def searched(self) -> str:
+        missing = f"; not at hand, so not searched: {', '.join(self.unavailable)}" if self.unavailable else ""
+        return f"searched {', '.join(self.tasks) or 'no task'}{missing}"
 
 
 def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None = None, out: Path = Path("runs"),
@@ -91,8 +102,8 @@ def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None 
     index = QuestionIndex(data_dir, tasks or (sorted(exported) if None not in exported else task_names()))
     matched, mapping = _match(log.tasks, index, problems)
     if not matched:
-        raise ConfigError(f"{log.results_file}: no logged document matches an effbench task's questions; nothing to import"
-                          + (f" ({problems[0]})" if problems else ""))
+        raise ConfigError(f"{log.results_file}: no logged document matches an effbench task's questions "
+                          f"({index.searched()}); nothing to import")
     store = RunStore.open(out, name or _default_name(log))
     if store.folder.exists():
         raise StoreError(f"{store.folder} exists already; choose another name= or remove it")
@@ -114,16 +125,18 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
     for task in tasks:
         if not task.docs:
             continue
-        target = index.best_task(task.docs)
+        keys = [doc_keys(doc) for doc in task.docs]  # hashed once per document, then looked up in every task
+        target = index.best_task(keys)
         if target is None:
-            problems.append(f"{task.name}: none of its {len(task.docs)} documents matches an effbench task's questions")
+            problems.append(f"{task.name}: none of its {len(task.docs)} documents matches an effbench task's questions "
+                            f"({index.searched()})")
             continue
         mapping[task.name] = target
         spec, dataset, _ = index.tasks[target]
         entry = matched.setdefault(target, Matched(spec, dataset, []))
-        taken = {sample.id for sample, _, _ in entry.docs}
-        for doc in task.docs:
-            sample = index.find(target, doc)
+        taken = {sample.id for sample, _ in entry.docs}
+        for doc, doc_key in zip(task.docs, keys):
+            sample = index.find(target, doc_key)
             where = f"{task.samples_file.name} line {doc.line} (doc_id {doc.doc_id})"
             if sample is None:
                 problems.append(f"{where}: its question is not one of {target}'s")
@@ -131,7 +144,7 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
                 problems.append(f"{where}: {target} sample {sample.id} was imported already")
             else:
                 taken.add(sample.id)
-                entry.docs.append((sample, doc, task.name))
+                entry.docs.append((sample, doc))
     return matched, mapping
 
 
@@ -147,19 +160,19 @@ def _write_task(store: RunStore, found: Matched, codec: Codec, pool: GradingPool
     """Grade and store the task's documents in the effbench task's order; the plan that describes them."""
     order = {s.id: i for i, s in enumerate(found.dataset.samples)}
     docs = sorted(found.docs, key=lambda item: order[item[0].id])
-    sizes = {len(doc.texts) for _, doc, _ in docs}
+    sizes = {len(doc.texts) for _, doc in docs}
     if len(sizes) > 1:
         raise ConfigError(f"{found.spec.name}: the logged documents have {sorted(sizes)} completions each; import them apart")
     sampling = _sampling(docs[0][1].gen_kwargs, sizes.pop())
     pending = []
     with store.appender(found.spec.name) as out:
-        for sample, doc, _ in docs:
+        for sample, doc in docs:
             completions = [_completion(text, codec, sampling.max_tokens) for text in doc.texts]
             grades = [score(pool, c, sample.gold, extractor=found.spec.extractor, grader=found.spec.grader) for c in completions]
             pending.append((sample, doc.prompt, completions, grades))
         for sample, prompt, completions, grades in pending:
             out.append(Scored(sample, prompt, tuple(completions), tuple(g.result() for g in grades)).to_json())
-    return TaskPlan(found.spec, found.dataset, sampling, (), {sample.id: sample for sample, _, _ in docs})
+    return TaskPlan(found.spec, found.dataset, sampling, (), {sample.id: sample for sample, _ in docs})
 
 
 def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
@@ -221,7 +234,7 @@ def _run_info(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan],
             "finish_reasons": "inferred: length where the re-tokenized count reaches max_gen_toks, stop otherwise",
             "problems": problems,
         },
-        "invocations": [{"started": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(started)), "finished": now(),
+        "invocations": [{"started": iso(started), "finished": now(),
                          "wall_s": round(time.time() - started, 3), "tasks": {}}],
         "status": "complete",
     }

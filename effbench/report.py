@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from effbench.compare import AESWeights, efficiency
+from effbench.compare import compression, efficiency
 from effbench.errors import ConfigError
 from effbench.leaderboard import Entry, Leaderboard
 from effbench.runs import Run, Sweep, open_run, open_sweep
+from effbench.stats import mean_or_none
 
 MEASURED, REPORTED = "measured", "reported"
 
@@ -54,7 +55,7 @@ class ReportData:
 def gather(board: Leaderboard) -> ReportData:
     entry_runs = {e.name: open_run(e.run) for e in board.entries if e.run is not None}
     sweeps = {e.name: open_sweep(e.sweep) for e in board.entries if e.sweep is not None}
-    weights = AESWeights(**board.aes_weights.model_dump())
+    weights = board.aes_weights
     tasks = {}
     for task in board.tasks:
         found = {e.name: _sweep_point(e, task, sweeps[e.name]) if e.name in sweeps else _point(e, task, entry_runs.get(e.name))
@@ -130,18 +131,14 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
         rows.append(Point(
             entry=entry.name, model=entry.model, method=entry.method, source=first.source, baseline=entry.baseline,
             accuracy=float(np.mean([p.accuracy for p in mine])), mean_tokens=float(np.mean([p.mean_tokens for p in mine])),
-            truncation_rate=_mean([p.truncation_rate for p in mine]), n=first.n, run=first.run,
-            aes=_mean([p.aes for p in mine]), aes_as_published=_mean([p.aes_as_published for p in mine]),
-            aes_published=_mean([p.aes_published for p in mine]), auc=_mean([p.auc for p in mine]),
+            truncation_rate=mean_or_none([p.truncation_rate for p in mine]), n=first.n, run=first.run,
+            aes=mean_or_none([p.aes for p in mine]), aes_as_published=mean_or_none([p.aes_as_published for p in mine]),
+            aes_published=mean_or_none([p.aes_published for p in mine]), auc=mean_or_none([p.auc for p in mine]),
         ))
     by_name = {p.entry: p for p in rows}
     for point in rows:
         base = by_name.get(point.baseline) if point.baseline else None
-        if base is not None and base.mean_tokens > 0:
-            point.compression = 1 - point.mean_tokens / base.mean_tokens
+        if base is not None:
+            point.compression = compression(base.mean_tokens, point.mean_tokens)
     mark_pareto(rows)
     return rows
-
-
-def _mean(values: list[float | None]) -> float | None:
-    return None if any(v is None for v in values) else float(np.mean(values))

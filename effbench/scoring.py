@@ -17,6 +17,15 @@ def _done(grade: Grade) -> Future:
     return future
 
 
+def answer_of(completion: Completion, extractor: str) -> Grade | tuple[str, str]:
+    """(answer, rule) to judge; or the Grade already decided when the thinking never ended or no answer is found."""
+    split = split_reasoning(completion.text, completion.reasoning)
+    if split.unfinished:
+        return Grade("unfinished", detail="the thinking was never closed with </think>")
+    answer, rule = extract(split.answer, extractor)
+    return Grade("no_answer") if answer is None else (answer, rule)
+
+
 def score(pool: GradingPool, completion: Completion, gold: str, *, extractor: str, grader: str) -> Future:
     """A Future of the completion's Grade; decided at once when there is nothing to send to a worker.
 
@@ -24,12 +33,10 @@ def score(pool: GradingPool, completion: Completion, gold: str, *, extractor: st
     in order, and the share of the text up to the first correct one is recorded (`first_correct`,
     for outcome efficiency).
     """
-    split = split_reasoning(completion.text, completion.reasoning)
-    if split.unfinished:
-        return _done(Grade("unfinished", detail="the thinking was never closed with </think>"))
-    answer, rule = extract(split.answer, extractor)
-    if answer is None:
-        return _done(Grade("no_answer"))
+    found = answer_of(completion, extractor)
+    if isinstance(found, Grade):
+        return _done(found)
+    answer, rule = found
     graded: Future = Future()
 
     def finish(outcome: Future) -> None:

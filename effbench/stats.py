@@ -61,6 +61,13 @@ def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
+def mean_or_none(values: list[float | None]) -> float | None:
+    """The mean; None when a value is missing, since a mean over the others would stand for something else."""
+    if not values or any(v is None for v in values):
+        return None
+    return float(np.mean(values))
+
+
 def mcnemar_exact(only_first: int, only_second: int) -> float:
     """Two-sided exact McNemar p-value from the discordant pairs: right in one run only, right in the other only."""
     discordant = only_first + only_second

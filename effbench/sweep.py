@@ -80,11 +80,12 @@ def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, m
         if derive:
             name = f"{folder.name}-b{budgets[-1]}" if mode == "truncate" else f"{folder.name}-generated"
             source = _evaluate(config, options, folder, name, budgets[-1], False, engine, progress)
+        replay = ReplayBackend(source.folder) if source is not None else None  # one for every budget: one read, one tokenizer
         for budget in budgets:
             if mode == "truncate" and source is not None and budget == budgets[-1]:
                 finished(budget, source)
                 continue
-            generator: Backend = ReplayBackend(source.folder) if source is not None else engine
+            generator: Backend = replay or engine
             if mode == "force":
                 generator = ForcingBackend(generator, engine, cue=config.force_cue, answer_tokens=config.force_tokens)
             finished(budget, _evaluate(config, options, folder, f"{folder.name}-b{budget}", budget, mode == "force",

@@ -17,8 +17,6 @@ from effbench.schema import Strict, first_problem
 TASK_FOLDER = Path(__file__).parent / "task_definitions"
 
 
-
-
 class FieldSpec(Strict):
     """Where a value comes from in a record: a field, optionally narrowed by a regex or an extractor."""
 

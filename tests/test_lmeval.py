@@ -118,6 +118,9 @@ def test_malformed_and_unmatched_lines_are_reported_by_line_number(local_gsm8k_r
     samples = next(local_gsm8k_run.rglob("samples_gsm8k_local_*.jsonl"))
     (copy / results.name).write_bytes(results.read_bytes())
     lines = samples.read_text().splitlines()
+    answered = json.loads(lines[0])
+    answered["resps"] = [["The ducks make 16 - 3 - 4 = 9 eggs, so the answer is \\boxed{18}."]]
+    lines[0] = json.dumps(answered)  # doc 0 answered right: graded against effbench's gold, not lm-eval's metric
     foreign = json.loads(lines[0])
     foreign.update(doc_id=999, doc={"question": "What is the airspeed of an unladen swallow?", "answer": "#### 11"})
     lines[2] = lines[2][: len(lines[2]) // 2]  # a write cut short
@@ -134,6 +137,8 @@ def test_malformed_and_unmatched_lines_are_reported_by_line_number(local_gsm8k_r
     assert "3 lines or tasks not imported" in result.stdout
     # lm-eval logs each document once per filter: the cut line's document comes again under the second filter
     assert sorted(imported(tmp_path / "partial", "gsm8k"), key=int) == [str(i) for i in range(LIMIT)]
+    verdicts = {i: line["completions"][0]["grade"]["verdict"] for i, line in imported(tmp_path / "partial", "gsm8k").items()}
+    assert verdicts["0"] == "correct" and list(verdicts.values()).count("correct") == 1
 
 
 def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_path, data_dir):
@@ -170,6 +175,16 @@ def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_
     assert base.returncode == 0, base.stderr
     gate = run_cli("gate", str(tmp_path / "native"), str(tmp_path / "back"), "max_accuracy_drop=100", "max_token_increase=100")
     assert gate.returncode == 0, gate.stderr  # the same prompt and samples: a gate takes the imported run
+
+
+def test_exported_grading_hook_is_effbench_grader():
+    from effbench.lmeval_export import METRIC, grader_for
+
+    gsm8k, math500 = grader_for("gsm8k"), grader_for("math500")
+    assert gsm8k({"gold": "18"}, ["9 * 2 = 18, so the answer is \\boxed{18}."]) == {METRIC: 1.0}
+    assert gsm8k({"gold": "18"}, ["The answer is \\boxed{19}."]) == {METRIC: 0.0}
+    assert gsm8k({"gold": "18"}, ["<think> 9 * 2 = 18 and so on"]) == {METRIC: 0.0}  # thinking never ended
+    assert math500({"gold": "\\frac{1}{2}"}, ["So $x = 0.5$, i.e. \\boxed{\\dfrac12}"]) == {METRIC: 1.0}
 
 
 @pytest.mark.parametrize("words, message", [
