@@ -31,9 +31,9 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from effbench.extract import extract, split_reasoning
-from effbench.pool import GradeJob, GradingPool
-from effbench.tasks import load_task
+from effbench.grading.extract import extract, split_reasoning
+from effbench.grading.pool import GradeJob, GradingPool
+from effbench.tasks.spec import load_task
 
 PATHOLOGICAL = [
     "9^{9^{9^{9^{9}}}}",

@@ -55,8 +55,8 @@ def bare_inputs(model: str, run: Path, max_tokens: int, path: Path) -> None:
     """The prompt token ids and seeds effbench used, for the bare script."""
     from transformers import AutoTokenizer
 
-    from effbench.evaluate import sample_seed
-    from effbench.store import RunStore
+    from effbench.run.evaluate import sample_seed
+    from effbench.store.folder import RunStore
 
     tokenizer = AutoTokenizer.from_pretrained(model)
     prompts, seeds = [], []

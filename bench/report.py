@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from effbench.leaderboard import load_leaderboard
-from effbench.metrics import task_metrics
-from effbench.report import gather
-from effbench.site import write_site
-from effbench.store import RunStore, write_json_atomic
+from effbench.analysis.leaderboard import load_leaderboard
+from effbench.analysis.metrics import task_metrics
+from effbench.report.gather import gather
+from effbench.report.site import write_site
+from effbench.store.folder import RunStore, write_json_atomic
 from effbench.types import Completion, Grade, Sample, Scored
 
 

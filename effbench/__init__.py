@@ -10,6 +10,6 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 def load_runs(root="runs"):
     """One row per (run, task) of every finished run under `root`, as a pandas DataFrame: for notebooks."""
-    from effbench.runs import load_runs as load
+    from effbench.store.runs import load_runs as load
 
     return load(root)

@@ -13,7 +13,7 @@ from effbench import __version__
 from effbench.backends import BACKENDS, backend_module
 from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
 from effbench.errors import ConfigError, EffbenchError
-from effbench.tables import results_table, sweep_table
+from effbench.report.tables import results_table, sweep_table
 
 stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
@@ -87,7 +87,7 @@ def with_progress(work: Any) -> Any:
 
 
 def run_and_report(config: EvalConfig, options: Any) -> None:
-    from effbench.evaluate import evaluate
+    from effbench.run.evaluate import evaluate
 
     outcome = with_progress(lambda progress: evaluate(config, options, progress=progress))
     stdout.print(results_table(outcome.results, outcome.timings))
@@ -109,8 +109,8 @@ def sweep_command(words: tuple[str, ...]) -> None:
     derives the others from the stored token ids (token for token under greedy decoding); derive=false
     generates each budget. Every eval key applies, except max_tokens and force, which the sweep sets.
     """
-    from effbench.runs import open_sweep
-    from effbench.sweep import parse_budgets, sweep
+    from effbench.store.runs import open_sweep
+    from effbench.run.sweep import parse_budgets, sweep
 
     values = parse_words(words)  # a config=FILE.yaml may hold the sweep's keys too
     sweep_values = {key: str(values.pop(key)) for key in SWEEP_KEYS if key in values}
@@ -150,7 +150,7 @@ def paths_and_values(words: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]
 @cli.command("tasks")
 def tasks_command() -> None:
     """List the tasks, their size, and where their data comes from."""
-    from effbench.tables import tasks_table
+    from effbench.report.tables import tasks_table
 
     stdout.print(tasks_table())
 
@@ -166,7 +166,7 @@ def grade_command(path, words: tuple[str, ...]) -> None:
     """
     import json
 
-    from effbench.gradefile import grade_outputs, read_outputs, summary
+    from effbench.run.grade_file import grade_outputs, read_outputs, summary
 
     values = key_values(words, "grade", ("task", "out", "workers", "timeout"))
     try:
@@ -195,10 +195,10 @@ def compare_command(words: tuple[str, ...]) -> None:
     """
     import json
 
-    from effbench.compare import AESWeights, compare_runs
-    from effbench.compare_output import as_csv, comparison_rows, comparison_table, published_table
-    from effbench.leaderboard import load_leaderboard, published_efficiency
-    from effbench.runs import open_run
+    from effbench.analysis.compare import AESWeights, compare_runs
+    from effbench.report.compare_output import as_csv, comparison_rows, comparison_table, published_table
+    from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
+    from effbench.store.runs import open_run
 
     paths, keys = paths_and_values(words)
     values = key_values(keys, "compare", ("format", "alpha", "beta", "gamma"))
@@ -242,9 +242,9 @@ def gate_command(words: tuple[str, ...]) -> None:
     import json
     import os
 
-    from effbench.gate import checks_json, gate_spec, junit_xml, markdown, run_gate
-    from effbench.tables import gate_table
-    from effbench.runs import open_run
+    from effbench.analysis.gate import checks_json, gate_spec, junit_xml, markdown, run_gate
+    from effbench.report.tables import gate_table
+    from effbench.store.runs import open_run
 
     paths, keys = paths_and_values(words)
     values = parse_words(keys)  # rule keys are checked by gate_spec
@@ -285,7 +285,7 @@ def rescore_command(run: Path, words: tuple[str, ...]) -> None:
 
     Writes a new run (RUN-rescored beside it) and lists every completion whose verdict changed.
     """
-    from effbench.rescore import rescore
+    from effbench.run.rescore import rescore
 
     values = key_values(words, "rescore", ("name", "workers", "grade_timeout"))
     try:
@@ -312,9 +312,9 @@ def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
     """
     import time
 
-    from effbench.leaderboard import load_leaderboard
-    from effbench.report import gather
-    from effbench.site import SAMPLES_PER_TASK, write_site
+    from effbench.analysis.leaderboard import load_leaderboard
+    from effbench.report.gather import gather
+    from effbench.report.site import SAMPLES_PER_TASK, write_site
 
     values = key_values(words, "report", ("out", "samples_per_task"))
     try:
@@ -341,7 +341,7 @@ def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
     nothing and malformed lines are listed with their line numbers. tasks= limits the effbench tasks
     searched (each is loaded, from the hub where EFFBENCH_DATA_DIR is not set).
     """
-    from effbench.lmeval_import import import_lmeval
+    from effbench.lmeval.importer import import_lmeval
 
     if kind != "lm-eval":
         raise ConfigError(f"cannot import {kind!r}: effbench imports lm-eval logs (effbench import lm-eval PATH)")
@@ -375,7 +375,7 @@ def export_command(kind: str, out: Path, words: tuple[str, ...]) -> None:
     grades with effbench. Run them with lm_eval --include_path OUTDIR --tasks effbench_gsm8k --log_samples
     (and --apply_chat_template for prompt=chat); effbench import lm-eval reads the logs back.
     """
-    from effbench.lmeval_export import export_lmeval
+    from effbench.lmeval.export import export_lmeval
 
     if kind != "lm-eval":
         raise ConfigError(f"cannot export to {kind!r}: effbench exports lm-eval tasks (effbench export lm-eval OUTDIR)")

@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from effbench.extract import EXTRACTORS, extract, split_reasoning
-from effbench.grade import for_math_verify, as_number, choice_letters, normal_text
-from effbench.gradefile import grade_outputs
+from effbench.grading.extract import EXTRACTORS, extract, split_reasoning
+from effbench.grading.equivalence import for_math_verify, as_number, choice_letters, normal_text
+from effbench.run.grade_file import grade_outputs
 
 MEGABYTE = 1_000_000
 PIECES = ["$", "$$", "\\(", "\\[", "\\boxed{", "{", "}", "####", "<think>", "</think>", "the answer is ", "Answer:",

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from effbench.data import load_dataset
-from effbench.runs import load_runs
-from effbench.tasks import load_task
+from effbench.tasks.data import load_dataset
+from effbench.store.runs import load_runs
+from effbench.tasks.spec import load_task
 from tests.conftest import assert_one_line_error, run_cli, write_script
 
 LIMIT = 40

@@ -1,8 +1,8 @@
 import pytest
 
-from effbench.extract import extract, last_braced, split_reasoning
-from effbench.grade import GRADERS
-from effbench.pool import GradeJob, GradingPool
+from effbench.grading.extract import extract, last_braced, split_reasoning
+from effbench.grading.equivalence import GRADERS
+from effbench.grading.pool import GradeJob, GradingPool
 from tests.helpers import sleepy
 
 
@@ -128,8 +128,8 @@ def test_stuck_worker_is_killed_and_the_pool_goes_on():
 
 
 def test_every_gold_answer_grades_as_itself_when_boxed(data_dir):
-    from effbench.data import load_dataset
-    from effbench.tasks import load_task
+    from effbench.tasks.data import load_dataset
+    from effbench.tasks.spec import load_task
 
     with GradingPool(workers=2, timeout=30) as pool:
         for name in ("gsm8k", "math500", "aime24", "aime25", "gaokao2023en", "amc23"):
@@ -144,7 +144,7 @@ def test_every_gold_answer_grades_as_itself_when_boxed(data_dir):
 
 
 def test_first_correct_answer_is_located_for_outcome_efficiency():
-    from effbench.scoring import score
+    from effbench.grading.scoring import score
     from effbench.types import Completion
 
     def completion(text, reasoning=None):
@@ -170,7 +170,7 @@ def test_script_without_main_guard_is_told_what_to_do(tmp_path):
     import sys
 
     script = tmp_path / "unguarded.py"
-    script.write_text("from effbench.gradefile import grade_outputs\n"
+    script.write_text("from effbench.run.grade_file import grade_outputs\n"
                       "list(grade_outputs([{'gold': '1', 'completion': '1'}], task=None, workers=1, timeout=5))\n")
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0

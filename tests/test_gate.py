@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from effbench.data import load_dataset
-from effbench.tasks import load_task
+from effbench.tasks.data import load_dataset
+from effbench.tasks.spec import load_task
 from tests.conftest import assert_one_line_error, run_cli, write_script
 
 LIMIT = 80
-TASK_FOLDER = Path(__file__).parent.parent / "effbench" / "task_definitions"
+TASK_FOLDER = Path(__file__).parent.parent / "effbench" / "tasks" / "definitions"
 
 
 def chain(words: int, answer: str) -> str:

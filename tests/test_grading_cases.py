@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from effbench.gradefile import grade_outputs
+from effbench.run.grade_file import grade_outputs
 
 CASES = [json.loads(line) for line in (Path(__file__).parent / "grading_cases.jsonl").read_text().splitlines()]
 

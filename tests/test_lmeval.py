@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from effbench.tasks import load_task
+from effbench.tasks.spec import load_task
 from effbench.tinymodel import build_tiny_model
 from tests.conftest import assert_one_line_error, read_lines, run_cli, write_script
 
@@ -152,8 +152,8 @@ def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_
     assert info["import"]["tasks"] == {"effbench_gsm8k": "gsm8k", "effbench_math500": "math500"}
     from transformers import AutoTokenizer
 
-    from effbench.data import load_dataset
-    from effbench.prompts import render
+    from effbench.tasks.data import load_dataset
+    from effbench.tasks.prompts import render
 
     tokenizer = AutoTokenizer.from_pretrained(tiny)
     for task in ("gsm8k", "math500"):
@@ -178,7 +178,7 @@ def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_
 
 
 def test_exported_grading_hook_is_effbench_grader():
-    from effbench.lmeval_export import METRIC, grader_for
+    from effbench.lmeval.export import METRIC, grader_for
 
     gsm8k, math500 = grader_for("gsm8k"), grader_for("math500")
     assert gsm8k({"gold": "18"}, ["9 * 2 = 18, so the answer is \\boxed{18}."]) == {METRIC: 1.0}

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from effbench.data import load_dataset
+from effbench.tasks.data import load_dataset
 from effbench.demo import cache_dir
-from effbench.tasks import load_task
+from effbench.tasks.spec import load_task
 from tests.conftest import run_cli, write_script
 
 REPO = Path(__file__).parent.parent

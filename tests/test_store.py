@@ -3,7 +3,7 @@ import json
 import pytest
 
 from effbench.errors import StoreError
-from effbench.store import RunStore
+from effbench.store.folder import RunStore
 from effbench.types import Completion, Grade, Sample, Scored
 
 

@@ -2,10 +2,10 @@ import json
 
 import pytest
 
-from effbench.data import load_dataset
+from effbench.tasks.data import load_dataset
 from effbench.errors import DataError, TaskError
-from effbench.prompts import render
-from effbench.tasks import TASK_FOLDER, load_task, parse_task, task_names
+from effbench.tasks.prompts import render
+from effbench.tasks.spec import TASK_FOLDER, load_task, parse_task, task_names
 
 EXPECTED = {"gsm8k": 1319, "math500": 500, "aime24": 30, "aime25": 30, "gaokao2023en": 385, "amc23": 40, "math": 5000}
 

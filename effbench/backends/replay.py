@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from effbench.codec import Codec, TokenizerCodec, WordCodec, cut
+from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut
 from effbench.errors import BackendError
-from effbench.store import RunStore, read_json
+from effbench.store.folder import RunStore, read_json
 from effbench.types import Completion, Request
 
 

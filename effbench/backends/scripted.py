@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from effbench.codec import WordCodec
+from effbench.backends.codec import WordCodec
 from effbench.errors import BackendError
 from effbench.types import Completion, Request
 

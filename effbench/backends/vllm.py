@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from effbench.codec import TokenizerCodec
+from effbench.backends.codec import TokenizerCodec
 from effbench.errors import BackendError
 from effbench.types import Completion, Request
 

@@ -24,9 +24,9 @@ from xml.etree import ElementTree
 import yaml
 from pydantic import Field, ValidationError
 
-from effbench.compare import AESWeights, compare_runs
+from effbench.analysis.compare import AESWeights, compare_runs
 from effbench.errors import ConfigError
-from effbench.runs import Run
+from effbench.store.runs import Run
 from effbench.schema import Strict, first_problem
 
 

@@ -26,10 +26,10 @@ from effbench.backends import Backend, backend_module
 from effbench.backends.replay import ReplayBackend
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError, StoreError
-from effbench.evaluate import Outcome, Progress, evaluate
-from effbench.forcing import ForcingBackend, require_continuation
-from effbench.runs import SWEEP_FILE
-from effbench.store import RunStore, read_json, write_json_atomic
+from effbench.run.evaluate import Outcome, Progress, evaluate
+from effbench.backends.forcing import ForcingBackend, require_continuation
+from effbench.store.runs import SWEEP_FILE
+from effbench.store.folder import RunStore, read_json, write_json_atomic
 from effbench.types import Request
 
 MODES = ("truncate", "force")

@@ -16,15 +16,15 @@ from pydantic import BaseModel
 from effbench import __version__
 from effbench.backends import Backend, backend_module
 from effbench.config import EvalConfig
-from effbench.data import Dataset, load_dataset
-from effbench.environment import environment
+from effbench.tasks.data import Dataset, load_dataset
+from effbench.run.environment import environment
 from effbench.errors import ConfigError, EffbenchError, StoreError
-from effbench.pool import GradingPool
-from effbench.metrics import task_metrics
-from effbench.prompts import render
-from effbench.scoring import score
-from effbench.store import RESULTS_SCHEMA_VERSION, RunStore, read_json, write_json_atomic
-from effbench.tasks import TaskSpec, load_task
+from effbench.grading.pool import GradingPool
+from effbench.analysis.metrics import task_metrics
+from effbench.tasks.prompts import render
+from effbench.grading.scoring import score
+from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_json, write_json_atomic
+from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Completion, Request, Sample, Sampling, Scored
 
 Progress = Callable[[str, int, int], None]  # (task, stored, total)
@@ -135,7 +135,7 @@ def _merge_identity(old: dict[str, Any], wanted: dict[str, Any]) -> dict[str, An
 
 def open_backend(config: EvalConfig, options: BaseModel) -> Backend:
     """The configured backend, wrapped in budget forcing when `force=true`."""
-    from effbench.forcing import ForcingBackend, require_continuation
+    from effbench.backends.forcing import ForcingBackend, require_continuation
 
     if config.force:
         require_continuation(config.backend)

@@ -13,8 +13,8 @@ from typing import Any
 from effbench.backends import backend_module
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError
-from effbench.evaluate import Outcome, evaluate
-from effbench.runs import Run, open_run
+from effbench.run.evaluate import Outcome, evaluate
+from effbench.store.runs import Run, open_run
 
 
 @dataclass(frozen=True)

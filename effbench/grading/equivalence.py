@@ -3,7 +3,7 @@
 Two graders, named by the tasks: `math` (math-verify underneath, with the normalisations the
 datasets' gold answers need) and `number` (values compare exactly: GSM8K, AMC, AIME). Both
 accepts the cheap cases first (same text once formatting is gone, same number) and only then asks
-math-verify. Graders run in the worker processes of `effbench.pool`.
+math-verify. Graders run in the worker processes of `effbench.grading.pool`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from effbench.backends import Backend, backend_module
-from effbench.codec import Codec
+from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
 from effbench.types import Completion, Request
 

@@ -9,11 +9,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from effbench.compare import compression, efficiency
+from effbench.analysis.compare import compression, efficiency
 from effbench.errors import ConfigError
-from effbench.leaderboard import Entry, Leaderboard
-from effbench.runs import Run, Sweep, open_run, open_sweep
-from effbench.stats import mean_or_none
+from effbench.analysis.leaderboard import Entry, Leaderboard
+from effbench.store.runs import Run, Sweep, open_run, open_sweep
+from effbench.analysis.stats import mean_or_none
 
 MEASURED, REPORTED = "measured", "reported"
 

@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from effbench.errors import TaskError
 from effbench.schema import Strict, first_problem
 
-TASK_FOLDER = Path(__file__).parent / "task_definitions"
+TASK_FOLDER = Path(__file__).parent / "definitions"
 
 
 class FieldSpec(Strict):
@@ -22,7 +22,7 @@ class FieldSpec(Strict):
 
     field: str
     pattern: str | None = Field(None, description="regex; the first group (or whole match) is the value")
-    extract: str | None = Field(None, description="an extractor from effbench.extract applied to the field")
+    extract: str | None = Field(None, description="an extractor from effbench.grading.extract applied to the field")
 
     @field_validator("pattern")
     @classmethod
@@ -100,8 +100,8 @@ class TaskSpec(Strict):
 
     @model_validator(mode="after")
     def _known_names(self) -> TaskSpec:
-        from effbench.extract import EXTRACTORS
-        from effbench.grade import GRADERS
+        from effbench.grading.extract import EXTRACTORS
+        from effbench.grading.equivalence import GRADERS
 
         if self.extractor not in EXTRACTORS:
             raise ValueError(f"unknown extractor {self.extractor!r}; known: {', '.join(sorted(EXTRACTORS))}")

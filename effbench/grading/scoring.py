@@ -6,8 +6,8 @@ import threading
 from concurrent.futures import Future
 from dataclasses import replace
 
-from effbench.extract import candidates, extract, split_reasoning
-from effbench.pool import GradeJob, GradingPool
+from effbench.grading.extract import candidates, extract, split_reasoning
+from effbench.grading.pool import GradeJob, GradingPool
 from effbench.types import Completion, Grade
 
 

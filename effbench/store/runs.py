@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from effbench.errors import StoreError
-from effbench.store import RunStore, read_json
+from effbench.store.folder import RunStore, read_json
 from effbench.types import Scored
 
 SWEEP_FILE = "sweep.json"

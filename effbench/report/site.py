@@ -18,16 +18,16 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from effbench import __version__
-from effbench.extract import split_reasoning
-from effbench.report import ReportData
-from effbench.runs import Run
+from effbench.grading.extract import split_reasoning
+from effbench.report.gather import ReportData
+from effbench.store.runs import Run
 
 SAMPLES_PER_TASK = 100
 PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
-    from effbench.plots import pareto_plot
+    from effbench.report.plots import pareto_plot
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "plots").mkdir(exist_ok=True)
@@ -56,11 +56,11 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
 
 @lru_cache(maxsize=1)
 def _templates() -> Environment:
-    return Environment(loader=PackageLoader("effbench", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    return Environment(loader=PackageLoader("effbench.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
 def write_run_page(run: Run, out: Path, title: str, samples_per_task: int) -> None:
-    from effbench.plots import run_figure
+    from effbench.report.plots import run_figure
 
     sample_lists, tokens, levels = _samples(run, samples_per_task)
     run_figure(run.name, tokens, levels, out / "plots" / f"run-{run.name}")

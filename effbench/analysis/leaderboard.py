@@ -15,10 +15,10 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from effbench.compare import AESWeights, aes, compression
+from effbench.analysis.compare import AESWeights, aes, compression
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
-from effbench.stats import mean_or_none
+from effbench.analysis.stats import mean_or_none
 
 AVERAGE = "average"  # a paper's own average column
 

@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from effbench import __version__
-from effbench.codec import Codec, TokenizerCodec
-from effbench.data import Dataset, load_dataset
-from effbench.environment import environment
+from effbench.backends.codec import Codec, TokenizerCodec
+from effbench.tasks.data import Dataset, load_dataset
+from effbench.run.environment import environment
 from effbench.errors import ConfigError, EffbenchError, StoreError
-from effbench.evaluate import TaskPlan, collect_results, iso, now, task_info
-from effbench.lmeval_logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
-from effbench.pool import GradingPool
-from effbench.scoring import score
-from effbench.store import RunStore, write_json_atomic
-from effbench.tasks import TaskSpec, load_task, task_names
+from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
+from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
+from effbench.grading.pool import GradingPool
+from effbench.grading.scoring import score
+from effbench.store.folder import RunStore, write_json_atomic
+from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Sampling, Scored
 
 SPECIAL_TOKENS = {"hf": "stripped: lm-eval's hf backend decodes with skip_special_tokens=True",

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from effbench.errors import GradingError
-from effbench.grade import GRADERS
+from effbench.grading.equivalence import GRADERS
 
 STARTUP_TIMEOUT = 120
 Outcome = tuple[str, str | None]  # (verdict: correct / wrong / timeout / error, detail)

@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from effbench.errors import ConfigError
-from effbench.runs import Run, TaskSamples
-from effbench.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_or_none, mean_ratio, paired_bootstrap_ci
+from effbench.store.runs import Run, TaskSamples
+from effbench.analysis.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_or_none, mean_ratio, paired_bootstrap_ci
 
 
 @dataclass(frozen=True)

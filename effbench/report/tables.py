@@ -6,8 +6,8 @@ from typing import Any
 
 from rich.table import Table
 
-from effbench.compare_output import percent
-from effbench.runs import Sweep
+from effbench.report.compare_output import percent
+from effbench.store.runs import Sweep
 
 
 def _num(stats: dict | None, key: str) -> str:
@@ -57,8 +57,8 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
 
 def tasks_table() -> Table:
     """Every task: its size, version, extractor and grader, where its data comes from, and whether it is at hand."""
-    from effbench.data import describe_source
-    from effbench.tasks import load_task, task_names
+    from effbench.tasks.data import describe_source
+    from effbench.tasks.spec import load_task, task_names
 
     table = Table()
     for column in ("task", "records", "version", "extractor", "grader", "data", "available"):
@@ -72,7 +72,7 @@ def tasks_table() -> Table:
 
 
 def gate_table(checks: list[Any], baseline: str, candidate: str) -> Table:
-    from effbench.gate import HEADER, rows
+    from effbench.analysis.gate import HEADER, rows
 
     table = Table(title=f"{candidate} against {baseline}", title_justify="left")
     for column in HEADER:

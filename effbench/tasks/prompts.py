@@ -8,7 +8,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from effbench.errors import TaskError
-from effbench.tasks import TaskSpec
+from effbench.tasks.spec import TaskSpec
 from effbench.types import Prompt, Sample
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from effbench.errors import DataError, TaskError
-from effbench.pool import GradingPool
-from effbench.scoring import score
-from effbench.tasks import load_task
+from effbench.grading.pool import GradingPool
+from effbench.grading.scoring import score
+from effbench.tasks.spec import load_task
 from effbench.types import Completion
 
 ALIASES = {"aime": "aime24", "gaokao": "gaokao2023en"}

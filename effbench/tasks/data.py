@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from effbench.errors import DataError
-from effbench.extract import extract
-from effbench.tasks import FieldSpec, Fields, TaskSpec
+from effbench.grading.extract import extract
+from effbench.tasks.spec import FieldSpec, Fields, TaskSpec
 from effbench.types import Sample
 
 DATA_DIR_ENV = "EFFBENCH_DATA_DIR"

@@ -1,0 +1,1 @@
+"""Pure functions of stored samples: metrics, statistics, comparisons against a baseline, gates, leaderboards."""

@@ -1,0 +1,1 @@
+"""Grading: split reasoning from answer, extract the final answer, decide equivalence, in worker processes."""

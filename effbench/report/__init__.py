@@ -1,0 +1,1 @@
+"""What people read: terminal tables, plots (matplotlib) and the static site (jinja2 templates)."""

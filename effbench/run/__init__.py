@@ -1,0 +1,1 @@
+"""Orchestration: evaluate, sweep, rescore, and grade a file of outputs."""
