@@ -31,7 +31,8 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-from effbench.grading.extract import extract, split_reasoning
+from effbench.grading.extract import extract
+from effbench.grading.reasoning import THINK
 from effbench.grading.pool import GradeJob, GradingPool
 from effbench.tasks.spec import load_task
 
@@ -101,7 +102,7 @@ def math_verify_extracted(pairs: list[tuple[str, str]]) -> tuple[float, list[boo
     verdicts, slowest, started = [], 0.0, time.perf_counter()
     for text, gold in pairs:
         one = time.perf_counter()
-        answer, _ = extract(split_reasoning(text).answer, "math")
+        answer, _ = extract(THINK.split(text).answer, "math")
         verdicts.append(bool(verify(parse(f"${gold}$"), parse(f"${answer}$"))))
         slowest = max(slowest, time.perf_counter() - one)
     return time.perf_counter() - started, verdicts, slowest
@@ -111,7 +112,7 @@ def pooled(pairs: list[tuple[str, str]], workers: int, timeout: float) -> tuple[
     with GradingPool(workers, timeout=timeout) as pool:
         pool.submit(GradeJob("math", "1", "1")).result()  # workers started before the clock, as in a run
         started = time.perf_counter()
-        futures = [pool.submit(GradeJob("math", extract(split_reasoning(t).answer, "math")[0], g)) for t, g in pairs]
+        futures = [pool.submit(GradeJob("math", extract(THINK.split(t).answer, "math")[0], g)) for t, g in pairs]
         verdicts = [f.result()[0] for f in futures]
         return time.perf_counter() - started, verdicts
 

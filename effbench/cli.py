@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.console import Console
 
 from effbench import __version__
 from effbench.backends import BACKENDS, backend_module
-from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
+from effbench.config import EvalConfig, build, keys_help, known_reasoning_format, parse_words, split_keys
 from effbench.errors import ConfigError, EffbenchError
 from effbench.report.tables import results_table, sweep_table
 
@@ -155,28 +156,38 @@ def tasks_command() -> None:
     stdout.print(tasks_table())
 
 
+class GradeOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str | None = Field(None, description="task whose rules grade every line without its own task (any effbench task)")
+    reasoning: str | None = Field(None, description="reasoning format of the completions (default: the task's, think)")
+    out: Path | None = Field(None, description="file to write the graded lines to (default: standard output)")
+    workers: int = Field(2, ge=1, description="grading worker processes")
+    timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
+
+    _known_format = field_validator("reasoning")(known_reasoning_format)
+
+
 @cli.command("grade")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("words", nargs=-1)
 def grade_command(path, words: tuple[str, ...]) -> None:
-    """Grade model outputs: effbench grade FILE.jsonl [task=NAME] [out=FILE] [workers=2] [timeout=10]
+    """Grade model outputs: effbench grade FILE.jsonl [task=NAME] [reasoning=FORMAT] [out=FILE] [workers=2] [timeout=10]
 
-    Each line needs `gold` and `completion` (and may name its `task`); each comes back with
+    Each line needs `gold` and `completion`, and may name its `task` and `reasoning` format; the gold may be
+    the task's own answer field (GSM8K's worked solution ending in #### N). Each line comes back with
     `pred`, `correct` and `status` (graded, no_answer, unfinished, timeout, error).
     """
     import json
 
     from effbench.run.grade_file import grade_outputs, read_outputs, summary
 
-    values = key_values(words, "grade", ("task", "out", "workers", "timeout"))
-    try:
-        workers, timeout = int(values.get("workers", 2)), float(values.get("timeout", 10))
-    except ValueError:
-        raise ConfigError("workers must be an integer and timeout a number of seconds") from None
-    graded = list(grade_outputs(read_outputs(path), task=values.get("task"), workers=workers, timeout=timeout))
+    options = build(GradeOptions, parse_words(words), what="grade")
+    graded = list(grade_outputs(read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout,
+                                reasoning=options.reasoning))
     lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in graded)
-    if "out" in values:
-        Path(values["out"]).write_text(lines, encoding="utf-8")
+    if options.out is not None:
+        options.out.write_text(lines, encoding="utf-8")
     else:
         sys.stdout.write(lines)
     stderr.print(summary(graded))

@@ -10,8 +10,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from effbench.errors import ConfigError
+from effbench.grading.reasoning import reasoning_format
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+def known_reasoning_format(value: str | None) -> str | None:
+    """A validator: the name of a reasoning format (a ValueError names the formats)."""
+    if value is not None:
+        reasoning_format(value)
+    return value
 
 
 class EvalConfig(BaseModel):
@@ -36,6 +44,8 @@ class EvalConfig(BaseModel):
     prompt: Literal["chat", "plain"] = Field("chat", description="chat template (instruct/reasoning models) or plain text (base models)")
     system: str | None = Field(None, description="system message for chat prompts")
     enable_thinking: bool | None = Field(None, description="passed to the model's chat template where it takes it")
+    reasoning: str | None = Field(None, description="reasoning format of the completions: think, none, sky-t1, marco, "
+                                  "harmony, or OPEN...CLOSE (default: the task's, think)")
     data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
     out: Path = Field(Path("runs"), description="folder that holds run folders")
     name: str | None = Field(None, description="run folder name (default: the model's last path part)")
@@ -51,6 +61,8 @@ class EvalConfig(BaseModel):
         if not value:
             raise ValueError("name at least one task")
         return value
+
+    _known_format = field_validator("reasoning")(known_reasoning_format)
 
     @field_validator("name")
     @classmethod

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from effbench.grading.reasoning import THINK, ReasoningFormat
+
 Message = dict[str, str]
 Prompt = str | tuple[Message, ...]
 Verdict = Literal["correct", "wrong", "no_answer", "unfinished", "timeout", "error"]
@@ -45,11 +47,12 @@ class Request:
     sampling: Sampling
     seed: int
     continue_after: tuple[int, ...] = ()  # token ids that follow the rendered prompt: a completion to continue
+    reasoning: ReasoningFormat = THINK  # where the completion's reasoning ends: its reasoning tokens are counted to there
 
 
 @dataclass(frozen=True)
 class Completion:
-    """One generated completion. `tokens` counts completion tokens; `reasoning_tokens` those up to `</think>`."""
+    """One generated completion. `tokens` counts completion tokens; `reasoning_tokens` those up to the end of its reasoning."""
 
     text: str
     tokens: int

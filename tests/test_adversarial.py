@@ -9,7 +9,8 @@ import threading
 
 import pytest
 
-from effbench.grading.extract import EXTRACTORS, extract, split_reasoning
+from effbench.grading.extract import EXTRACTORS, extract
+from effbench.grading.reasoning import FORMATS
 from effbench.grading.equivalence import for_math_verify, as_number, choice_letters, normal_text
 from effbench.run.grade_file import grade_outputs
 
@@ -36,7 +37,7 @@ def finishes_within(seconds: float, work) -> bool:
 def test_extraction_is_linear_on_megabyte_completions():
     def work():
         for text in adversarial(MEGABYTE).values():
-            split = split_reasoning(text)
+            split = FORMATS["think"].split(text)
             for extractor in EXTRACTORS:
                 if not split.unfinished:
                     extract(split.answer, extractor)

@@ -1,6 +1,7 @@
 import pytest
 
-from effbench.grading.extract import extract, last_braced, split_reasoning
+from effbench.grading.extract import extract, last_braced
+from effbench.grading.reasoning import THINK
 from effbench.grading.equivalence import GRADERS
 from effbench.grading.pool import GradeJob, GradingPool
 from tests.helpers import sleepy
@@ -18,7 +19,7 @@ from tests.helpers import sleepy
     ],
 )
 def test_split_reasoning(text, reasoning, answer):
-    assert split_reasoning(text, reasoning).answer == answer
+    assert THINK.split(text, reasoning).answer == answer
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ def test_every_gold_answer_grades_as_itself_when_boxed(data_dir):
 
 
 def test_first_correct_answer_is_located_for_outcome_efficiency():
-    from effbench.grading.scoring import score
+    from effbench.grading.scoring import Rules, score
     from effbench.types import Completion
 
     def completion(text, reasoning=None):
@@ -152,7 +153,7 @@ def test_first_correct_answer_is_located_for_outcome_efficiency():
 
     early = "<think>First try: the answer is 4. Check: \\boxed{5} works.</think> So \\boxed{5}."
     with GradingPool(workers=2, timeout=30) as pool:
-        grades = [score(pool, c, "5", extractor="math", grader="math").result(timeout=60) for c in (
+        grades = [score(pool, c, "5", Rules()).result(timeout=60) for c in (
             completion(early),
             completion("So \\boxed{5}.", reasoning="the answer is 4. no, the answer is 5. yes"),  # a server's split
             completion("<think>hmm</think> \\boxed{4}"),

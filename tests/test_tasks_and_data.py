@@ -7,7 +7,9 @@ from effbench.errors import DataError, TaskError
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TASK_FOLDER, load_task, parse_task, task_names
 
-EXPECTED = {"gsm8k": 1319, "math500": 500, "aime24": 30, "aime25": 30, "gaokao2023en": 385, "amc23": 40, "math": 5000}
+EXPECTED = {"gsm8k": 1319, "math500": 500, "aime24": 30, "aime25": 30, "gaokao2023en": 385, "amc23": 40, "math": 5000,
+            "gaokao2024_I": 14, "gaokao2024_II": 14, "gaokao2024_mix": 91, "gaokao_math_cloze": 118, "gaokao_math_qa": 351,
+            "o1pruner_math": 458, "o1pruner_gaokao": 385}
 
 
 def test_registry_holds_the_tasks():
@@ -42,6 +44,26 @@ def test_data_quirks(data_dir):
     math500 = {s.question: s.gold for s in load_dataset(load_task("math500"), root=data_dir).samples}
     full = {s.question: s.gold for s in math.samples}
     assert sum(full[q] == g for q, g in math500.items()) >= 495  # gold from the solution's last \boxed{}
+
+
+def test_chinese_gaokao_and_o1_pruner_files_read_as_their_evaluations_read_them(data_dir):
+    qa = load_dataset(load_task("gaokao_math_qa"), root=data_dir).samples
+    assert "\n选项: (A) $\\{x \\mid x>-1\\}$ (B)" in qa[0].question and qa[0].gold == "D"  # Qwen2.5-Math's layout
+    assert sum(len(s.gold.replace(" ", "")) > 1 for s in qa) == 7 and {s.metadata["year"][:2] for s in qa} == {"20"}
+    mix = load_dataset(load_task("gaokao2024_mix"), root=data_dir).samples
+    choices = [s for s in mix if s.metadata["format"] == "choice"]
+    assert len(choices) == 55 and all(s.gold in "ABCD" for s in choices)  # the letter, not the letter with its text
+    assert {s.gold for s in mix if s.id == "2"} == {"D"} and len(mix) - len(choices) == 36
+    cloze = load_dataset(load_task("gaokao_math_cloze"), root=data_dir).samples
+    assert cloze[1].gold == "$5$;$10$" and cloze[0].metadata["year"] == "2021"
+    paper = load_dataset(load_task("gaokao2024_I"), root=data_dir).samples
+    assert [s.metadata["type"] for s in paper].count("blank") == 3
+    gaokao = load_dataset(load_task("o1pruner_gaokao"), root=data_dir)
+    assert [e["id"] for e in gaokao.excluded] == ["167", "192"]
+    assert gaokao.samples[1].gold == "$-1-\\sqrt{3}i$"  # corrected in O1-Pruner's copy
+    math500 = {s.question: s.gold for s in load_dataset(load_task("math500"), root=data_dir).samples}
+    pruner = load_dataset(load_task("o1pruner_math"), root=data_dir).samples
+    assert all(math500[s.question] == s.gold for s in pruner)
 
 
 def test_limit_keeps_the_full_fingerprint(data_dir):

@@ -12,9 +12,8 @@ import zlib
 from dataclasses import replace
 from typing import Protocol
 
+from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion
-
-THINK_END = "</think>"
 
 
 class Codec(Protocol):
@@ -22,16 +21,15 @@ class Codec(Protocol):
 
     def prefix_text(self, completion: Completion, tokens: int) -> str: ...
 
-    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str) -> int | None: ...
+    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None: ...
 
 
 class TokenizerCodec:
-    """A Hugging Face tokenizer; `</think>` is counted by its token id where the vocabulary has one."""
+    """A Hugging Face tokenizer; the end of the reasoning is located in the token ids where its marker's ids occur."""
 
     def __init__(self, tokenizer):
         self.tokenizer = tokenizer
-        think_id = tokenizer.convert_tokens_to_ids(THINK_END)
-        self.think_end_id = think_id if isinstance(think_id, int) and think_id != tokenizer.unk_token_id else None
+        self._marker_ids: dict[str, tuple[int, ...]] = {}
 
     @classmethod
     def load(cls, model: str, revision: str | None = None, trust_remote_code: bool = False) -> TokenizerCodec:
@@ -48,12 +46,18 @@ class TokenizerCodec:
             raise ValueError("the completion was stored without its token ids")
         return self.tokenizer.decode(list(completion.token_ids[:tokens]), skip_special_tokens=True)
 
-    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str) -> int | None:
-        """Tokens up to and including the last `</think>`; None when the completion has none."""
-        if self.think_end_id is not None and self.think_end_id in token_ids:
-            return len(token_ids) - token_ids[::-1].index(self.think_end_id)
-        head, sep, _ = text.rpartition(THINK_END)
-        return len(self.encode(head + sep)) if sep else None
+    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None:
+        """Tokens up to and including the last closing marker of the reasoning; None when the completion has none.
+
+        The marker is found in the token ids where its own ids occur there (a special token such as
+        Qwen3's `</think>`, or a marker that tokenizes the same in context); else the text up to it is
+        encoded, which a special token skipped in decoding makes approximate."""
+        for marker in reasoning.closes:
+            ids = self._marker_ids.setdefault(marker, self.encode(marker))
+            if ids and (end := last_occurrence(token_ids, ids)) is not None:
+                return end
+        end = reasoning.reasoning_end(text)
+        return len(self.encode(text[:end[1]])) if end else None
 
 
 class WordCodec:
@@ -65,12 +69,27 @@ class WordCodec:
     def prefix_text(self, completion: Completion, tokens: int) -> str:
         return " ".join(completion.text.split()[:tokens])
 
-    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str) -> int | None:
-        head, sep, _ = text.rpartition(THINK_END)
-        return len((head + sep).split()) if sep else None
+    def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None:
+        end = reasoning.reasoning_end(text)
+        return len(text[:end[1]].split()) if end else None
 
 
-def cut(completion: Completion, max_tokens: int, codec: Codec) -> Completion:
+def last_occurrence(sequence: tuple[int, ...], part: tuple[int, ...]) -> int | None:
+    """The end position of the last occurrence of `part` in `sequence`, or None."""
+    reversed_sequence, size = sequence[::-1], len(part)
+    position = 0
+    while True:  # each candidate found by C-speed search, from the end
+        try:
+            position = reversed_sequence.index(part[-1], position)
+        except ValueError:
+            return None
+        end = len(sequence) - position
+        if end >= size and sequence[end - size:end] == part:
+            return end
+        position += 1
+
+
+def cut(completion: Completion, max_tokens: int, codec: Codec, reasoning: ReasoningFormat = THINK) -> Completion:
     """The completion as a run capped at `max_tokens` would have produced it: its first `max_tokens` tokens.
 
     A completion that finished within the cap is unchanged. Under greedy decoding the cut equals a
@@ -82,4 +101,4 @@ def cut(completion: Completion, max_tokens: int, codec: Codec) -> Completion:
     ids = completion.token_ids[:max_tokens] if completion.token_ids is not None else None
     text = codec.prefix_text(completion, max_tokens)
     return replace(completion, text=text, tokens=max_tokens, finish_reason="length", token_ids=ids,
-                   reasoning_tokens=codec.reasoning_tokens(ids or (), text))
+                   reasoning_tokens=codec.reasoning_tokens(ids or (), text, reasoning))

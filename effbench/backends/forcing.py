@@ -1,7 +1,8 @@
 """Budget forcing (s1: Muennighoff et al. 2025, arXiv 2501.19393): a completion stopped by its token budget
 is ended and answered, not graded half-way.
 
-Where the completion stopped inside its thinking, `</think>` closes it; the answer cue follows
+Where the completion stopped inside its reasoning, the reasoning format's closing marker (`</think>`)
+closes it; the answer cue follows
 ("Final answer: \\boxed{"), and the model writes up to `answer_tokens` more tokens, graded with the
 rest. `tokens` counts every generated token, the budget's and the answer's; the inserted ending is
 not generated, so it is recorded apart in `Completion.forced`.
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from effbench.backends import Backend, backend_module
 from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
+from effbench.grading.reasoning import ReasoningFormat
 from effbench.types import Completion, Request
 
 
@@ -31,10 +33,6 @@ def require_continuation(backend: str) -> None:
     """Budget forcing continues completions from their token ids; only some backends can."""
     if not getattr(backend_module(backend), "CONTINUES", False):
         raise ConfigError(f"budget forcing continues completions from their token ids, which backend={backend} cannot: use backend=vllm")
-
-
-def thinking_is_open(text: str) -> bool:
-    return text.rfind("<think>") > text.rfind("</think>")
 
 
 class ForcingBackend:
@@ -72,9 +70,9 @@ class ForcingBackend:
                     continue
                 if c.token_ids is None:
                     raise ConfigError("budget forcing needs each completion's token ids; the backend gave none")
-                open_thinking = thinking_is_open(prompt + c.text)
-                ending = ("\n</think>\n\n" if open_thinking else "\n\n") + self.cue
-                if ending not in encoded:  # one of two texts: encoded once each
+                open_thinking = request.reasoning.is_open(prompt + c.text)
+                ending = (_closing(request.reasoning) if open_thinking else "\n\n") + self.cue
+                if ending not in encoded:  # one of a few texts: encoded once each
                     encoded[ending] = self.engine.codec.encode(ending)
                 ending_ids = encoded[ending]
                 endings[id(request), i] = (ending, ending_ids, open_thinking)
@@ -103,3 +101,9 @@ class ForcingBackend:
         self.source.close()
         if self.engine is not self.source:
             self.engine.close()
+
+
+def _closing(reasoning: ReasoningFormat) -> str:
+    """What ends the reasoning on purpose: its closing marker, and the marker that opens the answer if it has one."""
+    opening = "".join(reasoning.answer_opens[:1])
+    return f"\n{reasoning.closes[0]}\n\n{opening + chr(10) if opening else ''}"

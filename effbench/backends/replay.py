@@ -49,13 +49,14 @@ class ReplayBackend:
             completions = stored[request.sample_id]
             if len(completions) < request.sampling.n:
                 raise BackendError(f"{self.store.folder} holds {len(completions)} completions per sample, asked for n={request.sampling.n}")
-            yield request, [self._cut(c, request.sampling.max_tokens) for c in completions[: request.sampling.n]]
+            yield request, [self._cut(c, request) for c in completions[: request.sampling.n]]
 
-    def _cut(self, completion: Completion, max_tokens: int) -> Completion:
+    def _cut(self, completion: Completion, request: Request) -> Completion:
+        max_tokens = request.sampling.max_tokens
         if completion.tokens <= max_tokens:
             return completion
         try:
-            return cut(completion, max_tokens, self._codec or self._load_codec(completion))
+            return cut(completion, max_tokens, self._codec or self._load_codec(completion), request.reasoning)
         except ValueError as exc:
             raise BackendError(f"{self.store.folder}: a stored completion of {completion.tokens} tokens cannot be cut to "
                                f"max_tokens={max_tokens}: {exc}") from None

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from effbench.backends.codec import WordCodec
 from effbench.errors import BackendError
+from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Request
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
@@ -56,7 +57,7 @@ class ScriptedBackend:
         for request in requests:
             time.sleep(self.delay)
             texts = self._texts(request)
-            yield request, [scripted_completion(t, request.sampling.max_tokens) for t in texts[: request.sampling.n]]
+            yield request, [scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in texts[: request.sampling.n]]
 
     def prompt_text(self, request: Request) -> str:
         return request.prompt if isinstance(request.prompt, str) else "\n".join(m["content"] for m in request.prompt)
@@ -75,10 +76,10 @@ class ScriptedBackend:
         pass
 
 
-def scripted_completion(text: str, max_tokens: int) -> Completion:
+def scripted_completion(text: str, max_tokens: int, reasoning: ReasoningFormat = THINK) -> Completion:
     words = text.split()
     finish = "length" if len(words) > max_tokens else "stop"
     text = " ".join(words[:max_tokens]) if finish == "length" else text
     ids = CODEC.encode(text)
     return Completion(text=text, tokens=len(ids), finish_reason=finish, token_ids=ids,
-                      reasoning_tokens=CODEC.reasoning_tokens(ids, text), token_count_source="words")
+                      reasoning_tokens=CODEC.reasoning_tokens(ids, text, reasoning), token_count_source="words")

@@ -108,7 +108,8 @@ class VLLMBackend:
             while engine.has_unfinished_requests():
                 for output in engine.step():
                     if output.finished:
-                        yield by_id[output.request_id], [self._completion(o) for o in output.outputs]
+                        request = by_id[output.request_id]
+                        yield request, [self._completion(o, request) for o in output.outputs]
         finally:  # an interrupted generator must not leave requests running in the engine
             if engine.has_unfinished_requests():
                 engine.abort_request(list(by_id))
@@ -128,14 +129,14 @@ class VLLMBackend:
         ids = self.tokenizer.encode(text, add_special_tokens=isinstance(request.prompt, str))
         return {"prompt_token_ids": list(ids) + list(request.continue_after)}
 
-    def _completion(self, output) -> Completion:
+    def _completion(self, output, request: Request) -> Completion:
         ids = tuple(output.token_ids)
         return Completion(
             text=output.text,
             tokens=len(ids),
             finish_reason=output.finish_reason or "unknown",
             token_ids=ids,
-            reasoning_tokens=self.codec.reasoning_tokens(ids, output.text),
+            reasoning_tokens=self.codec.reasoning_tokens(ids, output.text, request.reasoning),
         )
 
     def close(self) -> None:

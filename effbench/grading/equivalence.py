@@ -1,9 +1,10 @@
 """Decide whether an extracted answer equals the gold answer.
 
-Two graders, named by the tasks: `math` (math-verify underneath, with the normalisations the
-datasets' gold answers need) and `number` (values compare exactly: GSM8K, AMC, AIME). Both
-accepts the cheap cases first (same text once formatting is gone, same number) and only then asks
-math-verify. Graders run in the worker processes of `effbench.grading.pool`.
+One grader, `math`, named by the tasks: math-verify underneath, with the normalisations the
+datasets' gold answers need. It accepts the cheap cases first (same option letters, same text once
+formatting is gone, same number) and only then asks math-verify. Answers written in Chinese words
+for mathematics or in full-width forms are first written as LaTeX (`effbench.grading.conventions`).
+Graders run in the worker processes of `effbench.grading.pool`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import NamedTuple
+
+from effbench.grading.conventions import chinese_math, half_width
 
 
 def _strip_math(text: str) -> str:
@@ -124,6 +127,15 @@ NEXT_LETTER = re.compile(r"\s*(?:,|;|、|&|/|\band\b|\bor\b)?\s*\(?([A-E]{1,5})\
 CHOICE_PREFIX = re.compile(r"^\s*(?:the\s+)?(?:correct\s+)?(?:options?|choices?|answers?)\s*(?:is|are|:)?\s*", re.I)
 
 
+OPTION_WITH_TEXT = re.compile(r"\s*(?:\(([A-E])\)|([A-E])\s*[.:．、])\s*(\S.*)", re.S)
+
+
+def option_gold(gold: str) -> tuple[str, str] | None:
+    """`(C) 12`, `C. 12`, `C: x > 2` -> (`C`, `12`): a gold answer given as its option, with the option's text."""
+    match = OPTION_WITH_TEXT.fullmatch(_strip_math(gold))
+    return (match[1] or match[2], match[3].strip()) if match else None
+
+
 def choice_letters(text: str, *, option_text: bool = False) -> str | None:
     """The option letters of a multiple-choice answer, sorted (`A B D`, `A, D, B` -> `ABD`), or None.
 
@@ -150,20 +162,30 @@ LIST_WORDS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\\(?:quad|qquad)|\s(?
 def grade_math(answer: str, gold: str) -> bool:
     """Same option letters, or same text once formatting is gone, or same number, else math-verify.
 
+    A gold given as an option with its text (`(C) 12`) is matched by its letter, or by its text when
+    the answer states the option's value instead of its letter.
+
     math-verify compares sets in any order, tuples in order, intervals with inequalities
     (`[-2,7]` = `-2 \\le x \\le 7`) and equations with values (`x=3` = `3`). Its verdict is then
     guarded against float rounding: two different exact numbers are never equal. Its own signal
     timeouts are off: the pool enforces a hard one. A percent sign is dropped on both sides.
     """
+    answer, gold = chinese_math(half_width(answer)), chinese_math(half_width(gold))
     gold_letters = choice_letters(gold)
     if gold_letters is not None:
         return choice_letters(answer, option_text=True) == gold_letters
+    option = option_gold(gold)
+    if option is not None:
+        letters = choice_letters(answer, option_text=True)
+        if letters is not None:
+            return letters == option[0]
+        gold = option[1]
     if normal_text(answer) == normal_text(gold):
         return True
     numbers_equal = same_number(answer, gold)
     if numbers_equal is not None:
         return numbers_equal
-    return _math_verify(LIST_WORDS.sub(", ", answer), gold)
+    return _math_verify(answer, gold)
 
 
 MATH_FONTS = re.compile(r"\\(?:mathrm|mathbf|mathit|boldsymbol|bm)\s*\{([^{}]*)\}")
@@ -182,7 +204,7 @@ def for_math_verify(text: str) -> str:
     text = MATH_FONTS.sub(r"\1", PERCENT.sub("", _strip_math(text)))
     for spelling, relation in RELATION_SPELLINGS.items():
         text = text.replace(spelling, relation)
-    text = BARE_FUNCTIONS.sub(r"\\\1 ", text).replace(";", ", ")
+    text = LIST_WORDS.sub(", ", relations_as_union(BARE_FUNCTIONS.sub(r"\\\1 ", text).replace(";", ", ")))
     if set_builder := SET_BUILDER.fullmatch(text):
         text = set_builder[1]
     text = BINOMIAL.sub(r"\\binom{\1}{\2}", MEMBERSHIP.sub("", text))
@@ -190,6 +212,40 @@ def for_math_verify(text: str) -> str:
         parts = DESCENDING.split(text)  # operands and operators, alternating
         text = " ".join("<" if p == ">" else "\\le" if p.startswith("\\ge") else p for p in reversed(parts))
     return text
+
+
+OR = re.compile(r"\s*(?:\\text\{\s*or\s*\}|\\(?:lor|vee|cup)(?![a-z])|\bor\b)\s*")
+RELATION = re.compile(r"\s*(<|>|\\le(?![a-z])|\\ge(?![a-z]))\s*")
+VARIABLE = re.compile(r"[a-z]")
+BRACKETS = {"<": ("(", ")"), "\\le": ("[", "]"), ">": ("(", ")"), "\\ge": ("[", "]")}
+
+
+def relations_as_union(text: str) -> str:
+    """`x < -1 or x > 1` -> `(-\\infty, -1) \\cup (1, +\\infty)`: alternatives of one variable's relations, as a union
+    of intervals (math-verify compares one relation with an interval, not a disjunction). Else unchanged."""
+    parts = OR.split(text)
+    if len(parts) < 2:
+        return text
+    intervals = [_interval(RELATION.split(part.strip())) for part in parts]
+    if any(interval is None for interval in intervals) or len({interval[0] for interval in intervals}) != 1:
+        return text
+    return " \\cup ".join(interval[1] for interval in intervals)
+
+
+def _interval(pieces: list[str]) -> tuple[str, str] | None:
+    """(variable, interval) of `x < a`, `a > x` or `a < x \\le b` split into operands and relations; else None."""
+    if len(pieces) == 3:
+        left, op, right = pieces
+        if VARIABLE.fullmatch(right):  # `a > x` is `x < a`
+            left, op, right = right, {"<": ">", ">": "<", "\\le": "\\ge", "\\ge": "\\le"}[op], left
+        if not VARIABLE.fullmatch(left) or not right:
+            return None
+        if op in ("<", "\\le"):
+            return left, f"(-\\infty, {right}{BRACKETS[op][1]}"
+        return left, f"{BRACKETS[op][0]}{right}, +\\infty)"
+    if len(pieces) == 5 and VARIABLE.fullmatch(pieces[2]) and pieces[1] in ("<", "\\le") and pieces[3] in ("<", "\\le"):
+        return pieces[2], f"{BRACKETS[pieces[1]][0]}{pieces[0]}, {pieces[4]}{BRACKETS[pieces[3]][1]}"
+    return None
 
 
 def _math_verify(answer: str, gold: str) -> bool:

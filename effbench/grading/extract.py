@@ -1,40 +1,16 @@
-"""Split reasoning from answer, and extract the final answer by named, ordered rules."""
+"""Extract the final answer of a completion's answer part by named, ordered rules.
+
+The rules read English and Chinese statements of an answer (`The answer is`, `答案是`, `【答案】 … <eoa>`,
+`故选C`), option letters stated in prose ("so it has to be C", "C, because …"), boxes, bare answers
+and the last math; full-width forms are read as ASCII first.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-
-
-@dataclass(frozen=True)
-class Split:
-    """A completion divided at its last `</think>`. `answer` is None when thinking never ended."""
-
-    reasoning: str | None
-    answer: str | None
-
-    @property
-    def unfinished(self) -> bool:
-        return self.answer is None
-
-
-def split_reasoning(text: str, reasoning: str | None = None) -> Split:
-    """The answer part follows the last `</think>`; an opened, unclosed `<think>` leaves no answer.
-
-    `reasoning` is a server's separate `reasoning_content`; then `text` is the answer already,
-    unless the server could not find the end of the thinking and returned no content.
-    """
-    if reasoning is not None:
-        return Split(reasoning, text if text.strip() else None)
-    head, sep, tail = text.rpartition(THINK_CLOSE)
-    if sep:
-        return Split(head, tail)
-    if THINK_OPEN in text:
-        return Split(text, None)
-    return Split(None, text)
+from effbench.grading.conventions import half_width
 
 
 BOX_COMMANDS = re.compile(r"\\boxed|\\fbox")
@@ -92,16 +68,23 @@ def _closing_braces(text: str, begin: int) -> dict[int, int]:
 
 ANSWER_IS = re.compile(
     r"(?:\b(?:final|correct)\s+(?:answer|option|choice)\s*(?:is\s*:?|:|=)|\banswer\s+(?:is\s*:?|:|=)|\banswer\s*[:：]"
-    r"|答案(?:是|为|[:：]))\s*",
+    r"|\banswers\s+are\s*:?|【答案】\s*[:：]?|(?:正确|最终)?答案\s*(?:应该?)?\s*(?:是|为|[:：])\s*[:：]?"
+    r"|正确的?(?:选项|答案|是)\s*(?:是|为)?\s*[:：]?)\s*",
     re.I,
 )
-SENTENCE_END = re.compile(r"\.\s|\.?\s*(?:$|(?=</think>))", re.M)
+SENTENCE_END = re.compile(r"\.\s|。|<eo[ae]>|\.?\s*(?:$|(?=</think>))", re.M)
 ANSWER_ENDS = re.compile(
     r",?\s+(?:since|because|as|which|so|and\s+so)\s.*$|,\s+(?!and\b|or\b)[a-z]{2,}\b.*$|\s+I hope it is correct.*$", re.I
 )
-CHOICE = re.compile(r"\b(?:options?|choices?|choose|select)\s*:?\s*\(?([A-E])\)?(?![A-Za-z0-9])", re.I)
+LETTERS = r"\(?([A-E](?:\s*(?:,|、|和|与|及|&|\band\b)?\s*\(?[A-E]\)?)*)\)?(?![A-Za-z0-9_\\^{(=+*/-])"
+CHOICE = re.compile(  # an option letter named as such, or stated in prose; never a letter inside a word or formula
+    r"(?:(?i:\b(?:options?|choices?|choose|select|pick|go(?:ing)?\s+with)\s*:?\s*"
+    r"|\b(?:has|have|must|should|would|will|can\s+only)\s+(?:to\s+)?be\s+(?:option\s+|choice\s+)?)"
+    r"|(?:故|所以|因此|因而|从而|于是|综上(?:所述)?|则|应|即)[,，]?\s*(?:本题)?\s*应?\s*选(?:择|项)?\s*[:：]?\s*"
+    r"|\A\s*(?=\(?[A-E]\)?(?:\s*[,.:;]|\s+(?i:because|since|as|is)\b)))" + LETTERS
+)
 HASHES = re.compile(r"####\s*([^\n]+?)\s*$", re.M)
-NUMBER = re.compile(r"[-−]?\d[\d,]*(?:\.\d+)?(?:\s*(?:thousand|million|billion)\b)?")
+NUMBER = re.compile(r"[-−]?(?:\d{1,3}(?:\.\d{3})+,\d+|\d[\d,]*(?:\.\d+)?)(?:\s*(?:thousand|million|billion)\b)?")
 MATH_DELIMITER = re.compile(r"(?<!\\)\$\$|(?<!\\)\$|\\\(|\\\)|\\\[|\\\]")
 CLOSER = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 BARE_MAX_CHARS = 100
@@ -119,7 +102,7 @@ def _answer_is(text: str) -> str | None:
 def _statement(text: str, start: int) -> tuple[int, str | None]:
     """(end, answer) of the statement that starts at `start`, up to the end of its sentence."""
     end = SENTENCE_END.search(text, start).start()
-    statement = _after_verb(ANSWER_ENDS.sub("", text[start:end]).strip())
+    statement = _after_verb(ANSWER_ENDS.sub("", text[start:end]).strip().removesuffix("<eoa>").strip())
     enclosed = re.fullmatch(r"\$+([^$]+)\$+", statement)  # `$x$` -> `x`; `$2$ and $3$` stays as it is
     return end, (enclosed[1].strip() if enclosed else statement) or None
 
@@ -133,17 +116,31 @@ def _after_verb(statement: str) -> str:
     return statement[verbs[-1].end():] if verbs else statement
 
 
+ZH_THEREFORE = re.compile(r"(?:所以|故|因此|因而|从而|于是|综上(?:所述)?|即|则)[^。\n]{0,40}?(?:为|是|等于)\s*[:：]?\s*")
+CJK = re.compile(r"[\u3400-\u9fff]")
+MATH_WORDS = set("根号下分之负正无穷大解或者和与及零〇一二两三四五六七八九十百千万空集不存在实数元角个人米厘毫克吨升天岁秒钟小时次种条位本张倍项组块辆名件只平方立")
+
+
+def _zh_therefore(text: str) -> str | None:
+    """A Chinese conclusion: `所以 a 的值为 2。` gives `2`; the last one."""
+    last = None
+    for last in ZH_THEREFORE.finditer(text):
+        pass
+    return None if last is None else _statement(text, last.end())[1]
+
+
 def _choice(text: str) -> str | None:
-    """An option letter named as such: "option (B)", "choose C"."""
+    """The option letters named as such or stated in prose: "option (B)", "choose C", "so it has to be C",
+    "C, because the other three fail", `故选C`, `所以选 A、D`; the last such statement."""
     matches = CHOICE.findall(text)
-    return matches[-1].upper() if matches else None
+    return matches[-1] if matches else None
 
 
 def _bare(text: str) -> str | None:
     """The whole answer part, when it is one short line that is not a sentence (`$\\frac12$`, `x = 5`, `18 dollars`)."""
     text = text.strip()
-    if not text or len(text) > BARE_MAX_CHARS or "\n" in text:
-        return None
+    if not text or len(text) > BARE_MAX_CHARS or "\n" in text or len(set(CJK.findall(text)) - MATH_WORDS) > 1:
+        return None  # a Chinese sentence is not a bare answer (`5元`, `2或3`, `二分之根号三` are)
     prose = re.sub(r"\\text\s*\{[^{}]*\}|\$[^$]*\$|\\[A-Za-z]+|\b(?:and|or)\b", " ", text)
     mathlike = re.search(r"[\d$\\^_=+*/(){}\[\]<>-]", text)
     words = len(re.findall(r"[A-Za-z]{2,}", prose))
@@ -186,6 +183,7 @@ RULES: dict[str, Callable[[str], str | None]] = {
     "boxed": _boxed,
     "answer_is": _answer_is,
     "choice": _choice,
+    "zh_therefore": _zh_therefore,
     "hashes": _hashes,
     "bare": _bare,
     "last_math": _last_math,
@@ -195,9 +193,9 @@ RULES: dict[str, Callable[[str], str | None]] = {
 # Tried in order; the first rule that finds something decides. The last-number fallback only
 # where the task's answers are numbers.
 EXTRACTORS: dict[str, tuple[str, ...]] = {
-    "math": ("boxed", "answer_is", "choice", "bare", "last_math"),
-    "number": ("boxed", "hashes", "answer_is", "bare", "last_number"),
-    "integer": ("boxed", "answer_is", "bare", "last_number"),
+    "math": ("boxed", "answer_is", "choice", "zh_therefore", "bare", "last_math"),
+    "number": ("boxed", "hashes", "answer_is", "zh_therefore", "bare", "last_number"),
+    "integer": ("boxed", "answer_is", "zh_therefore", "bare", "last_number"),
     "last_boxed": ("boxed",),
 }
 
@@ -221,6 +219,7 @@ def candidates(text: str) -> list[tuple[float, str]]:
 
 def extract(text: str, extractor: str) -> tuple[str | None, str | None]:
     """(answer, rule that fired), or (None, None) when no rule of the extractor matches."""
+    text = half_width(text)
     for rule in EXTRACTORS[extractor]:
         answer = RULES[rule](text)
         if answer:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from effbench.grading.extract import candidates, extract, split_reasoning
+from effbench.grading.conventions import with_decimal_points, writes_decimal_commas
+from effbench.grading.extract import candidates, extract
 from effbench.grading.pool import GradeJob, GradingPool
+from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Grade
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How a task's completions are graded: its extractor and grader by name, and the reasoning format."""
+
+    extractor: str = "math"
+    grader: str = "math"
+    reasoning: ReasoningFormat = THINK
 
 
 def _done(grade: Grade) -> Future:
@@ -17,26 +28,34 @@ def _done(grade: Grade) -> Future:
     return future
 
 
-def answer_of(completion: Completion, extractor: str) -> Grade | tuple[str, str]:
-    """(answer, rule) to judge; or the Grade already decided when the thinking never ended or no answer is found."""
-    split = split_reasoning(completion.text, completion.reasoning)
+def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, str | None]:
+    """(answer, rule, detail) to judge; or the Grade already decided when the reasoning never ended or no answer is found.
+
+    An answer written with decimal commas is judged in decimal points when the completion's own
+    numbers make that convention unambiguous; the detail says so."""
+    split = rules.reasoning.split(completion.text, completion.reasoning)
     if split.unfinished:
-        return Grade("unfinished", detail="the thinking was never closed with </think>")
-    answer, rule = extract(split.answer, extractor)
-    return Grade("no_answer") if answer is None else (answer, rule)
+        closing = rules.reasoning.closes[0] if rules.reasoning.closes else "its closing marker"
+        return Grade("unfinished", detail=f"the reasoning was never closed with {closing}")
+    answer, rule = extract(split.answer, rules.extractor)
+    if answer is None:
+        return Grade("no_answer")
+    if writes_decimal_commas(split.answer) and (converted := with_decimal_points(answer)) != answer:
+        return converted, rule, f"decimal commas, as the completion writes its numbers: {answer} -> {converted}"
+    return answer, rule, None
 
 
-def score(pool: GradingPool, completion: Completion, gold: str, *, extractor: str, grader: str) -> Future:
+def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) -> Future:
     """A Future of the completion's Grade; decided at once when there is nothing to send to a worker.
 
     For a correct completion, the answers it stated on its way (reasoning included) are graded too,
     in order, and the share of the text up to the first correct one is recorded (`first_correct`,
     for outcome efficiency).
     """
-    found = answer_of(completion, extractor)
+    found = answer_of(completion, rules)
     if isinstance(found, Grade):
         return _done(found)
-    answer, rule = found
+    answer, rule, note = found
     graded: Future = Future()
 
     def finish(outcome: Future) -> None:
@@ -45,14 +64,15 @@ def score(pool: GradingPool, completion: Completion, gold: str, *, extractor: st
         except Exception as exc:
             graded.set_exception(exc)
             return
-        grade = Grade(verdict, answer=answer, rule=rule, detail=detail)
+        grade = Grade(verdict, answer=answer, rule=rule, detail=detail or note)
         if grade.correct:
-            full_text = completion.text if completion.reasoning is None else f"{completion.reasoning}</think>{completion.text}"
-            _locate_first_correct(pool, grade, candidates(full_text), gold, grader, graded)
+            joint = rules.reasoning.closes[0] if rules.reasoning.closes else "\n"
+            full_text = completion.text if completion.reasoning is None else f"{completion.reasoning}{joint}{completion.text}"
+            _locate_first_correct(pool, grade, candidates(full_text), gold, rules.grader, graded)
         else:
             graded.set_result(grade)
 
-    pool.submit(GradeJob(grader, answer, gold)).add_done_callback(finish)
+    pool.submit(GradeJob(rules.grader, answer, gold)).add_done_callback(finish)
     return graded
 
 

@@ -123,9 +123,10 @@ def _hooks(specs: list[TaskSpec]) -> str:
 def grader_for(task: str) -> Callable[[dict[str, Any], list[str]], dict[str, float]]:
     """lm-eval's process_results for an exported task: effbench's verdict on the (first) completion."""
     spec = load_task(task)
+    rules = spec.rules()
 
     def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-        found = answer_of(Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none"), spec.extractor)
+        found = answer_of(Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none"), rules)
         return {METRIC: float(not isinstance(found, Grade) and GRADERS[spec.grader](found[0], doc["gold"]))}
 
     return process_results

@@ -27,7 +27,7 @@ from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
 from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.grading.pool import GradingPool
-from effbench.grading.scoring import score
+from effbench.grading.scoring import Rules, score
 from effbench.store.folder import RunStore, write_json_atomic
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Sampling, Scored
@@ -164,15 +164,16 @@ def _write_task(store: RunStore, found: Matched, codec: Codec, pool: GradingPool
     if len(sizes) > 1:
         raise ConfigError(f"{found.spec.name}: the logged documents have {sorted(sizes)} completions each; import them apart")
     sampling = _sampling(docs[0][1].gen_kwargs, sizes.pop())
+    rules = found.spec.rules()
     pending = []
     with store.appender(found.spec.name) as out:
         for sample, doc in docs:
-            completions = [_completion(text, codec, sampling.max_tokens) for text in doc.texts]
-            grades = [score(pool, c, sample.gold, extractor=found.spec.extractor, grader=found.spec.grader) for c in completions]
+            completions = [_completion(text, codec, sampling.max_tokens, rules) for text in doc.texts]
+            grades = [score(pool, c, sample.gold, rules) for c in completions]
             pending.append((sample, doc.prompt, completions, grades))
         for sample, prompt, completions, grades in pending:
             out.append(Scored(sample, prompt, tuple(completions), tuple(g.result() for g in grades)).to_json())
-    return TaskPlan(found.spec, found.dataset, sampling, (), {sample.id: sample for sample, _ in docs})
+    return TaskPlan(found.spec, found.dataset, sampling, (), {sample.id: sample for sample, _ in docs}, rules)
 
 
 def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
@@ -182,10 +183,10 @@ def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
                     max_tokens=int(gen_kwargs.get("max_gen_toks") or 256))  # lm-eval's default max_gen_toks
 
 
-def _completion(text: str, codec: Codec, max_tokens: int) -> Completion:
+def _completion(text: str, codec: Codec, max_tokens: int, rules: Rules) -> Completion:
     ids = codec.encode(text)
     return Completion(text=text, tokens=len(ids), finish_reason="length" if len(ids) >= max_tokens else "stop",
-                      token_ids=ids, reasoning_tokens=codec.reasoning_tokens(ids, text), token_count_source="retokenized")
+                      token_ids=ids, reasoning_tokens=codec.reasoning_tokens(ids, text, rules.reasoning), token_count_source="retokenized")
 
 
 def _default_name(log: LmEvalLog) -> str:

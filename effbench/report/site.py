@@ -18,7 +18,6 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from effbench import __version__
-from effbench.grading.extract import split_reasoning
 from effbench.report.gather import ReportData
 from effbench.store.runs import Run
 
@@ -74,21 +73,21 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
     """Per task: the first `limit` samples for the browser; every completion's tokens; the per-level table."""
     lists, tokens, levels = {}, {}, {}
     for task, entry in run.tasks.items():
-        items, total, task_tokens = [], 0, []
+        items, total, task_tokens, reasoning = [], 0, [], run.reasoning(task)
         for scored in run.scored(task):
             total += 1
             task_tokens.extend(c.tokens for c in scored.completions)
             if total > limit:
                 continue
             for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades)):
-                split = split_reasoning(completion.text, completion.reasoning)
+                split = reasoning.split(completion.text, completion.reasoning)
                 status = [grade.verdict] + (["truncated"] if completion.finish_reason == "length" else []) \
                     + (["forced"] if completion.forced else [])
                 items.append({
                     "id": scored.sample.id, "index": index, "question": scored.sample.question, "gold": scored.sample.gold,
                     "answer": grade.answer, "verdict": grade.verdict, "rule": grade.rule, "tokens": completion.tokens,
                     "truncated": completion.finish_reason == "length", "forced": completion.forced, "status": " ".join(status),
-                    "reasoning": split.reasoning, "answer_text": split.answer if split.answer is not None else "(the thinking never ended)",
+                    "reasoning": split.reasoning, "answer_text": split.answer if split.answer is not None else "(the reasoning never ended)",
                 })
         lists[task] = {"rows": items, "shown": min(total, limit), "total": total, "forced": any(i["forced"] for i in items)}
         tokens[task] = task_tokens

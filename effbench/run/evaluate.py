@@ -22,7 +22,7 @@ from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
 from effbench.analysis.metrics import task_metrics
 from effbench.tasks.prompts import render
-from effbench.grading.scoring import score
+from effbench.grading.scoring import Rules, score
 from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_json, write_json_atomic
 from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Completion, Request, Sample, Sampling, Scored
@@ -46,6 +46,7 @@ class TaskPlan:
     sampling: Sampling
     todo: tuple[Request, ...]
     samples: dict[str, Sample]
+    rules: Rules
 
 
 def resolve_sampling(config: EvalConfig, spec: TaskSpec) -> Sampling:
@@ -76,13 +77,14 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
     for spec in specs:
         dataset = load_dataset(spec, root=config.data_dir, limit=config.limit)
         sampling = resolve_sampling(config, spec)
+        rules = spec.rules(config.reasoning)
         done = store.completed_ids(spec.name)
         todo = tuple(
             Request(spec.name, s.id, render(spec, s, mode=config.prompt, system=config.system), sampling,
-                    sample_seed(config.seed, spec.name, s.id))
+                    sample_seed(config.seed, spec.name, s.id), reasoning=rules.reasoning)
             for s in dataset.samples if s.id not in done
         )
-        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in dataset.samples}))
+        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in dataset.samples}, rules))
     return plans
 
 
@@ -95,6 +97,7 @@ def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> d
         "prompt": config.prompt,
         "system": config.system,
         "enable_thinking": config.enable_thinking,
+        "reasoning": config.reasoning,
         "seed": config.seed,
         "force": {"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
         "tasks": {
@@ -232,7 +235,7 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
 
         for request, completions in backend.generate(plan.todo):
             gold = plan.samples[request.sample_id].gold
-            pending.append((request, completions, [score(pool, c, gold, extractor=plan.spec.extractor, grader=plan.spec.grader) for c in completions]))
+            pending.append((request, completions, [score(pool, c, gold, plan.rules) for c in completions]))
             tokens += sum(c.tokens for c in completions)
             write_ready(wait=False)
         generate_s = time.time() - started
@@ -252,8 +255,9 @@ def task_info(plan: TaskPlan) -> dict[str, Any]:
     return {
         "version": plan.spec.version,
         "template_sha256": plan.spec.template_hash(),
-        "extractor": plan.spec.extractor,
-        "grader": plan.spec.grader,
+        "extractor": plan.rules.extractor,
+        "grader": plan.rules.grader,
+        "reasoning": plan.rules.reasoning.name,
         "dataset": plan.dataset.fingerprint,
         "excluded": list(plan.dataset.excluded),
         "sampling": vars(plan.sampling),

@@ -1,8 +1,10 @@
 """`effbench grade FILE`: grade any model outputs, from anywhere, with the same rules as an evaluation.
 
-Input: JSON Lines with `gold` and `completion` (and optionally `task`: a task name, or gsm8k,
-math, aime, gaokao; default: the general math grader). Output: each line with `pred`, `correct`
-and `status` added.
+Input: JSON Lines with `gold` and `completion`, and optionally `task` (any effbench task, or the
+families gsm8k, math, aime, gaokao; default: the general math rules) and `reasoning` (a reasoning
+format). The gold may be given as the task's dataset gives it: GSM8K's worked solution ending in
+`#### 72`, a MATH solution with its last `\\boxed{}`; it is read as the task reads its answer field.
+Output: each line with `pred`, `correct` and `status` added.
 """
 
 from __future__ import annotations
@@ -10,27 +12,32 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from effbench.errors import DataError, TaskError
 from effbench.grading.pool import GradingPool
-from effbench.grading.scoring import score
-from effbench.tasks.spec import load_task
+from effbench.grading.reasoning import reasoning_format
+from effbench.grading.scoring import Rules, score
+from effbench.tasks.data import narrow
+from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion
 
 ALIASES = {"aime": "aime24", "gaokao": "gaokao2023en"}
-DEFAULT_RULES = ("math", "math")  # (extractor, grader)
 STATUS = {"correct": "graded", "wrong": "graded"}
+OPTIONAL_TEXT = ("task", "reasoning")
 
 
 def read_outputs(path: Path) -> list[dict[str, Any]]:
-    """Every line, checked before anything is graded: a bad line stops the run with its line number."""
+    """Every line, checked before anything is graded: a bad line stops the run with its line number.
+
+    Lines end at `\\n` only: a completion may hold U+2028 or U+0085, which JSON allows unescaped."""
     try:
-        raw_lines = path.read_text(encoding="utf-8").splitlines()
+        raw_lines = path.read_text(encoding="utf-8").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path} cannot be read ({type(exc).__name__})") from None
+        raise DataError(f"{path} cannot be read ({type(exc).__name__}); give a UTF-8 JSON Lines file") from None
     rows = []
     for number, line in enumerate(raw_lines, 1):
         if not line.strip():
@@ -41,29 +48,54 @@ def read_outputs(path: Path) -> list[dict[str, Any]]:
             raise DataError(f"{path} line {number} is not valid JSON") from None
         if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("gold", "completion")):
             raise DataError(f"{path} line {number} needs string fields gold and completion")
+        wrong = [k for k in OPTIONAL_TEXT if k in row and not isinstance(row[k], str)]
+        if wrong:
+            raise DataError(f"{path} line {number}: {wrong[0]} must be a string, such as \"gsm8k\"")
         rows.append(row)
     return rows
 
 
 @lru_cache(maxsize=None)  # one YAML parse per task, not one per input line
-def rules_for(task: str | None) -> tuple[str, str]:
+def task_for(task: str | None) -> TaskSpec | None:
     if task is None:
-        return DEFAULT_RULES
+        return None
     try:
-        spec = load_task(ALIASES.get(task, task))
+        return load_task(ALIASES.get(task, task))
     except TaskError:
-        raise DataError(f"unknown task {task!r} in the input; use a task name, or gsm8k, math, aime, gaokao") from None
-    return spec.extractor, spec.grader
+        raise DataError(f"unknown task {task!r} in the input; use one of {', '.join(task_names())}, "
+                        "or gsm8k, math, aime, gaokao") from None
 
 
-def grade_outputs(rows: list[dict[str, Any]], *, task: str | None, workers: int, timeout: float) -> Iterator[dict[str, Any]]:
+@lru_cache(maxsize=None)
+def rules_for(task: str | None, reasoning: str | None) -> Rules:
+    spec = task_for(task)
+    rules = spec.rules() if spec else Rules()
+    if reasoning is None:
+        return rules
+    try:
+        return replace(rules, reasoning=reasoning_format(reasoning))
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
+
+
+def gold_as_task_reads_it(spec: TaskSpec | None, gold: str) -> str:
+    """The gold narrowed as the task narrows its answer field (`#### 72` -> `72`); as given when that finds nothing."""
+    if spec is None:
+        return gold
+    return narrow(spec.fields.answer, gold.strip()) or gold
+
+
+def grade_outputs(rows: list[dict[str, Any]], *, task: str | None, workers: int, timeout: float,
+                  reasoning: str | None = None) -> Iterator[dict[str, Any]]:
     """Each row with `pred`, `correct` and `status`, in input order."""
     with GradingPool(workers, timeout) as pool:
         futures = []
         for row in rows:
-            extractor, grader = rules_for(row.get("task") or task)
+            name = row.get("task") or task
+            rules = rules_for(name, row.get("reasoning") or reasoning)
+            gold = gold_as_task_reads_it(task_for(name), row["gold"])
             completion = Completion(text=row["completion"], tokens=0, finish_reason="unknown", token_count_source="none")
-            futures.append(score(pool, completion, row["gold"], extractor=extractor, grader=grader))
+            futures.append(score(pool, completion, gold, rules))
         for row, future in zip(rows, futures, strict=True):
             grade = future.result()
             yield {**row, "pred": grade.answer, "correct": grade.correct, "status": STATUS.get(grade.verdict, grade.verdict),

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from effbench.errors import StoreError
+from effbench.grading.reasoning import ReasoningFormat, reasoning_format
 from effbench.store.folder import RunStore, read_json
 from effbench.types import Scored
 
@@ -51,6 +52,10 @@ class Run:
     def sweep(self) -> str | None:
         """The sweep this run is a budget of, if any."""
         return self.folder.parent.name if (self.folder.parent / SWEEP_FILE).exists() else None
+
+    def reasoning(self, task: str) -> ReasoningFormat:
+        """The reasoning format the task's completions were graded with (runs made before formats: think)."""
+        return reasoning_format(self.info.get("tasks", {}).get(task, {}).get("reasoning", "think"))
 
     def identity(self, task: str) -> dict[str, Any]:
         return self.info.get("identity", {}).get("tasks", {}).get(task, {})

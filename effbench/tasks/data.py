@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jinja2 import TemplateError
+
 from effbench.errors import DataError
 from effbench.grading.extract import extract
+from effbench.tasks.prompts import render_text
 from effbench.tasks.spec import FieldSpec, Fields, TaskSpec
 from effbench.types import Sample
 
@@ -38,7 +41,7 @@ def describe_source(spec: TaskSpec, root: Path | None = None) -> tuple[str, bool
         path = root / spec.source.local
         return str(path), path.is_file()
     hub = spec.source.hub
-    return (f"hub {hub.path}" if hub else "no source"), False
+    return (f"hub {hub.path}" if hub else f"local only: {spec.source.origin or spec.source.local}"), False
 
 
 def load_dataset(spec: TaskSpec, *, root: Path | None = None, limit: int | None = None) -> Dataset:
@@ -89,7 +92,8 @@ def _read_local(spec: TaskSpec, root: Path) -> tuple[list[dict], dict[str, Any]]
 def _read_hub(spec: TaskSpec) -> tuple[list[dict], dict[str, Any]]:
     hub = spec.source.hub
     if hub is None:
-        raise DataError(f"{spec.name}: no hub source; set {DATA_DIR_ENV} to the folder holding {spec.source.local}")
+        origin = f" (published at {spec.source.origin})" if spec.source.origin else ""
+        raise DataError(f"{spec.name}: no hub source; set {DATA_DIR_ENV} to the folder holding {spec.source.local}{origin}")
     try:
         import datasets
 
@@ -132,18 +136,48 @@ def _to_samples(spec: TaskSpec, fields: Fields, records: Iterable[dict]) -> tupl
 
 
 def _value(spec: TaskSpec, fs: FieldSpec, record: dict, index: int, *, required: bool) -> str | None:
-    raw = record.get(fs.field)
+    raw = _raw(spec, fs, record, index)
     if raw is None:
         if required:
-            raise DataError(f"{spec.name}: record {index} has no field {fs.field!r}; check the task's field mapping")
+            raise DataError(f"{spec.name}: record {index} has no field {' or '.join(fs.fields)!r}; check the task's field mapping")
         return None
-    value = str(raw).strip()
-    if fs.extract:
-        value, _ = extract(value, fs.extract)
-    if fs.pattern and value is not None:
-        match = re.search(fs.pattern, value)
-        value = (match.group(1) if match.groups() else match.group(0)) if match else None
+    return narrow(fs, str(raw).strip())
+
+
+def _raw(spec: TaskSpec, fs: FieldSpec, record: dict, index: int) -> Any:
+    if fs.template is not None:
+        try:
+            return render_text(fs.template, record)
+        except TemplateError as exc:
+            raise DataError(f"{spec.name}: its field template failed on record {index}: {exc}") from None
+    for name in fs.fields:
+        value = lookup(record, name)
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def lookup(record: dict, path: str) -> Any:
+    """`record[path]`, or the value at a dotted path into nested objects (`other.source`)."""
+    if path in record:
+        return record[path]
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
     return value
+
+
+def narrow(fs: FieldSpec, value: str) -> str | None:
+    """The field's value narrowed by its extractor and pattern: GSM8K's `#### 72` gives `72`; None when they find nothing."""
+    result: str | None = value
+    if fs.extract:
+        result, _ = extract(value, fs.extract)
+    if fs.pattern and result is not None:
+        match = re.search(fs.pattern, result)
+        result = (match.group(1) if match.groups() else match.group(0)) if match else None
+    return result
 
 
 def _samples_hash(samples: list[Sample]) -> str:

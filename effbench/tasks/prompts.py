@@ -20,6 +20,11 @@ def _template(source: str) -> Template:
     return _ENV.from_string(source)
 
 
+def render_text(source: str, variables: dict) -> str:
+    """One template rendered with `variables` (sandboxed); a TemplateError when it fails."""
+    return _template(source).render(variables)
+
+
 def render(spec: TaskSpec, sample: Sample, *, mode: str = "chat", system: str | None = None) -> Prompt:
     """The prompt for one sample. Template variables: `question`, `sample`, and each metadata field."""
     variables = {**sample.metadata, "question": sample.question, "sample": sample}

@@ -12,17 +12,32 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from effbench.errors import TaskError
+from effbench.grading.reasoning import reasoning_format
+from effbench.grading.scoring import Rules
 from effbench.schema import Strict, first_problem
 
 TASK_FOLDER = Path(__file__).parent / "definitions"
 
 
 class FieldSpec(Strict):
-    """Where a value comes from in a record: a field, optionally narrowed by a regex or an extractor."""
+    """Where a value comes from in a record, optionally narrowed by a regex or an extractor: a field (a dotted
+    path such as `other.source` reaches into nested objects; a list names fields, the first that is not
+    empty gives the value), or a jinja2 template over the record's fields."""
 
-    field: str
+    field: str | tuple[str, ...] | None = None
+    template: str | None = Field(None, description="jinja2 template over the record's fields, instead of a field")
     pattern: str | None = Field(None, description="regex; the first group (or whole match) is the value")
     extract: str | None = Field(None, description="an extractor from effbench.grading.extract applied to the field")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> FieldSpec:
+        if (self.field is None) == (self.template is None):
+            raise ValueError("give either field: or template:")
+        return self
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field,) if isinstance(self.field, str) else self.field or ()
 
     @field_validator("pattern")
     @classmethod
@@ -61,6 +76,7 @@ class HubSource(Strict):
 
 class Source(Strict):
     hub: HubSource | None = None
+    origin: str | None = Field(None, description="where the file was published, pinned (repository, commit, path)")
     local: str = Field(description="file name under EFFBENCH_DATA_DIR")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     records: int = Field(gt=0)
@@ -87,7 +103,7 @@ class Generation(Strict):
 
 
 class TaskSpec(Strict):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
     version: int = Field(ge=1)
     description: str
     source: Source
@@ -95,6 +111,7 @@ class TaskSpec(Strict):
     prompt: Prompts
     extractor: str
     grader: str
+    reasoning: str = Field("think", description="the reasoning format of the completions (effbench.grading.reasoning)")
     generation: Generation
     breakdown: tuple[str, ...] = ()
 
@@ -110,10 +127,15 @@ class TaskSpec(Strict):
         for spec in (self.fields.answer, self.fields.question):
             if spec.extract and spec.extract not in EXTRACTORS:
                 raise ValueError(f"unknown extractor {spec.extract!r} in fields")
+        reasoning_format(self.reasoning)  # a ValueError names the formats
         missing = set(self.breakdown) - set(self.fields.metadata)
         if missing:
             raise ValueError(f"breakdown names {sorted(missing)}, which fields.metadata does not define")
         return self
+
+    def rules(self, reasoning: str | None = None) -> Rules:
+        """How this task's completions are graded; `reasoning` (a run's setting) overrides the task's format."""
+        return Rules(self.extractor, self.grader, reasoning_format(reasoning or self.reasoning))
 
     def template_hash(self) -> str:
         """sha256 of the prompt templates: two runs compare only if their prompts were the same."""
