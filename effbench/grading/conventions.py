@@ -22,10 +22,11 @@ def half_width(text: str) -> str:
 
 # --- decimal commas --------------------------------------------------------------------------------
 
-POINT_THOUSANDS_COMMA_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+,\d+(?![\d.,])")  # 2.499,50
-COMMA_THOUSANDS_POINT_DECIMAL = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+\.\d+(?![\d.,])")  # 2,499.50
-COMMA_DECIMAL = re.compile(r"(?<![\d.,])\d+,\d{1,2}(?![\d.,])|(?<![\d.,])\d+,\d{4,}(?![\d.,])")  # 3,5 / 0,25 / 3,14159
-POINT_DECIMAL = re.compile(r"(?<![\d.,])\d+\.(?:\d{1,2}|\d{4,})(?![\d.,])")  # 3.5 / 0.25 / 3.14159
+END = r"(?!\d|[.,]\d)"  # a number ends here: a sentence's full stop or comma may follow
+POINT_THOUSANDS_COMMA_DECIMAL = re.compile(rf"(?<![\d.,])\d{{1,3}}(?:\.\d{{3}})+,\d+{END}")  # 2.499,50
+COMMA_THOUSANDS_POINT_DECIMAL = re.compile(rf"(?<![\d.,])\d{{1,3}}(?:,\d{{3}})+\.\d+{END}")  # 2,499.50
+COMMA_DECIMAL = re.compile(rf"(?<![\d.,])\d+,(?:\d{{1,2}}|\d{{4,}}){END}")  # 3,5 / 0,25 / 3,14159
+POINT_DECIMAL = re.compile(rf"(?<![\d.,])\d+\.(?:\d{{1,2}}|\d{{4,}}){END}")  # 3.5 / 0.25 / 3.14159
 CURRENCY_AFTER_COMMA = re.compile(r"(?<![\d.,])\d+,\d{2}\s?(?:€|EUR\b|[Ee]uro)")  # 3,50 €
 COMMA_LANGUAGES = re.compile(  # words of languages that write decimal commas: German, French, Spanish, Italian, Portuguese, Dutch
     r"\b(?:Antwort|Ergebnis|Lösung|beträgt|also|daher|somit|réponse|résultat|donc|ainsi|vaut|respuesta|resultado|"

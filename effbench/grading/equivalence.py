@@ -148,7 +148,8 @@ def choice_letters(text: str, *, option_text: bool = False) -> str | None:
         letters.extend(match[1])
         position = match.end()
     rest = text[position:]
-    option_follows = rest[:1].isspace() or rest[:1] in (".", ":", "：")
+    formula = rest.lstrip()[:1] in tuple("=<>+-*/^≤≥≠")  # `C = 5` is an equation, not option C with its text
+    option_follows = (rest[:1].isspace() and not formula) or rest[:1] in (".", ":", "：")
     if not letters or (rest.strip() and not (option_text and option_follows)):
         return None
     return "".join(sorted(set(letters)))

@@ -69,7 +69,9 @@ def _closing_braces(text: str, begin: int) -> dict[int, int]:
 ANSWER_IS = re.compile(
     r"(?:\b(?:final|correct)\s+(?:answer|option|choice)\s*(?:is\s*:?|:|=)|\banswer\s+(?:is\s*:?|:|=)|\banswer\s*[:：]"
     r"|\banswers\s+are\s*:?|【答案】\s*[:：]?|(?:正确|最终)?答案\s*(?:应该?)?\s*(?:是|为|[:：])\s*[:：]?"
-    r"|正确的?(?:选项|答案|是)\s*(?:是|为)?\s*[:：]?)\s*",
+    r"|正确的?(?:选项|答案|是)\s*(?:是|为)?\s*[:：]?"
+    r"|\b(?:die\s+)?(?:antwort|lösung|ergebnis)\s*(?:ist|lautet|:)|\b(?:la\s+)?(?:réponse|respuesta|risposta)\s*(?:est|es|è|:)"
+    r"|\b(?:a\s+)?resposta\s*(?:é|:)|\bhet\s+antwoord\s+is)\s*",
     re.I,
 )
 SENTENCE_END = re.compile(r"\.\s|。|<eo[ae]>|\.?\s*(?:$|(?=</think>))", re.M)
@@ -116,7 +118,10 @@ def _after_verb(statement: str) -> str:
     return statement[verbs[-1].end():] if verbs else statement
 
 
-ZH_THEREFORE = re.compile(r"(?:所以|故|因此|因而|从而|于是|综上(?:所述)?|即|则)[^。\n]{0,40}?(?:为|是|等于)\s*[:：]?\s*")
+ZH_THEREFORE = re.compile(  # `所以 a 的值为 2`, `方程的解为 x=2`
+    r"(?:(?:所以|故|因此|因而|从而|于是|综上(?:所述)?|即|则)[^。\n]{0,40}?"
+    r"|的(?:解集?|值|取值范围|范围|最[大小]值|概率|面积|体积|长度|周长|坐标|个数|通项公式))(?:为|是|等于)\s*[:：]?\s*"
+)
 CJK = re.compile(r"[\u3400-\u9fff]")
 MATH_WORDS = set("根号下分之负正无穷大解或者和与及零〇一二两三四五六七八九十百千万空集不存在实数元角个人米厘毫克吨升天岁秒钟小时次种条位本张倍项组块辆名件只平方立")
 
@@ -146,27 +151,43 @@ def _bare(text: str) -> str | None:
     words = len(re.findall(r"[A-Za-z]{2,}", prose))
     if words and math_segments(text):
         return None  # "Special matrix: $M$": the math part, by the last-math rule
+    if re.match(r"\s*[A-Za-z]{2,}\s+[A-Za-z]{2,}\b", prose):
+        return None  # "Es kostet 12 €": a sentence, whose number the number rules find
     return text if words <= (2 if mathlike else 1) else None
 
 
-def math_segments(text: str) -> list[str]:
-    """The contents of `$…$`, `$$…$$`, `\\(…\\)` and `\\[…\\]`, in order; one pass, so unclosed ones cost nothing."""
-    segments, opener, start = [], None, 0
+def math_segments(text: str, *, with_positions: bool = False) -> list:
+    """The contents of `$…$`, `$$…$$`, `\\(…\\)` and `\\[…\\]`, in order (with `with_positions`: as (start, end,
+    content), delimiters included); one pass, so unclosed ones cost nothing."""
+    segments, opener, start, begin = [], None, 0, 0
     for delimiter in MATH_DELIMITER.finditer(text):
         token = delimiter.group()
         if opener is None and token in CLOSER:
-            opener, start = token, delimiter.end()
+            opener, start, begin = token, delimiter.end(), delimiter.start()
         elif opener is not None and token == CLOSER[opener]:
             if content := text[start:delimiter.start()].strip():
-                segments.append(content)
+                segments.append((begin, delimiter.end(), content) if with_positions else content)
             opener = None
     return segments
 
 
+MATH_SEPARATOR = re.compile(r"\s*(,|;|\band\b|\bor\b|或者?|和|、|及)?\s*")
+
+
 def _last_math(text: str) -> str | None:
-    """The last inline or display math in the answer part: `... so we get $5$`."""
-    segments = math_segments(text)
-    return segments[-1] if segments else None
+    """The last inline or display math in the answer part (`... so we get $5$`), with the math just before it when
+    only a separator stands between them: `$x<-1$ or $x>1$` gives `x<-1 or x>1`, `$2$ and $3$` gives `2 and 3`."""
+    segments = math_segments(text, with_positions=True)
+    if not segments:
+        return None
+    start, _, answer = segments[-1]
+    for begin, end, content in reversed(segments[:-1]):
+        gap = MATH_SEPARATOR.fullmatch(text, end, start)
+        if gap is None:
+            break
+        answer = f"{content}{' ' + gap[1] + ' ' if gap[1] and gap[1] not in ',;' else (gap[1] or ' ') + ' '}{answer}"
+        start = begin
+    return answer
 
 
 def _hashes(text: str) -> str | None:
