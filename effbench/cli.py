@@ -7,12 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from rich.console import Console
 
 from effbench import __version__
 from effbench.backends import BACKENDS, backend_module
-from effbench.config import EvalConfig, build, keys_help, known_reasoning_format, parse_words, split_keys
+from effbench.config import EvalConfig, build, keys_help, parse_words, split_keys
 from effbench.errors import ConfigError, EffbenchError
 from effbench.report.tables import results_table, sweep_table
 
@@ -156,18 +155,6 @@ def tasks_command() -> None:
     stdout.print(tasks_table())
 
 
-class GradeOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    task: str | None = Field(None, description="task whose rules grade every line without its own task (any effbench task)")
-    reasoning: str | None = Field(None, description="reasoning format of the completions (default: the task's, think)")
-    out: Path | None = Field(None, description="file to write the graded lines to (default: standard output)")
-    workers: int = Field(2, ge=1, description="grading worker processes")
-    timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
-
-    _known_format = field_validator("reasoning")(known_reasoning_format)
-
-
 @cli.command("grade")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("words", nargs=-1)
@@ -180,7 +167,7 @@ def grade_command(path, words: tuple[str, ...]) -> None:
     """
     import json
 
-    from effbench.run.grade_file import grade_outputs, read_outputs, summary
+    from effbench.run.grade_file import GradeOptions, grade_outputs, read_outputs, summary
 
     options = build(GradeOptions, parse_words(words), what="grade")
     graded = list(grade_outputs(read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout,
@@ -292,19 +279,14 @@ def gate_command(words: tuple[str, ...]) -> None:
 @click.argument("words", nargs=-1)
 def rescore_command(run: Path, words: tuple[str, ...]) -> None:
     """Grade a stored run again with the current grader, without the model: effbench rescore RUN [name=NEW]
-    [workers=2] [grade_timeout=10]
+    [workers=N] [grade_timeout=S] [reasoning=FORMAT]
 
     Writes a new run (RUN-rescored beside it) and lists every completion whose verdict changed.
     """
-    from effbench.run.rescore import rescore
+    from effbench.run.rescore import RescoreOptions, rescore
 
-    values = key_values(words, "rescore", ("name", "workers", "grade_timeout"))
-    try:
-        workers = int(values["workers"]) if "workers" in values else None
-        timeout = float(values["grade_timeout"]) if "grade_timeout" in values else None
-    except ValueError:
-        raise ConfigError("workers must be an integer and grade_timeout a number of seconds") from None
-    outcome, changes, compared = rescore(run, name=values.get("name"), workers=workers, timeout=timeout)
+    options = build(RescoreOptions, parse_words(words), what="rescore")
+    outcome, changes, compared = rescore(run, options)
     for c in changes:
         stdout.print(f"{c.task} {c.sample_id} #{c.completion}: {c.old_verdict} -> {c.new_verdict} "
                      f"(answer {c.old_answer!r} -> {c.new_answer!r})", markup=False, soft_wrap=True)

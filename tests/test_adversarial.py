@@ -11,12 +11,17 @@ import pytest
 
 from effbench.grading.extract import EXTRACTORS, extract
 from effbench.grading.reasoning import FORMATS
-from effbench.grading.equivalence import for_math_verify, as_number, choice_letters, normal_text
+from effbench.grading.conventions import chinese_math, with_decimal_points, writes_decimal_commas
+from effbench.grading.equivalence import as_number, choice_letters, for_math_verify, normal_text, option_gold, relations_as_union
 from effbench.run.grade_file import grade_outputs
 
 MEGABYTE = 1_000_000
 PIECES = ["$", "$$", "\\(", "\\[", "\\boxed{", "{", "}", "####", "<think>", "</think>", "the answer is ", "Answer:",
-          "option ", "1,", "A ", ". ", "\\frac{", "\\text{a}", "\\{x|", "> ", "C_{", "x = ", "5 ", "a", " and "]
+          "option ", "1,", "A ", ". ", "\\frac{", "\\text{a}", "\\{x|", "> ", "C_{", "x = ", "5 ", "a", " and ",
+          # the conventions beyond English: Chinese statements and words, prose letters, decimal commas, other formats
+          "【答案】", "<eoa>", "<eoe>", "故选", "所以", "的值为", "答案是", "根号", "三分之", "负", "或", "、", "。", "（Ｃ）", "１",
+          "has to be ", "C, because ", "Die Antwort ist ", "2.499,50 €", "3,5 ", "x<-1 or ", "<|end_of_thought|>",
+          "<|begin_of_thought|>", "<Thought>", "</Thought>", "analysis", "assistantfinal"]
 
 
 def adversarial(size: int) -> dict[str, str]:
@@ -37,6 +42,9 @@ def finishes_within(seconds: float, work) -> bool:
 def test_extraction_is_linear_on_megabyte_completions():
     def work():
         for text in adversarial(MEGABYTE).values():
+            for reasoning in FORMATS.values():
+                reasoning.is_open(text)
+                split = reasoning.split(text)
             split = FORMATS["think"].split(text)
             for extractor in EXTRACTORS:
                 if not split.unfinished:
@@ -45,7 +53,8 @@ def test_extraction_is_linear_on_megabyte_completions():
     assert finishes_within(120, work)
 
 
-@pytest.mark.parametrize("normalise", [as_number, choice_letters, normal_text, for_math_verify])
+@pytest.mark.parametrize("normalise", [as_number, choice_letters, normal_text, for_math_verify, chinese_math, relations_as_union,
+                                       option_gold, writes_decimal_commas, with_decimal_points])
 def test_answer_normalisations_are_linear(normalise):
     assert finishes_within(60, lambda: [normalise(text) for text in adversarial(200_000).values()])
 

@@ -24,6 +24,9 @@ class Codec(Protocol):
     def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None: ...
 
 
+MAX_STEPS = 16  # from the head's own encoding to the token that completes the marker in context
+
+
 class TokenizerCodec:
     """A Hugging Face tokenizer; the end of the reasoning is located in the token ids where its marker's ids occur."""
 
@@ -44,20 +47,37 @@ class TokenizerCodec:
         """The text of the first `tokens` token ids, decoded as vLLM decodes its output (special tokens skipped)."""
         if completion.token_ids is None:
             raise ValueError("the completion was stored without its token ids")
-        return self.tokenizer.decode(list(completion.token_ids[:tokens]), skip_special_tokens=True)
+        return self._decode(completion.token_ids[:tokens])
 
     def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None:
-        """Tokens up to and including the last closing marker of the reasoning; None when the completion has none.
+        """Tokens up to and including the one that completes the last closing marker of the reasoning; None when the
+        completion has none.
 
-        The marker is found in the token ids where its own ids occur there (a special token such as
-        Qwen3's `</think>`, or a marker that tokenizes the same in context); else the text up to it is
-        encoded, which a special token skipped in decoding makes approximate."""
+        The marker is found in the token ids where its own ids occur there (a special token such as Qwen3's
+        `</think>`); else at the first token whose decoded prefix holds the whole marker (a marker written as
+        text, such as `<|end_of_thought|>`, may merge with what follows it)."""
         for marker in reasoning.closes:
             ids = self._marker_ids.setdefault(marker, self.encode(marker))
             if ids and (end := last_occurrence(token_ids, ids)) is not None:
                 return end
-        end = reasoning.reasoning_end(text)
-        return len(self.encode(text[:end[1]])) if end else None
+        found = reasoning.reasoning_end(text)
+        if found is None:
+            return None
+        chars, count = found[1], len(self.encode(text[:found[1]]))  # near the answer: a step or two from it
+        if not token_ids:
+            return count
+        count = min(count, len(token_ids))
+        for _ in range(MAX_STEPS):
+            if count < len(token_ids) and len(self._decode(token_ids[:count])) < chars:
+                count += 1
+            elif count > 1 and len(self._decode(token_ids[:count - 1])) >= chars:
+                count -= 1
+            else:
+                break
+        return count
+
+    def _decode(self, token_ids: tuple[int, ...]) -> str:
+        return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
 
 
 class WordCodec:

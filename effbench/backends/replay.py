@@ -8,6 +8,7 @@ token under greedy decoding; under sampling, a draw from the same distribution.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ class ReplayBackend:
         self.store = RunStore(folder)
         self._codec = codec
         self._cache: dict[str, dict[str, tuple[Completion, ...]]] = {}
+        self._run_info: dict[str, Any] | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"engine": "replay", "replay_from": str(self.store.folder),
@@ -49,7 +51,22 @@ class ReplayBackend:
             completions = stored[request.sample_id]
             if len(completions) < request.sampling.n:
                 raise BackendError(f"{self.store.folder} holds {len(completions)} completions per sample, asked for n={request.sampling.n}")
-            yield request, [self._cut(c, request) for c in completions[: request.sampling.n]]
+            yield request, [self._cut(self._recounted(c, request), request) for c in completions[: request.sampling.n]]
+
+    def _recounted(self, completion: Completion, request: Request) -> Completion:
+        """The completion's reasoning tokens counted again when it is replayed under another reasoning format."""
+        if request.reasoning.name == self._format(request.task) or completion.token_ids is None:
+            return completion
+        codec = self._codec or self._load_codec(completion)
+        return replace(completion, reasoning_tokens=codec.reasoning_tokens(completion.token_ids, completion.text, request.reasoning))
+
+    def _format(self, task: str) -> str:
+        return self._info().get("tasks", {}).get(task, {}).get("reasoning", "think")
+
+    def _info(self) -> dict[str, Any]:
+        if self._run_info is None:
+            self._run_info = read_json(self.store.run_file)
+        return self._run_info
 
     def _cut(self, completion: Completion, request: Request) -> Completion:
         max_tokens = request.sampling.max_tokens
@@ -65,7 +82,7 @@ class ReplayBackend:
         if completion.token_count_source == "words":
             self._codec = WordCodec()
         else:
-            info = read_json(self.store.run_file)
+            info = self._info()
             model, options = info["config"]["model"], info["config"].get("backend_options", {})
             try:
                 self._codec = TokenizerCodec.load(model, options.get("revision"), options.get("trust_remote_code", False))

@@ -33,7 +33,7 @@ COMMA_LANGUAGES = re.compile(  # words of languages that write decimal commas: G
     r"entonces|por\s+lo\s+tanto|risposta|quindi|risultato|resposta|portanto|antwoord|dus|ist|est|es|è|é|sind)\b",
     re.I,
 )
-NUMBER_WITH_SEPARATORS = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?(?![\d.])|\d+,\d+")
+NUMBER_WITH_SEPARATORS = re.compile(r"(?<![\d.])(?:\d{1,3}(?:\.\d{3})+(?:,\d+)?(?![\d.])|\d++,\d+)")
 
 
 def writes_decimal_commas(text: str) -> bool:

@@ -17,6 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from effbench.config import known_reasoning_format
 from effbench.errors import DataError, TaskError
 from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import reasoning_format
@@ -24,6 +27,21 @@ from effbench.grading.scoring import Rules, score
 from effbench.tasks.data import narrow
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion
+
+
+class GradeOptions(BaseModel):
+    """`effbench grade`'s keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task: str | None = Field(None, description="task whose rules grade every line without its own task (any effbench task)")
+    reasoning: str | None = Field(None, description="reasoning format of the completions (default: the task's, think)")
+    out: Path | None = Field(None, description="file to write the graded lines to (default: standard output)")
+    workers: int = Field(2, ge=1, description="grading worker processes")
+    timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
+
+    _known_format = field_validator("reasoning")(known_reasoning_format)
+
 
 ALIASES = {"aime": "aime24", "gaokao": "gaokao2023en"}
 STATUS = {"correct": "graded", "wrong": "graded"}

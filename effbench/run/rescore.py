@@ -10,11 +10,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from effbench.backends import backend_module
-from effbench.config import EvalConfig
+from effbench.config import EvalConfig, known_reasoning_format
 from effbench.errors import ConfigError
 from effbench.run.evaluate import Outcome, evaluate
 from effbench.store.runs import Run, open_run
+
+
+class RescoreOptions(BaseModel):
+    """`effbench rescore`'s keys; those left unset keep the stored run's settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(None, description="the new run's folder name (default: RUN-rescored, beside RUN)")
+    workers: int | None = Field(None, ge=1, description="grading worker processes (default: the run's)")
+    grade_timeout: float | None = Field(None, gt=0, description="seconds before a stuck grading worker is killed (default: the run's)")
+    reasoning: str | None = Field(None, description="grade with another reasoning format (default: the run's)")
+
+    _known_format = field_validator("reasoning")(known_reasoning_format)
 
 
 @dataclass(frozen=True)
@@ -28,21 +43,17 @@ class Change:
     new_answer: str | None
 
 
-def rescore(folder: Path, *, name: str | None = None, workers: int | None = None, timeout: float | None = None,
-            progress=None) -> tuple[Outcome, list[Change], int]:
+def rescore(folder: Path, options: RescoreOptions = RescoreOptions(), *, progress=None) -> tuple[Outcome, list[Change], int]:
     """(the new run, the changed verdicts, how many completions were compared)."""
     run = open_run(folder)
     stored = run.info.get("config") or {}
-    target = name or f"{run.name}-rescored"
+    target = options.name or f"{run.name}-rescored"
     if (run.folder.parent / target).exists():
         raise ConfigError(f"{run.folder.parent / target} exists already; choose another name= or remove it")
     values: dict[str, Any] = {k: v for k, v in stored.items() if k in EvalConfig.model_fields}
     values.update(backend="replay", name=target, out=str(run.folder.parent),
                   tasks=tuple(run.info.get("identity", {}).get("tasks") or run.tasks))
-    if workers is not None:
-        values["workers"] = workers
-    if timeout is not None:
-        values["grade_timeout"] = timeout
+    values.update(options.model_dump(exclude_none=True, exclude={"name"}))
     config = EvalConfig.model_validate(values)
     options = backend_module("replay").Options(replay_from=run.folder)
     outcome = evaluate(config, options, progress=progress)
