@@ -64,6 +64,24 @@ def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_p
     assert run["tasks"]["math500"]["dataset"]["records"] == 500
 
 
+NEW_TASKS = ("gaokao2024_I", "gaokao2024_II", "gaokao2024_mix", "gaokao_math_cloze", "gaokao_math_qa", "o1pruner_math",
+             "o1pruner_gaokao")
+
+
+def test_chinese_gaokao_and_o1_pruner_tasks_run_end_to_end(tiny_model, tmp_path):
+    result = run_cli("eval", f"model={tiny_model}", f"tasks={','.join(NEW_TASKS)}", "limit=3", "max_tokens=16",
+                     f"out={tmp_path}", "name=new", *ENGINE)
+    assert result.returncode == 0, result.stderr[-2000:]
+    results = json.loads((tmp_path / "new" / "results.json").read_text())
+    assert sorted(results["tasks"]) == sorted(NEW_TASKS)
+    for task in NEW_TASKS:
+        lines = read_lines(tmp_path / "new" / f"{task}.samples.jsonl")
+        assert len(lines) == 3 and all(c["tokens"] == len(c["token_ids"]) > 0 for line in lines for c in line["completions"])
+        assert results["tasks"][task]["metrics"]["samples"] == 3
+    prompt = read_lines(tmp_path / "new" / "gaokao_math_qa.samples.jsonl")[0]["prompt"]
+    assert prompt[0]["role"] == "system" and "\n选项: (A)" in prompt[1]["content"]  # Qwen2.5-Math's prompt and layout
+
+
 @pytest.fixture(scope="module")
 def greedy_run(tiny_model, tmp_path_factory) -> tuple[Path, int]:
     """A greedy run killed after a few samples, then resumed: (run folder, samples stored before the kill)."""
