@@ -22,6 +22,14 @@ def known_reasoning_format(value: str | None) -> str | None:
     return value
 
 
+def plain_run_name(value: str | None) -> str | None:
+    """A validator: a run folder name that is one plain path part."""
+    if value is not None and not RUN_NAME.match(value):
+        raise ValueError(f"{value!r} is not a plain folder name: use letters, digits, '.', '_' and '-', "
+                         "starting with a letter or digit")
+    return value
+
+
 class EvalConfig(BaseModel):
     """Keys common to every backend. Unset generation keys take the task's defaults."""
 
@@ -64,14 +72,7 @@ class EvalConfig(BaseModel):
 
     _known_format = field_validator("reasoning")(known_reasoning_format)
 
-    @field_validator("name")
-    @classmethod
-    def _safe_name(cls, value: str | None) -> str | None:
-        if value is not None and not RUN_NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a plain folder name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
-            )
-        return value
+    _safe_name = field_validator("name")(plain_run_name)
 
     @model_validator(mode="after")
     def _sampling_for_n(self) -> EvalConfig:

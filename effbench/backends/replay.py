@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut
 from effbench.errors import BackendError
-from effbench.store.folder import RunStore, read_json
+from effbench.store.folder import RunStore, read_record
 from effbench.types import Completion, Request
 
 
@@ -65,7 +65,7 @@ class ReplayBackend:
 
     def _info(self) -> dict[str, Any]:
         if self._run_info is None:
-            self._run_info = read_json(self.store.run_file)
+            self._run_info = read_record(self.store.run_file)
         return self._run_info
 
     def _cut(self, completion: Completion, request: Request) -> Completion:

@@ -29,6 +29,7 @@ from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
 from effbench.store.folder import RunStore, write_json_atomic
+from effbench.store.lock import RunLock
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Sampling, Scored
 
@@ -110,12 +111,12 @@ def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None 
     codec = _codec(tokenizer or log.model)
     started = time.time()
     plans = []
-    with GradingPool(workers, grade_timeout) as pool:
+    with RunLock(store.folder), GradingPool(workers, grade_timeout) as pool:
         for task, found in matched.items():
             plans.append(_write_task(store, found, codec, pool))
-    results = collect_results(log.model, "lm-eval", store, plans)
-    write_json_atomic(store.results_file, results)
-    write_json_atomic(store.run_file, _run_info(log, path, tokenizer or log.model, plans, mapping, problems, started))
+        results = collect_results(log.model, "lm-eval", store, plans)
+        write_json_atomic(store.results_file, results)
+        write_json_atomic(store.run_file, _run_info(log, path, tokenizer or log.model, plans, mapping, problems, started))
     return ImportOutcome(store.folder, results, mapping, problems)
 
 

@@ -23,7 +23,8 @@ from effbench.grading.pool import GradingPool
 from effbench.analysis.metrics import task_metrics
 from effbench.tasks.prompts import render
 from effbench.grading.scoring import Rules, score
-from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_json, write_json_atomic
+from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_record, write_json_atomic
+from effbench.store.lock import RunLock
 from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Completion, Request, Sample, Sampling, Scored
 
@@ -113,10 +114,18 @@ def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> d
 
 
 def _check_resumable(store: RunStore, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored run.json when the run may be resumed with `wanted`; None for a new run. Samples without the
+    run.json that says what made them are never resumed: their identity would be a guess."""
     if not store.run_file.exists():
+        if store.has_samples():
+            raise StoreError(f"{store.folder} holds samples but no run.json, the record of what made them, so it cannot "
+                             "be resumed; choose another name= or delete that folder")
         return None
-    stored = read_json(store.run_file)
-    old = stored.get("identity", {})
+    stored = read_record(store.run_file)
+    old = stored.get("identity")
+    if not isinstance(old, dict) or not isinstance(old.get("tasks", {}), dict):
+        raise StoreError(f"{store.run_file} has no identity of the run, so it cannot be resumed; choose another name= or "
+                         "delete that folder")
     for key, value in wanted.items():
         if key == "tasks":
             for task, info in value.items():
@@ -152,8 +161,15 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
              backend: Backend | None = None) -> Outcome:
     """Evaluate, resuming whatever the run folder already holds.
 
-    The backend is opened here when samples are missing, unless the caller gives one (and closes it)."""
+    The backend is opened here when samples are missing, unless the caller gives one (and closes it). The run
+    folder has one writer: another effbench on it is refused (`RunLock`)."""
     store = RunStore.open(config.out, config.run_name)
+    with RunLock(store.folder):
+        return _evaluate(store, config, options, progress, backend)
+
+
+def _evaluate(store: RunStore, config: EvalConfig, options: BaseModel, progress: Progress | None,
+              backend: Backend | None) -> Outcome:
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
     stored = _check_resumable(store, wanted) or {}

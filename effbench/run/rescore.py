@@ -13,9 +13,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from effbench.backends import backend_module
-from effbench.config import EvalConfig, known_reasoning_format
+from effbench.config import EvalConfig, build, known_reasoning_format, plain_run_name
 from effbench.errors import ConfigError
 from effbench.run.evaluate import Outcome, evaluate
+from effbench.store.folder import RunStore, read_record
 from effbench.store.runs import Run, open_run
 
 
@@ -30,6 +31,7 @@ class RescoreOptions(BaseModel):
     reasoning: str | None = Field(None, description="grade with another reasoning format (default: the run's)")
 
     _known_format = field_validator("reasoning")(known_reasoning_format)
+    _plain_name = field_validator("name")(plain_run_name)
 
 
 @dataclass(frozen=True)
@@ -48,17 +50,29 @@ def rescore(folder: Path, options: RescoreOptions = RescoreOptions(), *, progres
     run = open_run(folder)
     stored = run.info.get("config") or {}
     target = options.name or f"{run.name}-rescored"
-    if (run.folder.parent / target).exists():
-        raise ConfigError(f"{run.folder.parent / target} exists already; choose another name= or remove it")
+    _check_target(run, run.folder.parent / target)
     values: dict[str, Any] = {k: v for k, v in stored.items() if k in EvalConfig.model_fields}
     values.update(backend="replay", name=target, out=str(run.folder.parent),
                   tasks=tuple(run.info.get("identity", {}).get("tasks") or run.tasks))
     values.update(options.model_dump(exclude_none=True, exclude={"name"}))
-    config = EvalConfig.model_validate(values)
+    config = build(EvalConfig, values, what=f"the stored config of {run.folder}")
     options = backend_module("replay").Options(replay_from=run.folder)
     outcome = evaluate(config, options, progress=progress)
     changes, compared = verdict_changes(run, open_run(outcome.folder), list(outcome.results["tasks"]))
     return outcome, changes, compared
+
+
+def _check_target(run: Run, folder: Path) -> None:
+    """A folder of the same name is resumed when it is an unfinished rescore of this run (one that was interrupted);
+    a finished run is never overwritten."""
+    if not (folder / "run.json").exists() and not RunStore(folder).has_samples():
+        return  # new, or killed before it wrote anything
+    if (folder / "results.json").exists():
+        raise ConfigError(f"{folder} is a finished run already; choose another name= or remove it")
+    config = read_record(folder / "run.json").get("config") if (folder / "run.json").exists() else None
+    source = (config or {}).get("backend_options") if isinstance(config, dict) else None
+    if not isinstance(source, dict) or Path(str(source.get("replay_from"))).resolve() != run.folder.resolve():
+        raise ConfigError(f"{folder} exists already and is not a rescore of {run.folder}; choose another name= or remove it")
 
 
 def verdict_changes(old: Run, new: Run, tasks: list[str]) -> tuple[list[Change], int]:

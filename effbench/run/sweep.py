@@ -29,7 +29,8 @@ from effbench.errors import ConfigError, StoreError
 from effbench.run.evaluate import Outcome, Progress, evaluate
 from effbench.backends.forcing import ForcingBackend, require_continuation
 from effbench.store.runs import SWEEP_FILE
-from effbench.store.folder import RunStore, read_json, write_json_atomic
+from effbench.store.folder import RunStore, read_record, write_json_atomic
+from effbench.store.lock import RunLock
 from effbench.types import Request
 
 MODES = ("truncate", "force")
@@ -66,6 +67,12 @@ def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, m
     if mode == "force":
         require_continuation(config.backend)
     folder = RunStore.open(config.out, config.name or f"{config.run_name}-{mode}").folder
+    with RunLock(folder):  # one sweep per folder; each budget's run is locked again by evaluate
+        return _sweep(folder, config, options, budgets, mode, derive, progress)
+
+
+def _sweep(folder: Path, config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], mode: str, derive: bool,
+           progress: Progress | None) -> SweepOutcome:
     record = _record(folder, config, budgets, mode, derive)
     engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))
     runs: dict[int, Outcome] = {}
@@ -106,7 +113,7 @@ def _record(folder: Path, config: EvalConfig, budgets: tuple[int, ...], mode: st
     """sweep.json's content; a sweep folder made with another mode, derivation or largest budget is refused."""
     wanted = {"model": config.model, "tasks": list(config.tasks), "mode": mode, "derive": derive,
               "how": DERIVATION[derive], "force": {"cue": config.force_cue, "tokens": config.force_tokens} if mode == "force" else None}
-    stored = read_json(folder / SWEEP_FILE) if (folder / SWEEP_FILE).exists() else None
+    stored = read_record(folder / SWEEP_FILE) if (folder / SWEEP_FILE).exists() else None
     if stored is None:
         return {**wanted, "budgets": list(budgets)}
     for key in ("mode", "derive", "force"):

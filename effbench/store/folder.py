@@ -41,13 +41,26 @@ def write_json_atomic(path: Path, data: Any) -> None:
         raise
 
 
-def read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise StoreError(f"{path} does not exist; is this a run folder?") from None
+    except IsADirectoryError:
+        raise StoreError(f"{path} is a folder, not a file of a run") from None
+    except UnicodeDecodeError:
+        raise StoreError(f"{path} is not UTF-8 text; it is not a file effbench wrote") from None
     except json.JSONDecodeError as exc:
         raise StoreError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A JSON object written by effbench (run.json, results.json, sweep.json); anything else is a one-line error."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise StoreError(f"{path} holds a JSON {type(data).__name__}, not the object effbench writes; "
+                         "it is not an effbench run file (restore it, or delete the run folder)")
+    return data
 
 
 class RunStore:
@@ -88,6 +101,9 @@ class RunStore:
                     raise StoreError(f"{path} line {number} repeats sample {scored.sample.id!r}; delete one of the two lines")
                 seen.add(scored.sample.id)
                 yield scored
+
+    def has_samples(self) -> bool:
+        return self.folder.is_dir() and any(self.folder.glob("*.samples.jsonl"))
 
     def completed_ids(self, task: str) -> set[str]:
         return {scored.sample.id for scored in self.read_samples(task)}

@@ -11,7 +11,7 @@ import numpy as np
 
 from effbench.errors import StoreError
 from effbench.grading.reasoning import ReasoningFormat, reasoning_format
-from effbench.store.folder import RunStore, read_json
+from effbench.store.folder import RunStore, read_record
 from effbench.types import Scored
 
 SWEEP_FILE = "sweep.json"
@@ -84,7 +84,7 @@ def open_run(path: str | Path) -> Run:
         raise StoreError(f"{folder} is not a run folder; give the folder of a finished run or its results.json")
     if not (folder / "results.json").exists():
         raise StoreError(f"{folder} has no results.json: the run did not finish; run its effbench eval command again")
-    return Run(folder, read_json(folder / "run.json"), read_json(folder / "results.json"))
+    return Run(folder, read_record(folder / "run.json"), read_record(folder / "results.json"))
 
 
 def find_runs(root: str | Path) -> list[Run]:
@@ -133,7 +133,7 @@ def open_sweep(path: str | Path) -> Sweep:
         folder = folder.parent
     if not (folder / SWEEP_FILE).exists():
         raise StoreError(f"{folder} is not a sweep folder (no {SWEEP_FILE}); make one with effbench sweep")
-    info = read_json(folder / SWEEP_FILE)
+    info = read_record(folder / SWEEP_FILE)
     runs = {int(budget): open_run(folder / name) for budget, name in sorted(info.get("runs", {}).items(), key=lambda kv: int(kv[0]))}
     if not runs:
         raise StoreError(f"sweep {folder} has no finished budget; run its effbench sweep command again")
