@@ -32,8 +32,8 @@ from fractions import Fraction
 from pathlib import Path
 
 from effbench.grading.extract import extract
-from effbench.grading.reasoning import THINK
 from effbench.grading.pool import GradeJob, GradingPool
+from effbench.grading.reasoning import THINK
 from effbench.tasks.spec import load_task
 
 PATHOLOGICAL = [

@@ -7,10 +7,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from effbench.errors import ConfigError
 from effbench.grading.reasoning import reasoning_format
+from effbench.schema import Strict
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -22,6 +29,11 @@ def known_reasoning_format(value: str | None) -> str | None:
     return value
 
 
+def comma_separated(value: Any) -> Any:
+    """A validator (before): `a,b, c` -> `['a', 'b', 'c']`; other values as they are."""
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
 def plain_run_name(value: str | None) -> str | None:
     """A validator: a run folder name that is one plain path part."""
     if value is not None and not RUN_NAME.match(value):
@@ -30,18 +42,16 @@ def plain_run_name(value: str | None) -> str | None:
     return value
 
 
-class EvalConfig(BaseModel):
+class EvalConfig(Strict):
     """Keys common to every backend. Unset generation keys take the task's defaults."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str = Field(description="model to evaluate: a local folder or a hub id (the served name for backend=openai)")
+    model: str = Field(min_length=1, description="model to evaluate: a local folder or a hub id (the served name for backend=openai)")
     tasks: tuple[str, ...] = Field(description="comma-separated task names (see `effbench tasks`) or paths to task YAML files")
     backend: str = Field("vllm", description="how to generate: vllm, openai, replay or scripted")
     n: int = Field(1, ge=1, description="completions per problem")
     temperature: float | None = Field(None, ge=0, description="sampling temperature (default: the task's, greedy)")
     top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling (default: the task's)")
-    top_k: int | None = Field(None, description="top-k sampling, -1 for off (default: the task's)")
+    top_k: int | None = Field(None, ge=-1, description="top-k sampling, -1 for off (default: the task's)")
     max_tokens: int | None = Field(None, ge=1, description="completion token limit (default: the task's)")
     force: bool = Field(False, description="budget forcing: a completion that reaches max_tokens is ended (</think> where it "
                         "thinks), given force_cue, and writes up to force_tokens more, which are graded")
@@ -64,8 +74,7 @@ class EvalConfig(BaseModel):
     @field_validator("tasks", mode="before")
     @classmethod
     def _split_tasks(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [t.strip() for t in value.split(",") if t.strip()]
+        value = comma_separated(value)
         if not value:
             raise ValueError("name at least one task")
         return value
@@ -73,6 +82,13 @@ class EvalConfig(BaseModel):
     _known_format = field_validator("reasoning")(known_reasoning_format)
 
     _safe_name = field_validator("name")(plain_run_name)
+
+    @field_validator("top_k")
+    @classmethod
+    def _top_k(cls, value: int | None) -> int | None:
+        if value == 0:
+            raise ValueError("top_k=0 keeps no token: use -1 for off, or a positive count")
+        return value
 
     @model_validator(mode="after")
     def _sampling_for_n(self) -> EvalConfig:
@@ -134,8 +150,23 @@ def describe_validation_error(exc: ValidationError, model: type[BaseModel], *, w
         return f"unknown key {key!r} for {what}{suggestion} (run with --help to see the keys)"
     if error["type"] == "missing":
         return f"missing key {key}= for {what}"
+    given = error.get("input")
+    plain = WORDED.get(error["type"])
+    if plain is not None and error["loc"] and isinstance(given, str | int | float):
+        expected = (error.get("ctx") or {}).get("expected", "")
+        return f"{key}={given} {plain.format(expected=expected.replace(chr(39), '').replace(' or ', ', '))}"
     message = error["msg"].removeprefix("Value error, ")
     return f"bad value for {key}: {message}" if error["loc"] else message
+
+
+WORDED = {  # pydantic's error types, said as effbench says them
+    "literal_error": "is not one of {expected}",
+    "bool_parsing": "must be true or false",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+}
 
 
 def closest(word: str, choices: list[str]) -> str | None:
@@ -150,6 +181,11 @@ def split_keys(values: dict[str, Any], options_model: type[BaseModel]) -> tuple[
     common = {k: v for k, v in values.items() if k in EvalConfig.model_fields or k not in options_model.model_fields}
     backend = {k: v for k, v in values.items() if k in options_model.model_fields and k not in EvalConfig.model_fields}
     return common, backend
+
+
+def parse_keys(model: type[BaseModel], words: list[str] | tuple[str, ...], *, what: str) -> Any:
+    """A command's `key=value` words (and a `config=FILE.yaml`) validated into its keys model, or one ConfigError line."""
+    return build(model, parse_words(words), what=what)
 
 
 def keys_help(model: type[BaseModel]) -> str:

@@ -1,4 +1,4 @@
-"""The base of effbench's file schemas (tasks, leaderboards, gate rules): strict, and one line per problem."""
+"""The base of effbench's schemas (task, leaderboard and gate files; every command's keys): strict, and one line per problem."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Strict(BaseModel):
-    """Unknown keys are errors; values are frozen."""
+    """Unknown keys are errors, numbers are finite (no `inf`, no `nan`), values are frozen: every file schema and every
+    command's keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 def first_problem(exc: ValidationError) -> str:

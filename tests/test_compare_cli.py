@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from effbench.tasks.data import load_dataset
 from effbench.store.runs import load_runs
+from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import load_task
 from tests.conftest import assert_one_line_error, run_cli, write_script
 
@@ -75,7 +75,7 @@ def test_compare_against_itself_changes_nothing(runs):
     (("{runs}/base",), "needs a baseline run and at least one run"),
     (("{runs}/base", "{runs}/nothing"), "is not a run folder"),
     (("{runs}/base", "{runs}/short", "format=xml"), "format=xml is not one of"),
-    (("{runs}/base", "{runs}/short", "beta=lots"), "must be numbers"),
+    (("{runs}/base", "{runs}/short", "beta=lots"), "beta=lots must be a number"),
     (("{runs}/base", "{runs}/short", "colour=red"), "unknown key 'colour'"),
 ])
 def test_compare_refuses_bad_input_in_one_line(runs, words, message):

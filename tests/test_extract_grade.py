@@ -1,9 +1,9 @@
 import pytest
 
-from effbench.grading.extract import extract, last_braced
-from effbench.grading.reasoning import THINK
 from effbench.grading.equivalence import GRADERS
+from effbench.grading.extract import extract, last_braced
 from effbench.grading.pool import GradeJob, GradingPool
+from effbench.grading.reasoning import THINK
 from tests.helpers import sleepy
 
 

@@ -192,7 +192,7 @@ def test_exported_grading_hook_is_effbench_grader():
     (("import", "lm-eval", "no/such/folder"), "no/such/folder does not exist"),
     (("export", "lm-eval", "out", "prompt=fancy"), "prompt=fancy is not one of chat, plain"),
     (("export", "lm-eval", "out", "tasks=gsm9k"), "unknown task 'gsm9k'"),
-    (("export", "lm-eval", "out", "n=0"), "n and max_tokens must be at least 1"),
+    (("export", "lm-eval", "out", "n=0"), "bad value for n: Input should be greater than or equal to 1"),
 ])
 def test_bad_input_is_one_line(tmp_path, words, message):
     assert_one_line_error(run_cli(*words, cwd=tmp_path), message)

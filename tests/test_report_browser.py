@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from effbench.tasks.data import load_dataset
 from effbench.demo import cache_dir
+from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import load_task
 from tests.conftest import run_cli, write_script
 

@@ -8,10 +8,10 @@ import pytest
 
 from effbench.backends.scripted import Options as ScriptedOptions
 from effbench.config import EvalConfig
-from effbench.tasks.data import load_dataset
-from effbench.store.runs import budget_auc, load_runs, open_sweep
-from effbench.run.sweep import parse_budgets, sweep
 from effbench.errors import ConfigError, StoreError
+from effbench.run.sweep import parse_budgets, sweep
+from effbench.store.runs import budget_auc, load_runs, open_sweep
+from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import load_task
 from tests.conftest import assert_one_line_error, read_lines, run_cli, write_script
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from effbench.tasks.data import load_dataset
 from effbench.errors import DataError, TaskError
+from effbench.tasks.data import load_dataset
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TASK_FOLDER, load_task, parse_task, task_names
 

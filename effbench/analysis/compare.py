@@ -12,12 +12,20 @@ published numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from effbench.analysis.stats import (
+    bootstrap_ci,
+    mcnemar_exact,
+    mean_difference,
+    mean_or_none,
+    mean_ratio,
+    paired_bootstrap_ci,
+)
 from effbench.errors import ConfigError
 from effbench.store.runs import Run, TaskSamples
-from effbench.analysis.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_or_none, mean_ratio, paired_bootstrap_ci
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,10 @@ class AESWeights:
     alpha: float = 1.0
     beta: float = 3.0
     gamma: float = 5.0
+
+    def __post_init__(self) -> None:
+        if not all(math.isfinite(w) for w in (self.alpha, self.beta, self.gamma)):
+            raise ValueError("alpha, beta and gamma must be finite numbers")
 
 
 def compression(base_tokens: float, model_tokens: float) -> float | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.etree import ElementTree
 
 import yaml
@@ -26,8 +26,8 @@ from pydantic import Field, ValidationError
 
 from effbench.analysis.compare import AESWeights, compare_runs
 from effbench.errors import ConfigError
-from effbench.store.runs import Run
 from effbench.schema import Strict, first_problem
+from effbench.store.runs import Run
 
 
 class Rules(Strict):
@@ -45,9 +45,14 @@ class Rules(Strict):
 DEFAULT_RULES = {"max_accuracy_drop": 0.0, "max_token_increase": 0.0}
 
 
-class GateSpec(Strict):
+class GateSettings(Strict):
+    """How the gate judges its rules (a `rules=FILE.yaml` of `rules:` and `tasks:` may hold them; words override it)."""
+
     confidence: float = Field(0.95, gt=0.5, lt=1, description="level of the paired bootstrap intervals")
     strict: bool = Field(False, description="judge the point estimates, not the intervals")
+
+
+class GateSpec(GateSettings):
     rules: Rules = Rules()
     tasks: dict[str, Rules] = {}
     aes: AESWeights = AESWeights()
@@ -59,7 +64,15 @@ class GateSpec(Strict):
         return merged
 
 
-SETTINGS = ("confidence", "strict")
+SETTINGS = tuple(GateSettings.model_fields)
+
+
+class GateOutputs(Strict):
+    """Where `effbench gate` writes its verdict, besides the terminal (and $GITHUB_STEP_SUMMARY when it is set)."""
+
+    junit: Path | None = Field(None, description="JUnit XML file, one test case per task and rule")
+    markdown: Path | None = Field(None, description="Markdown summary file")
+    format: Literal["table", "json"] = Field("table", description="how to print the checks")
 
 
 def gate_spec(values: dict[str, str]) -> GateSpec:
@@ -67,7 +80,11 @@ def gate_spec(values: dict[str, str]) -> GateSpec:
     data: dict[str, Any] = {}
     if "rules" in values:
         data = _read_yaml(Path(values.pop("rules")))
-    rules, tasks = dict(data.get("rules") or {}), {k: dict(v or {}) for k, v in (data.get("tasks") or {}).items()}
+    rules, tasks = data.get("rules") or {}, data.get("tasks") or {}
+    if not isinstance(rules, dict) or not isinstance(tasks, dict) or not all(isinstance(v, dict) for v in tasks.values()):
+        raise ConfigError("gate rules: `rules:` must map rule names to values, and `tasks:` each task to such a mapping "
+                          "(tasks: {gsm8k: {max_accuracy_drop: 1}})")
+    rules, tasks = dict(rules), {k: dict(v) for k, v in tasks.items()}
     for key, value in values.items():
         task, _, name = key.rpartition(".")
         if name in SETTINGS and not task:

@@ -16,9 +16,9 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from effbench.analysis.compare import AESWeights, aes, compression
+from effbench.analysis.stats import mean_or_none
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
-from effbench.analysis.stats import mean_or_none
 
 AVERAGE = "average"  # a paper's own average column
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from effbench.grading.equivalence import as_number, normal_text
 from effbench.analysis.stats import bootstrap_ci, pass_at_k
+from effbench.grading.equivalence import as_number, normal_text
 from effbench.types import Scored
 
 BUDGETS = tuple(2**p for p in range(4, 17))  # 16 … 65536 tokens, cut at the largest completion

@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from effbench.errors import BackendError, ConfigError
+from effbench.schema import Strict
 from effbench.types import Completion, Request
 
 TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Options(Strict):
     base_url: str = Field("http://127.0.0.1:8000/v1", description="the server's OpenAI API root")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (if any)")
     api_key_file: Path | None = Field(None, description="file holding the API key (instead of the environment)")

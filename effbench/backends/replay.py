@@ -12,17 +12,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut
 from effbench.errors import BackendError
+from effbench.schema import Strict
 from effbench.store.folder import RunStore, read_record
 from effbench.types import Completion, Request
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Options(Strict):
     replay_from: Path = Field(description="run folder whose stored completions are replayed")
 
 

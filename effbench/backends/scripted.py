@@ -15,19 +15,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from effbench.backends.codec import WordCodec
 from effbench.errors import BackendError
 from effbench.grading.reasoning import THINK, ReasoningFormat
+from effbench.schema import Strict
 from effbench.types import Completion, Request
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Options(Strict):
     script: Path = Field(description="JSON file of scripted completions")
     delay: float = Field(0.0, ge=0, description="seconds to wait before each sample finishes")
 

@@ -7,18 +7,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from effbench.backends.codec import TokenizerCodec
 from effbench.errors import BackendError
+from effbench.schema import Strict
 from effbench.types import Completion, Request
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
 
-class Options(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class Options(Strict):
     revision: str | None = Field(None, description="model revision (hub models)")
     dtype: str = Field("auto", description="weights dtype: auto, bfloat16, float16, float32")
     max_model_len: int | None = Field(None, ge=1, description="context length (default: the model's)")

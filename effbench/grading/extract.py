@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 from effbench.grading.conventions import half_width
 
-
 BOX_COMMANDS = re.compile(r"\\boxed|\\fbox")
 BETWEEN_BOXES = re.compile(r"(?:[\s,;.$]|\\quad|\\qquad|\\[,;]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b)*")
 

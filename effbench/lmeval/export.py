@@ -14,19 +14,34 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import yaml
+from pydantic import Field, field_validator
 
-from effbench.tasks.data import load_dataset
+from effbench.config import comma_separated
 from effbench.errors import ConfigError
 from effbench.grading.equivalence import GRADERS
 from effbench.grading.scoring import answer_of
+from effbench.schema import Strict
+from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Grade
 
 HOOKS = "effbench_lmeval"
 METRIC = "effbench_accuracy"
+
+
+class ExportKeys(Strict):
+    """`effbench export lm-eval`'s keys."""
+
+    tasks: tuple[str, ...] | None = Field(None, description="effbench tasks to export (default: all)")
+    prompt: Literal["chat", "plain"] = Field("chat", description="the chat template's user message, or the plain prompt")
+    n: int = Field(1, ge=1, description="completions per problem (lm-eval's repeats)")
+    max_tokens: int | None = Field(None, ge=1, description="completion token limit (default: the task's)")
+    data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
+
+    _tasks = field_validator("tasks", mode="before")(comma_separated)
 
 
 def _identifier(task: str) -> str:

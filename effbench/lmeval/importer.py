@@ -19,17 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from effbench import __version__
 from effbench.backends.codec import Codec, TokenizerCodec
-from effbench.tasks.data import Dataset, load_dataset
-from effbench.run.environment import environment
+from effbench.config import comma_separated, plain_run_name
 from effbench.errors import ConfigError, EffbenchError, StoreError
-from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
-from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
+from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
+from effbench.run.environment import environment
+from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
+from effbench.schema import Strict
 from effbench.store.folder import RunStore, write_json_atomic
 from effbench.store.lock import RunLock
+from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Sampling, Scored
 
@@ -90,6 +94,21 @@ class QuestionIndex:
     def searched(self) -> str:
         missing = f"; not at hand, so not searched: {', '.join(self.unavailable)}" if self.unavailable else ""
         return f"searched {', '.join(self.tasks) or 'no task'}{missing}"
+
+
+class ImportKeys(Strict):
+    """`effbench import lm-eval`'s keys."""
+
+    tokenizer: str | None = Field(None, description="tokenizer that counts the logged texts (default: the model lm-eval ran)")
+    name: str | None = Field(None, description="the run's folder name (default: <model>-lm-eval)")
+    out: Path = Field(Path("runs"), description="folder that holds run folders")
+    tasks: tuple[str, ...] | None = Field(None, description="effbench tasks to search for the logged questions (default: all)")
+    data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
+    workers: int = Field(2, ge=1, description="grading worker processes")
+    grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
+
+    _tasks = field_validator("tasks", mode="before")(comma_separated)
+    _name = field_validator("name")(plain_run_name)
 
 
 def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None = None, out: Path = Path("runs"),

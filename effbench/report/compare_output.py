@@ -5,9 +5,27 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import Field
 from rich.table import Table
+
+from effbench.analysis.compare import AESWeights
+from effbench.schema import Strict
+from effbench.text import for_terminal
+
+
+class CompareKeys(Strict):
+    """`effbench compare`'s keys."""
+
+    format: Literal["table", "json", "csv"] = Field("table", description="how to print the comparison")
+    alpha: float = Field(1.0, description="AES weight of shorter output")
+    beta: float = Field(3.0, description="AES weight of higher accuracy")
+    gamma: float = Field(5.0, description="AES penalty of lower accuracy")
+
+    @property
+    def weights(self) -> AESWeights:
+        return AESWeights(self.alpha, self.beta, self.gamma)
 
 
 def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -54,31 +72,31 @@ def _p_value(p: float | None) -> str:
 
 
 def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
-    table = Table(title=f"against {baseline}", title_justify="left")
+    table = Table(title=for_terminal(f"against {baseline}"), title_justify="left")
     for column in ("run", "task", "base acc %", "acc % [95% CI]", "Δacc pts [95% CI]", "p (McNemar)", "base tok", "tok",
                    "tok ratio [95% CI]", "compression %", "AES", "AES as published"):
         table.add_column(column, justify="left" if column in ("run", "task") else "right")
     for r in rows:
         table.add_row(
-            r["run"], r["task"], percent(r["baseline_accuracy"]), percent(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
+            for_terminal(r["run"]), for_terminal(r["task"]), percent(r["baseline_accuracy"]), percent(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
             percent(r.get("accuracy_delta")) + _interval(r.get("accuracy_delta_ci95")), _p_value(r.get("mcnemar_p")),
             _num(r["baseline_mean_tokens"], 0), _num(r["mean_tokens"], 0),
             _num(r.get("token_ratio")) + _interval(r.get("token_ratio_ci95"), scale=1, digits=2),
             percent(r["compression"]), _num(r["aes"]), _num(r["aes_as_published"]),
         )
     notes = [f"{r['run']} / {r['task']}: {r['notes']}" for r in rows if r.get("notes")]
-    table.caption = "\n".join(notes)
+    table.caption = for_terminal("\n".join(notes))
     table.caption_justify = "left"
     return table
 
 
 def published_table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title, title_justify="left")
+    table = Table(title=for_terminal(title), title_justify="left")
     for column in ("entry", "baseline", "task", "acc %", "tok", "compression %", "AES published",
                    "AES recomputed as published", "AES (the paper's formula)"):
         table.add_column(column, justify="left" if column in ("entry", "baseline", "task") else "right")
     for r in rows:
-        table.add_row(r["entry"], r["baseline"], r["task"], f"{r['accuracy']:.1f}", f"{r['mean_tokens']:.0f}",
+        table.add_row(for_terminal(r["entry"]), for_terminal(r["baseline"]), for_terminal(r["task"]), f"{r['accuracy']:.1f}", f"{r['mean_tokens']:.0f}",
                       percent(r["compression"]), _num(r["aes_published"]), _num(r["aes_as_published"]), _num(r["aes"]))
     return table
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from effbench.analysis.compare import compression, efficiency
-from effbench.errors import ConfigError
 from effbench.analysis.leaderboard import Entry, Leaderboard
-from effbench.store.runs import Run, Sweep, open_run, open_sweep
 from effbench.analysis.stats import mean_or_none
+from effbench.errors import ConfigError
+from effbench.store.runs import Run, Sweep, open_run, open_sweep
 
 MEASURED, REPORTED = "measured", "reported"
 

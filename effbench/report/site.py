@@ -16,12 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import Field
 
 from effbench import __version__
 from effbench.report.gather import ReportData
+from effbench.schema import Strict
 from effbench.store.runs import Run
 
 SAMPLES_PER_TASK = 100
+
+
+class ReportKeys(Strict):
+    """`effbench report`'s keys."""
+
+    out: Path | None = Field(None, description="the site's folder (default: reports/<leaderboard file name>)")
+    samples_per_task: int = Field(SAMPLES_PER_TASK, ge=0, description="samples per task in each run page's browser")
 PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 

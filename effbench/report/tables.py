@@ -8,6 +8,7 @@ from rich.table import Table
 
 from effbench.report.compare_output import percent
 from effbench.store.runs import Sweep
+from effbench.text import for_terminal
 
 
 def _num(stats: dict | None, key: str) -> str:
@@ -15,7 +16,7 @@ def _num(stats: dict | None, key: str) -> str:
 
 
 def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
-    table = Table(title=f"{results['model']}")
+    table = Table(title=for_terminal(results["model"]))
     for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
                    "truncated %", "no answer", "timeouts", "gen s", "tok/s"):
         table.add_column(column, justify="left" if column == "task" else "right")
@@ -26,7 +27,7 @@ def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
         timing = timings.get(task) or {}
         speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
         table.add_row(
-            task, str(m["samples"]), str(entry["sampling"]["n"]), percent(m["accuracy"]),
+            for_terminal(task), str(m["samples"]), str(entry["sampling"]["n"]), percent(m["accuracy"]),
             _interval(ci),
             _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
             _num(m["reasoning_tokens"], "mean"), percent(m["truncation_rate"]),
@@ -42,15 +43,16 @@ def _interval(ci: list[float] | None) -> str:
 
 def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
     """Per task and budget: accuracy, its interval, tokens, truncation and forcing; then the task's budget AUC."""
-    table = Table(title=f"{model}: {sweep.info['mode']} sweep")
+    table = Table(title=for_terminal(f"{model}: {sweep.info['mode']} sweep"))
     for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", "run"):
         table.add_column(column, justify="left" if column in ("task", "run") else "right")
     for task in tasks:
         curve = sweep.curve(task)
         for budget, m in curve:
-            table.add_row(task, str(budget), percent(m["accuracy"]), _interval(m["accuracy_ci95"]), _num(m["tokens"], "mean"),
-                          percent(m["truncation_rate"]), percent(m.get("forced_rate")), sweep.runs[budget].name)
-        table.add_row(task, "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens",
+            table.add_row(for_terminal(task), str(budget), percent(m["accuracy"]), _interval(m["accuracy_ci95"]),
+                          _num(m["tokens"], "mean"), percent(m["truncation_rate"]), percent(m.get("forced_rate")),
+                          for_terminal(sweep.runs[budget].name))
+        table.add_row(for_terminal(task), "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens",
                       end_section=True)
     return table
 
@@ -66,7 +68,7 @@ def tasks_table() -> Table:
     for name in task_names():
         spec = load_task(name)
         where, available = describe_source(spec)
-        table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, where,
+        table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, for_terminal(where),
                       "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"))
     return table
 
@@ -74,9 +76,9 @@ def tasks_table() -> Table:
 def gate_table(checks: list[Any], baseline: str, candidate: str) -> Table:
     from effbench.analysis.gate import HEADER, rows
 
-    table = Table(title=f"{candidate} against {baseline}", title_justify="left")
+    table = Table(title=for_terminal(f"{candidate} against {baseline}"), title_justify="left")
     for column in HEADER:
         table.add_column(column, justify="left" if column in ("task", "rule") else "right")
     for row in rows(checks):
-        table.add_row(*row[:-1], f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[bold red]{row[-1]}[/]")
+        table.add_row(*map(for_terminal, row[:-1]), f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[bold red]{row[-1]}[/]")
     return table

@@ -14,17 +14,22 @@ from typing import Any
 from pydantic import BaseModel
 
 from effbench import __version__
+from effbench.analysis.metrics import task_metrics
 from effbench.backends import Backend, backend_module
 from effbench.config import EvalConfig
-from effbench.tasks.data import Dataset, load_dataset
-from effbench.run.environment import environment
 from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
-from effbench.analysis.metrics import task_metrics
-from effbench.tasks.prompts import render
 from effbench.grading.scoring import Rules, score
-from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_record, write_json_atomic
+from effbench.run.environment import environment
+from effbench.store.folder import (
+    RESULTS_SCHEMA_VERSION,
+    RunStore,
+    read_record,
+    write_json_atomic,
+)
 from effbench.store.lock import RunLock
+from effbench.tasks.data import Dataset, load_dataset
+from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Completion, Request, Sample, Sampling, Scored
 

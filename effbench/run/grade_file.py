@@ -17,22 +17,21 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from effbench.config import known_reasoning_format
 from effbench.errors import DataError, TaskError
 from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import reasoning_format
 from effbench.grading.scoring import Rules, score
+from effbench.schema import Strict
 from effbench.tasks.data import narrow
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion
 
 
-class GradeOptions(BaseModel):
+class GradeOptions(Strict):
     """`effbench grade`'s keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     task: str | None = Field(None, description="task whose rules grade every line without its own task (any effbench task)")
     reasoning: str | None = Field(None, description="reasoning format of the completions (default: the task's, think)")

@@ -10,20 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from effbench.backends import backend_module
 from effbench.config import EvalConfig, build, known_reasoning_format, plain_run_name
 from effbench.errors import ConfigError
 from effbench.run.evaluate import Outcome, evaluate
+from effbench.schema import Strict
 from effbench.store.folder import RunStore, read_record
 from effbench.store.runs import Run, open_run
 
 
-class RescoreOptions(BaseModel):
+class RescoreOptions(Strict):
     """`effbench rescore`'s keys; those left unset keep the stored run's settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str | None = Field(None, description="the new run's folder name (default: RUN-rescored, beside RUN)")
     workers: int | None = Field(None, ge=1, description="grading worker processes (default: the run's)")

@@ -18,19 +18,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from effbench.backends import Backend, backend_module
+from effbench.backends.forcing import ForcingBackend, require_continuation
 from effbench.backends.replay import ReplayBackend
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError, StoreError
 from effbench.run.evaluate import Outcome, Progress, evaluate
-from effbench.backends.forcing import ForcingBackend, require_continuation
-from effbench.store.runs import SWEEP_FILE
+from effbench.schema import Strict
 from effbench.store.folder import RunStore, read_record, write_json_atomic
 from effbench.store.lock import RunLock
+from effbench.store.runs import SWEEP_FILE
 from effbench.types import Request
 
 MODES = ("truncate", "force")
@@ -45,6 +46,23 @@ DERIVATION = {
 class SweepOutcome:
     folder: Path
     runs: dict[int, Outcome]
+
+
+class SweepKeys(Strict):
+    """`effbench sweep`'s own keys; every eval key applies too, but max_tokens and force, which the sweep sets."""
+
+    budgets: tuple[int, ...] = Field(description="comma-separated token budgets, at least two: 256,512,1024")
+    mode: Literal["truncate", "force"] = Field("truncate", description="truncate: grade what was written within the "
+                                               "budget; force: end the reasoning there, append force_cue, let the model answer")
+    derive: bool = Field(True, description="generate once, at the largest budget, and cut the others from the stored token ids")
+
+    @field_validator("budgets", mode="before")
+    @classmethod
+    def _budgets(cls, value: Any) -> tuple[int, ...]:
+        try:
+            return parse_budgets(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def parse_budgets(text: str) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from effbench.config import RUN_NAME
 from effbench.errors import StoreError
+from effbench.text import without_surrogates
 from effbench.types import Scored
 
 RESULTS_SCHEMA_VERSION = 1
@@ -31,7 +32,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False, default=str)
+            json.dump(without_surrogates(data), handle, indent=2, ensure_ascii=False, default=str)
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
@@ -153,7 +154,7 @@ class SampleAppender:
                 handle.truncate(cut)
 
     def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._handle.write(json.dumps(without_surrogates(record), ensure_ascii=False) + "\n")
         self._handle.flush()
 
     def close(self) -> None:

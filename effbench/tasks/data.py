@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import TemplateError
-
 from effbench.errors import DataError
 from effbench.grading.extract import extract
 from effbench.tasks.prompts import render_text
-from effbench.tasks.spec import FieldSpec, Fields, TaskSpec
+from effbench.tasks.spec import Fields, FieldSpec, TaskSpec
 from effbench.types import Sample
 
 DATA_DIR_ENV = "EFFBENCH_DATA_DIR"
@@ -80,13 +78,22 @@ def _read_local(spec: TaskSpec, root: Path) -> tuple[list[dict], dict[str, Any]]
             "restore the canonical file (results on other data are not comparable)"
         )
     records = []
-    for number, line in enumerate(raw.decode("utf-8").splitlines(), 1):
+    for number, line in enumerate(raw.split(b"\n"), 1):  # `\n` only: a question may hold U+2028 or U+0085
         if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise DataError(f"{spec.name}: {path} line {number} is not valid JSON") from None
+            records.append(_record(spec, path, number, line))
     return records, {"source": str(path), "sha256": digest, "records": len(records)}
+
+
+def _record(spec: TaskSpec, path: Path, number: int, line: bytes) -> dict:
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise DataError(f"{spec.name}: {path} line {number} is not UTF-8 text") from None
+    except json.JSONDecodeError:
+        raise DataError(f"{spec.name}: {path} line {number} is not valid JSON") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{spec.name}: {path} line {number} holds a JSON {type(record).__name__}, not a record (an object)")
+    return record
 
 
 def _read_hub(spec: TaskSpec) -> tuple[list[dict], dict[str, Any]]:
@@ -148,8 +155,8 @@ def _raw(spec: TaskSpec, fs: FieldSpec, record: dict, index: int) -> Any:
     if fs.template is not None:
         try:
             return render_text(fs.template, record)
-        except TemplateError as exc:
-            raise DataError(f"{spec.name}: its field template failed on record {index}: {exc}") from None
+        except Exception as exc:  # the task author's template: any failure is one line that names the record
+            raise DataError(f"{spec.name}: its field template failed on record {index}: {type(exc).__name__}: {exc}") from None
     for name in fs.fields:
         value = lookup(record, name)
         if value not in (None, ""):

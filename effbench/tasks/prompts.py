@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from effbench.errors import TaskError
@@ -32,8 +32,9 @@ def render(spec: TaskSpec, sample: Sample, *, mode: str = "chat", system: str | 
         if mode == "plain":
             return _template(spec.prompt.plain).render(variables)
         messages = [{"role": m["role"], "content": _template(m["content"]).render(variables)} for m in spec.prompt.chat]
-    except TemplateError as exc:
-        raise TaskError(f"{spec.name}: its {mode} prompt template failed on sample {sample.id}: {exc}") from None
+    except Exception as exc:  # a template is the task author's code: any failure is theirs to fix, said in one line
+        raise TaskError(f"{spec.name}: its {mode} prompt template failed on sample {sample.id}: "
+                        f"{type(exc).__name__}: {exc}") from None
     if system is not None:
         messages = [{"role": "system", "content": system}, *[m for m in messages if m["role"] != "system"]]
     return tuple(messages)

@@ -43,7 +43,10 @@ class FieldSpec(Strict):
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            re.compile(value)
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{value!r} is not a regular expression ({exc})") from None
         return value
 
 
@@ -117,8 +120,8 @@ class TaskSpec(Strict):
 
     @model_validator(mode="after")
     def _known_names(self) -> TaskSpec:
-        from effbench.grading.extract import EXTRACTORS
         from effbench.grading.equivalence import GRADERS
+        from effbench.grading.extract import EXTRACTORS
 
         if self.extractor not in EXTRACTORS:
             raise ValueError(f"unknown extractor {self.extractor!r}; known: {', '.join(sorted(EXTRACTORS))}")
@@ -167,6 +170,10 @@ def parse_task(path: Path) -> TaskSpec:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return TaskSpec(**data)
+    except OSError as exc:
+        raise TaskError(f"task file {path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise TaskError(f"task file {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise TaskError(f"task file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     except (ValidationError, TypeError) as exc:

@@ -1,0 +1,155 @@
+"""Commands that read stored runs: compare, gate, report."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from effbench.cli.app import (
+    KeysHelp,
+    cli,
+    paths_and_values,
+    stderr,
+    stdout,
+    write_output,
+)
+from effbench.config import build, parse_keys, parse_words
+from effbench.errors import ConfigError
+from effbench.text import for_terminal, printable
+
+
+def compare_sections() -> list[tuple[str, Any]]:
+    from effbench.report.compare_output import CompareKeys
+
+    return [("Keys", CompareKeys)]
+
+
+@cli.command("compare", cls=KeysHelp, keys=compare_sections)
+@click.argument("words", nargs=-1)
+def compare_command(words: tuple[str, ...]) -> None:
+    """Compare runs against a baseline: effbench compare BASELINE RUN [RUN ...] [format=table|json|csv]
+    [alpha=1 beta=3 gamma=5]
+
+    BASELINE and RUN are run folders (or their results.json). Per task: accuracy with its interval,
+    mean tokens, compression, AES (the paper's formula, and the variant O1-Pruner's table used), the
+    accuracy difference with its paired bootstrap interval and exact McNemar p-value, and the token
+    ratio with its interval. `effbench compare LEADERBOARD.yaml` recomputes a published table's AES.
+    """
+    from effbench.analysis.compare import compare_runs
+    from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
+    from effbench.report.compare_output import (
+        CompareKeys,
+        as_csv,
+        comparison_rows,
+        comparison_table,
+        published_table,
+    )
+    from effbench.store.runs import open_run
+
+    paths, words = paths_and_values(words)
+    keys = parse_keys(CompareKeys, words, what="compare")
+    if len(paths) == 1 and paths[0].endswith((".yaml", ".yml")):
+        board = load_leaderboard(paths[0])
+        rows = published_efficiency(board)
+        result: Any = {"leaderboard": board.title, "rows": rows}
+        table = published_table(rows, board.title)
+    else:
+        if len(paths) < 2:
+            raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
+        result = compare_runs(open_run(paths[0]), [open_run(p) for p in paths[1:]], keys.weights)
+        rows = comparison_rows(result)
+        table = comparison_table(rows, result["baseline"])
+    if keys.format == "json":
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    elif keys.format == "csv":
+        sys.stdout.write(as_csv(rows))
+    else:
+        stdout.print(table)
+
+
+def gate_sections() -> list[tuple[str, Any]]:
+    from effbench.analysis.gate import GateOutputs, GateSettings, Rules
+
+    return [("Rules (global, or per task: gsm8k.max_accuracy_drop=1)", Rules), ("Settings", GateSettings), ("Outputs", GateOutputs)]
+
+
+@cli.command("gate", cls=KeysHelp, keys=gate_sections)
+@click.argument("words", nargs=-1)
+def gate_command(words: tuple[str, ...]) -> None:
+    """Pass or fail CANDIDATE against BASELINE: effbench gate BASELINE CANDIDATE [rule=value ...]
+    [rules=gate.yaml] [confidence=0.95] [strict=true] [junit=FILE] [markdown=FILE] [format=table|json]
+
+    Rules, globally or per task (gsm8k.max_accuracy_drop=1): max_accuracy_drop (points),
+    max_token_increase (0.1 = 10%), min_compression, min_aes, max_truncation_rate, min_accuracy
+    (points). Without rules: max_accuracy_drop=0 max_token_increase=0, judged on paired intervals.
+    Exit 0 when every rule holds, 1 when one fails, 2 when the runs cannot be compared.
+    """
+    from effbench.analysis.gate import (
+        GateOutputs,
+        checks_json,
+        gate_spec,
+        junit_xml,
+        markdown,
+        run_gate,
+    )
+    from effbench.report.tables import gate_table
+    from effbench.store.runs import open_run
+
+    paths, words = paths_and_values(words)
+    values = parse_words(words)  # rule keys are checked by gate_spec
+    outputs = build(GateOutputs, {k: values.pop(k) for k in GateOutputs.model_fields if k in values}, what="gate")
+    if len(paths) != 2:
+        raise ConfigError("gate needs two runs: effbench gate BASELINE CANDIDATE [rule=value ...]")
+    spec = gate_spec(values)
+    baseline, candidate = open_run(paths[0]), open_run(paths[1])
+    checks = run_gate(baseline, candidate, spec)
+    summary_text = markdown(checks, baseline.name, candidate.name)
+    if outputs.junit is not None:
+        write_output(outputs.junit, junit_xml(checks, baseline.name, candidate.name), what="junit")
+    if outputs.markdown is not None:
+        write_output(outputs.markdown, summary_text, what="markdown")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+            handle.write(summary_text)
+    if outputs.format == "json":
+        sys.stdout.write(json.dumps(checks_json(checks, baseline.name, candidate.name), indent=2) + "\n")
+    else:
+        stdout.print(gate_table(checks, baseline.name, candidate.name))
+    failed = [c for c in checks if not c.passed]
+    for check in failed:
+        stderr.print(printable(f"FAIL {check.task} {check.rule}: {check.why}"), markup=False, soft_wrap=True)
+    stderr.print(f"gate: {'PASS' if not failed else 'FAIL'} ({len(checks) - len(failed)} of {len(checks)} checks hold)")
+    sys.exit(1 if failed else 0)
+
+
+def report_sections() -> list[tuple[str, Any]]:
+    from effbench.report.site import ReportKeys
+
+    return [("Keys", ReportKeys)]
+
+
+@cli.command("report", cls=KeysHelp, keys=report_sections)
+@click.argument("leaderboard", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
+    """Write a leaderboard's static site: effbench report LEADERBOARD.yaml [out=DIR] [samples_per_task=100]
+
+    DIR (default reports/<leaderboard name>) gets index.html (a sortable table per task and overall,
+    Pareto plots, frontier and reported entries marked), one page per run with a sample browser,
+    and the plots as SVG and PNG. It works offline, from file://.
+    """
+    from effbench.analysis.leaderboard import load_leaderboard
+    from effbench.report.gather import gather
+    from effbench.report.site import ReportKeys, write_site
+
+    keys = parse_keys(ReportKeys, words, what="report")
+    started = time.perf_counter()
+    out = keys.out or Path("reports") / leaderboard.stem
+    index = write_site(gather(load_leaderboard(leaderboard)), out, samples_per_task=keys.samples_per_task)
+    stdout.print(f"report written to {for_terminal(index)} in {time.perf_counter() - started:.1f} s")

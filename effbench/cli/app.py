@@ -1,0 +1,73 @@
+"""The command group, its consoles, the keys help, and the one place errors become one line."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from pydantic import BaseModel
+from rich.console import Console
+
+from effbench import __version__
+from effbench.config import keys_help
+from effbench.errors import ConfigError, EffbenchError
+from effbench.text import printable
+
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+stderr = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
+KeySections = Callable[[], list[tuple[str, type[BaseModel]]]]
+
+
+class KeysHelp(click.Command):
+    """`--help` lists every key of the command with its default, from its keys models, built only when asked
+    (the eval keys import every backend's options)."""
+
+    def __init__(self, *args: Any, keys: KeySections, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.keys = keys
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.epilog = "\n\n".join(f"\b\n{title} (key=value):\n" + keys_help(model) for title, model in self.keys())
+        super().format_epilog(ctx, formatter)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="effbench")
+def cli() -> None:
+    """effbench: accuracy and tokens spent by reasoning models, against a baseline."""
+
+
+def paths_and_values(words: tuple[str, ...]) -> tuple[list[str], tuple[str, ...]]:
+    """Split a command's words into paths and `key=value` words."""
+    return [w for w in words if "=" not in w], tuple(w for w in words if "=" in w)
+
+
+def write_output(path: Path, text: str, *, what: str) -> None:
+    """Write a file the user named, or say in one line why it cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{what}={path} cannot be written ({exc.strerror or type(exc).__name__}); name a file in a "
+                          "folder that exists") from None
+
+
+def main() -> None:
+    from effbench.run.watchdog import watch_descendants
+
+    watch_descendants()  # whatever this process starts (engines, workers) dies with it, however it dies
+    try:
+        cli.main(standalone_mode=False)
+    except EffbenchError as exc:
+        stderr.print(printable(f"effbench: error: {exc}"), markup=False, soft_wrap=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        stderr.print("effbench: interrupted; the samples finished so far are stored: run the same command to resume")
+        sys.exit(130)

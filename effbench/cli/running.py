@@ -1,0 +1,189 @@
+"""Commands that generate or grade: eval, sweep, demo, rescore, grade, tasks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from effbench.backends import BACKENDS, backend_module
+from effbench.cli.app import KeysHelp, cli, stderr, stdout, write_output
+from effbench.config import EvalConfig, build, parse_keys, parse_words, split_keys
+from effbench.errors import ConfigError
+from effbench.text import for_terminal, printable, without_surrogates
+
+
+def eval_sections() -> list[tuple[str, Any]]:
+    return [("Keys", EvalConfig), *((f"backend={name} keys", backend_module(name).Options) for name in BACKENDS)]
+
+
+def eval_config(values: dict[str, Any]) -> tuple[EvalConfig, Any]:
+    """The common config and the backend's options from `key=value` values; a key in the wrong place is one error line."""
+    name = values.get("backend", "vllm")
+    module = backend_module(name)
+    common, backend_values = split_keys(values, module.Options)
+    for key in common:
+        if key not in EvalConfig.model_fields:
+            owner = next((b for b in BACKENDS if b != name and key in backend_module(b).Options.model_fields), None)
+            if owner:
+                raise ConfigError(f"key {key!r} belongs to backend={owner}, not backend={name}")
+    config = build(EvalConfig, common, what="eval")
+    options = build(module.Options, backend_values, what=f"backend={name}")
+    return config, options
+
+
+def with_progress(work: Any) -> Any:
+    """Call `work(progress)` with progress bars on stderr, one per task."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=stderr, transient=False) as bars:
+        ids: dict[str, Any] = {}
+
+        def progress(task: str, stored: int, total: int) -> None:
+            if task not in ids:
+                ids[task] = bars.add_task(for_terminal(task), total=total)
+            bars.update(ids[task], completed=stored)
+
+        return work(progress)
+
+
+def run_and_report(config: EvalConfig, options: Any) -> None:
+    from effbench.report.tables import results_table
+    from effbench.run.evaluate import evaluate
+
+    outcome = with_progress(lambda progress: evaluate(config, options, progress=progress))
+    stdout.print(results_table(outcome.results, outcome.timings))
+    stdout.print(f"run stored in {for_terminal(outcome.folder)}")
+
+
+@cli.command("eval", cls=KeysHelp, keys=eval_sections)
+@click.argument("words", nargs=-1)
+def eval_command(words: tuple[str, ...]) -> None:
+    """Evaluate a model on tasks: effbench eval model=M tasks=gsm8k,math500 [key=value ...]
+
+    Re-running the same command resumes: only samples not yet stored are generated.
+    """
+    run_and_report(*eval_config(parse_words(words)))
+
+
+def sweep_sections() -> list[tuple[str, Any]]:
+    from effbench.run.sweep import SweepKeys
+
+    return [("Sweep keys", SweepKeys), *eval_sections()]
+
+
+@cli.command("sweep", cls=KeysHelp, keys=sweep_sections)
+@click.argument("words", nargs=-1)
+def sweep_command(words: tuple[str, ...]) -> None:
+    """Evaluate a model at several token budgets: effbench sweep model=M tasks=T budgets=256,512,1024
+    [mode=truncate|force] [derive=true] [key=value ...]
+
+    One ordinary run per budget, grouped in runs/<name>/ with a sweep.json. mode=truncate grades what
+    was written within the budget; mode=force ends the thinking at the budget, appends force_cue and
+    lets the model answer in force_tokens more. derive=true generates once, at the largest budget, and
+    derives the others from the stored token ids (token for token under greedy decoding); derive=false
+    generates each budget. Every eval key applies, except max_tokens and force, which the sweep sets.
+    """
+    from effbench.report.tables import sweep_table
+    from effbench.run.sweep import SweepKeys, sweep
+    from effbench.store.runs import open_sweep
+
+    values = parse_words(words)  # a config=FILE.yaml may hold the sweep's keys too
+    keys = build(SweepKeys, {k: values.pop(k) for k in SweepKeys.model_fields if k in values}, what="sweep")
+    config, options = eval_config(values)
+    outcome = with_progress(lambda progress: sweep(config, options, keys.budgets, mode=keys.mode, derive=keys.derive,
+                                                   progress=progress))
+    tasks = list(next(iter(outcome.runs.values())).results["tasks"])
+    stdout.print(sweep_table(open_sweep(outcome.folder), tasks, config.model))
+    stdout.print(f"sweep stored in {for_terminal(outcome.folder)}")
+
+
+@cli.command("demo", cls=KeysHelp, keys=eval_sections)
+@click.argument("words", nargs=-1)
+def demo_command(words: tuple[str, ...]) -> None:
+    """Run the whole pipeline offline on a tiny random-weight model built on the spot."""
+    from effbench.demo import demo_defaults
+
+    config, options = eval_config({**demo_defaults(), **parse_words(words)})
+    stderr.print("effbench demo: a tiny random-weight model, built here, answers 20 arithmetic problems "
+                 "through the real vLLM engine.")
+    run_and_report(config, options)
+    stdout.print("The demo model has random weights, so accuracy near 0 is expected: the point is that "
+                 "generation, storage, grading and metrics all ran.")
+
+
+def rescore_sections() -> list[tuple[str, Any]]:
+    from effbench.run.rescore import RescoreOptions
+
+    return [("Keys", RescoreOptions)]
+
+
+@cli.command("rescore", cls=KeysHelp, keys=rescore_sections)
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def rescore_command(run: Path, words: tuple[str, ...]) -> None:
+    """Grade a stored run again with the current grader, without the model: effbench rescore RUN [name=NEW]
+    [workers=N] [grade_timeout=S] [reasoning=FORMAT]
+
+    Writes a new run (RUN-rescored beside it) and lists every completion whose verdict changed; an
+    interrupted rescore resumes.
+    """
+    from effbench.run.rescore import RescoreOptions, rescore
+
+    outcome, changes, compared = rescore(run, parse_keys(RescoreOptions, words, what="rescore"))
+    for c in changes:
+        stdout.print(printable(f"{c.task} {c.sample_id} #{c.completion}: {c.old_verdict} -> {c.new_verdict} "
+                               f"(answer {c.old_answer!r} -> {c.new_answer!r})"), markup=False, soft_wrap=True)
+    stdout.print(f"rescored {compared} completions into {for_terminal(outcome.folder)}: {len(changes)} verdicts changed")
+
+
+def grade_sections() -> list[tuple[str, Any]]:
+    from effbench.run.grade_file import GradeOptions
+
+    return [("Keys", GradeOptions)]
+
+
+@cli.command("grade", cls=KeysHelp, keys=grade_sections)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("words", nargs=-1)
+def grade_command(path: Path, words: tuple[str, ...]) -> None:
+    """Grade model outputs: effbench grade FILE.jsonl [task=NAME] [reasoning=FORMAT] [out=FILE] [workers=2] [timeout=10]
+
+    Each line needs `gold` and `completion`, and may name its `task` and `reasoning` format; the gold may be
+    the task's own answer field (GSM8K's worked solution ending in #### N). Each line comes back with
+    `pred`, `correct` and `status` (graded, no_answer, unfinished, timeout, error).
+    """
+    from effbench.run.grade_file import (
+        GradeOptions,
+        grade_outputs,
+        read_outputs,
+        summary,
+    )
+
+    options = parse_keys(GradeOptions, words, what="grade")
+    graded = list(grade_outputs(read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout,
+                                reasoning=options.reasoning))
+    lines = "".join(json.dumps(without_surrogates(row), ensure_ascii=False) + "\n" for row in graded)
+    if options.out is not None:
+        write_output(options.out, lines, what="out")
+    else:
+        sys.stdout.write(lines)
+    stderr.print(summary(graded))
+
+
+@cli.command("tasks")
+def tasks_command() -> None:
+    """List the tasks, their size, and where their data comes from."""
+    from effbench.report.tables import tasks_table
+
+    stdout.print(tasks_table())
