@@ -44,3 +44,29 @@ def test_corrupt_and_repeated_lines_are_errors_with_line_numbers(tmp_path):
 def test_names_cannot_leave_the_output_folder(tmp_path, name):
     with pytest.raises(StoreError, match="would leave the output folder"):
         RunStore.open(tmp_path / "runs", name)
+
+
+def test_the_watchdog_ends_what_a_killed_process_started():
+    """A process tree under a watched process, one of them deaf to SIGTERM: all gone within seconds of a kill -9."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from effbench.run.watchdog import descendants, start_time
+
+    code = ("import subprocess, time; from effbench.run.watchdog import watch_descendants; watch_descendants(); "
+            "subprocess.Popen(['sleep', '300']); subprocess.Popen(['sh', '-c', 'trap \"\" TERM; sleep 300; :']); time.sleep(300)")
+    child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    deadline = time.time() + 30
+    while time.time() < deadline and len(descendants(child.pid)) < 4:  # the watchdog, sleep, sh and its sleep
+        time.sleep(0.1)
+    started = {pid: start_time(pid) for pid in descendants(child.pid)}
+    assert len(started) >= 4
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(start_time(pid) == begun for pid, begun in started.items()):
+        time.sleep(0.1)
+    assert not [pid for pid, begun in started.items() if start_time(pid) == begun]

@@ -111,6 +111,27 @@ def test_killed_run_resumes_with_only_the_missing_samples(greedy_run):
     assert invocations[-1]["tasks"]["gsm8k"]["generated_samples"] == 40 - before
 
 
+def test_kill_9_of_eval_leaves_no_engine_or_worker_behind(tiny_model, tmp_path):
+    """The engine core, its worker, the grading workers and the resource tracker die with effbench within seconds."""
+    from effbench.run.watchdog import descendants, start_time
+
+    child = subprocess.Popen([sys.executable, "-m", "effbench", "eval", f"model={tiny_model}", "tasks=gsm8k", "limit=200",
+                              "max_tokens=400", "max_num_seqs=2", f"out={tmp_path}", "name=killed", *ENGINE],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    samples = tmp_path / "killed" / "gsm8k.samples.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and (not samples.exists() or samples.read_bytes().count(b"\n") < 2):
+        time.sleep(0.1)
+    started = {pid: start_time(pid) for pid in descendants(child.pid)}
+    names = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started if Path(f"/proc/{pid}").exists()]
+    assert any(b"VLLM::EngineCore" in n for n in names) and any(b"spawn_main" in n for n in names), names
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    time.sleep(10)
+    left = [pid for pid, begun in started.items() if start_time(pid) == begun]
+    assert not left, [Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in left]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
