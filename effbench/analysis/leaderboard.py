@@ -9,11 +9,12 @@ measured against (`baseline:`), so that compression and AES are computed against
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from effbench.analysis.compare import AESWeights, aes, compression
 from effbench.analysis.stats import mean_or_none
@@ -55,8 +56,18 @@ class Leaderboard(Strict):
     aes_weights: AESWeights = AESWeights()
     entries: list[Entry]
 
+    @field_validator("url")
+    @classmethod
+    def _web_link(cls, value: str | None) -> str | None:
+        if value is not None and not value.lower().startswith(("http://", "https://")):
+            raise ValueError(f"url {value!r} is not an http or https link; only those are written into pages")
+        return value
+
     @model_validator(mode="after")
     def _baselines_exist(self) -> Leaderboard:
+        repeated = [name for name, count in Counter(e.name for e in self.entries).items() if count > 1]
+        if repeated:
+            raise ValueError(f"entry name {repeated[0]!r} is given twice; each entry needs a name of its own")
         names = {entry.name for entry in self.entries}
         for entry in self.entries:
             if entry.baseline is not None and entry.baseline not in names:
@@ -74,6 +85,8 @@ def load_leaderboard(path: str | Path) -> Leaderboard:
         return Leaderboard.model_validate(data)
     except OSError as exc:
         raise ConfigError(f"{path} cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
     except ValidationError as exc:

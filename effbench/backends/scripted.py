@@ -44,8 +44,9 @@ class ScriptedBackend:
     def __init__(self, script: Path, *, delay: float = 0.0):
         try:
             self.script: dict[str, Any] = json.loads(script.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BackendError(f"script {script} cannot be read as JSON ({type(exc).__name__})") from None
+        check_script(self.script, script)
         self.delay = delay
         self.path = script
 
@@ -73,6 +74,20 @@ class ScriptedBackend:
 
     def close(self) -> None:
         pass
+
+
+def check_script(script: Any, path: Path) -> None:
+    """A script maps keys to a text or a list of texts, and may hold an `after_cue` object of the same shape."""
+    def texts(value: Any) -> bool:
+        return isinstance(value, str) or (isinstance(value, list) and bool(value) and all(isinstance(t, str) for t in value))
+
+    if not isinstance(script, dict):
+        raise BackendError(f"script {path} must hold a JSON object of \"<task>/<id>\": text (or a list of texts)")
+    for key, value in {**script, **(script.get("after_cue") if isinstance(script.get("after_cue"), dict) else {})}.items():
+        if key != "after_cue" and not texts(value):
+            raise BackendError(f"script {path}: {key!r} must be a text or a non-empty list of texts")
+    if "after_cue" in script and not isinstance(script["after_cue"], dict):
+        raise BackendError(f"script {path}: after_cue must be an object of the same shape")
 
 
 def scripted_completion(text: str, max_tokens: int, reasoning: ReasoningFormat = THINK) -> Completion:

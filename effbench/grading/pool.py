@@ -25,6 +25,7 @@ class GradeJob:
     grader: str
     answer: str
     gold: str
+    timeout: float | None = None  # seconds for this job (default: the pool's)
 
 
 def run_job(job: GradeJob) -> bool:
@@ -62,6 +63,8 @@ class GradingPool:
     """`workers` processes, each driven by one thread; `submit` returns a Future of an Outcome."""
 
     def __init__(self, workers: int = 2, timeout: float = 10.0, job_fn: Callable[[GradeJob], bool] = run_job):
+        if workers < 1 or not timeout > 0:
+            raise ValueError(f"a grading pool needs at least one worker and a timeout above 0 (got {workers}, {timeout})")
         self.timeout = timeout
         self._job_fn = job_fn
         self._ctx = mp.get_context("spawn")
@@ -143,11 +146,12 @@ class GradingPool:
 
     def _run(self, worker, job: GradeJob) -> Outcome | None:
         """None when the worker has a verdict ready; else the outcome of its failure."""
+        timeout = job.timeout or self.timeout
         try:
             worker[1].send(job)
-            if worker[1].poll(self.timeout):
+            if worker[1].poll(timeout):
                 return None
         except (EOFError, OSError) as exc:
             return ("error", f"grading worker died: {type(exc).__name__}")
         self.timeouts += 1
-        return ("timeout", f"no verdict within {self.timeout:g}s; the worker was killed")
+        return ("timeout", f"no verdict within {timeout:g}s; the worker was killed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
@@ -11,6 +11,8 @@ from effbench.grading.extract import candidates, extract
 from effbench.grading.pool import GradeJob, GradingPool
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Grade
+
+LOCATE_BUDGET = 2.0  # grade timeouts that all the answers one completion states on its way may take together
 
 
 @dataclass(frozen=True)
@@ -78,22 +80,27 @@ def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) ->
 
 def _locate_first_correct(pool: GradingPool, grade: Grade, stated: list[tuple[float, str]], gold: str, grader: str,
                           graded: Future) -> None:
-    """Grade every stated answer, then resolve `graded` with the position of the first correct one (if any)."""
-    if not stated:
-        graded.set_result(grade)
-        return
-    futures = [pool.submit(GradeJob(grader, answer, gold)) for _, answer in stated]
-    remaining = [len(futures)]
-    lock = threading.Lock()
+    """Grade the stated answers in order until one is correct, then resolve `graded` with its position.
 
-    def one_done(_: Future) -> None:
-        with lock:
-            remaining[0] -= 1
-            if remaining[0]:
-                return
-        verdicts = [f.result()[0] if not f.exception() else "error" for f in futures]
-        first = next((position for (position, _), v in zip(stated, verdicts) if v == "correct"), None)
-        graded.set_result(replace(grade, first_correct=round(first, 6) if first is not None else None))
+    They share one budget, LOCATE_BUDGET times the pool's timeout, however many there are: a completion
+    that states 31 pathological answers on its way costs at most that, and past it the position stays
+    unknown (`first_correct` None)."""
+    deadline = time.monotonic() + LOCATE_BUDGET * pool.timeout
 
-    for future in futures:
-        future.add_done_callback(one_done)
+    def grade_from(index: int) -> None:
+        remaining = deadline - time.monotonic()
+        if index == len(stated) or remaining <= 0:
+            graded.set_result(grade)
+            return
+        position, answer = stated[index]
+
+        def done(future: Future) -> None:
+            verdict = future.result()[0] if future.exception() is None else "error"
+            if verdict == "correct":
+                graded.set_result(replace(grade, first_correct=round(position, 6)))
+            else:
+                grade_from(index + 1)
+
+        pool.submit(GradeJob(grader, answer, gold, timeout=min(pool.timeout, remaining))).add_done_callback(done)
+
+    grade_from(0)

@@ -5,7 +5,10 @@ This module gathers the numbers; `plots.py` draws them and `site.py` writes the 
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -49,17 +52,18 @@ class ReportData:
     board: Leaderboard
     tasks: dict[str, list[Point]]
     overall: list[Point]
-    runs: dict[str, Run]  # by run name: every run that gets a page, sweeps' budgets included
+    runs: dict[str, Run]  # by page name: every run that gets a page, sweeps' budgets included
 
 
 def gather(board: Leaderboard) -> ReportData:
     entry_runs = {e.name: open_run(e.run) for e in board.entries if e.run is not None}
     sweeps = {e.name: open_sweep(e.sweep) for e in board.entries if e.sweep is not None}
+    pages = page_names([*entry_runs.values(), *(run for sweep in sweeps.values() for run in sweep.runs.values())])
     weights = board.aes_weights
     tasks = {}
     for task in board.tasks:
-        found = {e.name: _sweep_point(e, task, sweeps[e.name]) if e.name in sweeps else _point(e, task, entry_runs.get(e.name))
-                 for e in board.entries}
+        found = {e.name: _sweep_point(e, task, sweeps[e.name], pages) if e.name in sweeps
+                 else _point(e, task, entry_runs.get(e.name), pages) for e in board.entries}
         points = {name: point for name, point in found.items() if point is not None}
         for point in points.values():
             base = points.get(point.baseline) if point.baseline else None
@@ -70,11 +74,28 @@ def gather(board: Leaderboard) -> ReportData:
         tasks[task] = list(points.values())
     if not any(tasks.values()):
         raise ConfigError(f"leaderboard {board.title!r} has no entry with numbers for its tasks {', '.join(board.tasks)}")
-    runs = [*entry_runs.values(), *(run for sweep in sweeps.values() for run in sweep.runs.values())]
-    return ReportData(board, tasks, _overall(board, tasks), {run.name: run for run in runs})
+    return ReportData(board, tasks, _overall(board, tasks), {page: run for run, page in pages.values()})
 
 
-def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
+def page_names(runs: list[Run]) -> dict[Path, tuple[Run, str]]:
+    """Each run folder's page name: its folder name as a plain file name, with its parent's name where two runs
+    share a folder name (`runs/a` and `other/a`), and a number where that is not enough."""
+    folders = {run.folder.resolve(): run for run in runs}
+    plain = {folder: re.sub(r"[^A-Za-z0-9._-]+", "-", run.name) for folder, run in folders.items()}
+    clash = Counter(plain.values())
+    pages: dict[Path, tuple[Run, str]] = {}
+    taken: set[str] = set()
+    for folder, run in folders.items():
+        name = plain[folder] if clash[plain[folder]] == 1 else re.sub(r"[^A-Za-z0-9._-]+", "-", f"{folder.parent.name}-{run.name}")
+        unique, number = name, 2
+        while unique in taken:
+            unique, number = f"{name}-{number}", number + 1
+        taken.add(unique)
+        pages[folder] = (run, unique)
+    return pages
+
+
+def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run, str]]) -> Point | None:
     common = {"entry": entry.name, "model": entry.model, "method": entry.method, "baseline": entry.baseline}
     if run is not None:
         if task not in run.tasks or not run.tasks[task]["metrics"]["tokens"]:
@@ -83,7 +104,7 @@ def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
         ci = metrics.get("accuracy_ci95")
         return Point(**common, source=MEASURED, accuracy=metrics["accuracy"], mean_tokens=metrics["tokens"]["mean"],
                      accuracy_ci=tuple(ci) if ci else None, truncation_rate=metrics.get("truncation_rate"),
-                     n=sampling.get("n"), samples=metrics["samples"], run=run.name)
+                     n=sampling.get("n"), samples=metrics["samples"], run=pages[run.folder.resolve()][1])
     reported = (entry.reported or {}).get(task)
     if reported is None:
         return None
@@ -91,10 +112,10 @@ def _point(entry: Entry, task: str, run: Run | None) -> Point | None:
                  aes_published=reported.aes)
 
 
-def _sweep_point(entry: Entry, task: str, sweep: Sweep) -> Point | None:
+def _sweep_point(entry: Entry, task: str, sweep: Sweep, pages: dict[Path, tuple[Run, str]]) -> Point | None:
     """The sweep's largest budget, carrying the whole curve and its AUC."""
     curve = [replace(point, entry=f"{entry.name} @{budget}", budget=budget)
-             for budget, run in sweep.runs.items() if (point := _point(entry, task, run)) is not None]
+             for budget, run in sweep.runs.items() if (point := _point(entry, task, run, pages)) is not None]
     if not curve:
         return None
     return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task))

@@ -19,6 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field
 
 from effbench import __version__
+from effbench.errors import ConfigError
 from effbench.report.gather import ReportData
 from effbench.schema import Strict
 from effbench.store.runs import Run
@@ -37,8 +38,10 @@ PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
     from effbench.report.plots import pareto_plot
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "plots").mkdir(exist_ok=True)
+    try:
+        (out / "plots").mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ConfigError(f"out={out} is a file, or inside one; give a folder for the site") from None
     templates = _templates()
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
@@ -51,9 +54,8 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         show_published=show_published, show_auc=any(p.curve for points in data.tasks.values() for p in points),
         weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
         version=__version__), encoding="utf-8")
-    runs = list(data.runs.values())
-    jobs = [(run, out, data.board.title, samples_per_task) for run in runs]
-    if len(runs) < PARALLEL_FROM:
+    jobs = [(run, page, out, data.board.title, samples_per_task) for page, run in data.runs.items()]
+    if len(jobs) < PARALLEL_FROM:
         for job in jobs:
             write_run_page(*job)
     else:  # a figure and a page per run: spread over the cores
@@ -67,13 +69,13 @@ def _templates() -> Environment:
     return Environment(loader=PackageLoader("effbench.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
-def write_run_page(run: Run, out: Path, title: str, samples_per_task: int) -> None:
+def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task: int) -> None:
     from effbench.report.plots import run_figure
 
     sample_lists, tokens, levels = _samples(run, samples_per_task)
-    run_figure(run.name, tokens, levels, out / "plots" / f"run-{run.name}")
-    (out / f"run-{run.name}.html").write_text(_templates().get_template("run.html.j2").render(
-        run=run, title=title, sample_lists=sample_lists,
+    run_figure(run.name, tokens, levels, out / "plots" / f"run-{page}")
+    (out / f"run-{page}.html").write_text(_templates().get_template("run.html.j2").render(
+        run=run, page=page, title=title, sample_lists=sample_lists,
         config=json.dumps(run.info.get("config", {}), indent=2, ensure_ascii=False),
         environment=json.dumps(run.info.get("environment", {}), indent=2, ensure_ascii=False)), encoding="utf-8")
 
