@@ -40,7 +40,7 @@ def write_script(path: Path, entries: dict) -> Path:
 
 
 def read_lines(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]  # not splitlines: U+2028
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, message: str) -> None:

@@ -17,14 +17,7 @@ def qwen_tokenizer(flavour: str = "qwen3"):
     import json
     from pathlib import Path
 
-    from tokenizers import (
-        Regex,
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-    )
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     folder = Path(__file__).resolve().parents[2] / "shared" / "tokenizers" / "qwen2"

@@ -9,19 +9,8 @@ import threading
 
 import pytest
 
-from effbench.grading.conventions import (
-    chinese_math,
-    with_decimal_points,
-    writes_decimal_commas,
-)
-from effbench.grading.equivalence import (
-    as_number,
-    choice_letters,
-    for_math_verify,
-    normal_text,
-    option_gold,
-    relations_as_union,
-)
+from effbench.grading.conventions import chinese_math, with_decimal_points, writes_decimal_commas
+from effbench.grading.equivalence import as_number, choice_letters, for_math_verify, normal_text, option_gold, relations_as_union
 from effbench.grading.extract import EXTRACTORS, extract
 from effbench.grading.reasoning import FORMATS
 from effbench.run.grade_file import grade_outputs

@@ -5,14 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from effbench.analysis.compare import (
-    AESWeights,
-    aes,
-    average,
-    compression,
-    paired,
-    summary,
-)
+from effbench.analysis.compare import AESWeights, aes, average, compression, paired, summary
 from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
 from effbench.analysis.metrics import task_metrics
 from effbench.analysis.stats import mcnemar_exact, pass_at_k

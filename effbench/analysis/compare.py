@@ -16,14 +16,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from effbench.analysis.stats import (
-    bootstrap_ci,
-    mcnemar_exact,
-    mean_difference,
-    mean_or_none,
-    mean_ratio,
-    paired_bootstrap_ci,
-)
+from effbench.analysis.stats import bootstrap_ci, mcnemar_exact, mean_difference, mean_or_none, mean_ratio, paired_bootstrap_ci
 from effbench.errors import ConfigError
 from effbench.store.runs import Run, TaskSamples
 

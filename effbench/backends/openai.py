@@ -11,10 +11,11 @@ when no request has finished for `progress_timeout` seconds. What finished is st
 from __future__ import annotations
 
 import os
+import queue
 import random
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -89,24 +90,40 @@ class OpenAIBackend:
         return {"engine": "openai-compatible server", "model": self.model, **options}
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
-        pool = ThreadPoolExecutor(self.options.concurrency)
-        futures: dict[Future, Request] = {pool.submit(self._complete, r): r for r in requests}
-        pending = set(futures)
+        """`concurrency` requests in flight, each answer handed back as it arrives. The senders are daemon threads: a
+        run that stops (no progress, an error, Ctrl-C) never waits for the requests still in flight."""
+        todo: queue.SimpleQueue[Request] = queue.SimpleQueue()
+        for request in requests:
+            todo.put(request)
+        answers: queue.SimpleQueue[tuple[Request, list[Completion] | None, BaseException | None]] = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def send() -> None:
+            while not stop.is_set():
+                try:
+                    request = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    answers.put((request, self._complete(request), None))
+                except BaseException as exc:  # handed to the generator, which raises it in the caller's thread
+                    answers.put((request, None, exc))
+
+        for _ in range(min(self.options.concurrency, len(requests))):
+            threading.Thread(target=send, daemon=True).start()
         try:
-            while pending:
-                done, pending = wait(pending, timeout=self.options.progress_timeout, return_when=FIRST_COMPLETED)
-                if not done:
+            for _ in range(len(requests)):
+                try:
+                    request, completions, error = answers.get(timeout=self.options.progress_timeout)
+                except queue.Empty:
                     raise BackendError(f"no request to the server finished within progress_timeout="
                                        f"{self.options.progress_timeout:g} s; the finished samples are stored: run the "
-                                       "same command again to resume")
-                for future in done:
-                    yield futures[future], future.result()
+                                       "same command again to resume") from None
+                if error is not None:
+                    raise error
+                yield request, completions or []
         finally:
-            for future in pending:
-                future.cancel()
-            if pending:
-                self.client.close()  # requests still in flight end at once, and their threads with them
-            pool.shutdown(wait=False)
+            stop.set()
 
     def _complete(self, request: Request) -> list[Completion]:
         s = request.sampling

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from effbench.errors import BackendError
+from effbench.text import without_surrogates
 from effbench.types import Completion
 
 
@@ -72,5 +73,6 @@ def _completion(choice: dict[str, Any], data: dict[str, Any], n: int) -> Complet
     else:
         raise BackendError("the server gives no per-choice token ids (vLLM's return_token_ids); use n=1 with it")
     finish = choice.get("finish_reason")
-    return Completion(text=text or "", tokens=tokens, finish_reason=finish if isinstance(finish, str) else "unknown",
-                      token_ids=tuple(ids) if ids is not None else None, reasoning=reasoning, token_count_source=source)
+    return Completion(text=without_surrogates(text or ""), tokens=tokens, finish_reason=finish if isinstance(finish, str) else "unknown",
+                      token_ids=tuple(ids) if ids is not None else None, reasoning=without_surrogates(reasoning),
+                      token_count_source=source)

@@ -21,6 +21,7 @@ from effbench.backends.codec import WordCodec
 from effbench.errors import BackendError
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.schema import Strict
+from effbench.text import without_surrogates
 from effbench.types import Completion, Request
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
@@ -69,7 +70,7 @@ class ScriptedBackend:
             where = "its after_cue object" if request.continue_after else "it"
             raise BackendError(f"script {self.path}: {where} has nothing for {request.task}/{request.sample_id} and no '*' default")
         texts = [entry] if isinstance(entry, str) else list(entry)
-        texts = [t.replace("{id}", request.sample_id).replace("{task}", request.task) for t in texts]
+        texts = [without_surrogates(t.replace("{id}", request.sample_id).replace("{task}", request.task)) for t in texts]
         return (texts * request.sampling.n)[: request.sampling.n]
 
     def close(self) -> None:

@@ -11,14 +11,7 @@ from typing import Any
 
 import click
 
-from effbench.cli.app import (
-    KeysHelp,
-    cli,
-    paths_and_values,
-    stderr,
-    stdout,
-    write_output,
-)
+from effbench.cli.app import KeysHelp, cli, paths_and_values, stderr, stdout, write_output
 from effbench.config import build, parse_keys, parse_words
 from effbench.errors import ConfigError
 from effbench.text import for_terminal, printable
@@ -43,13 +36,7 @@ def compare_command(words: tuple[str, ...]) -> None:
     """
     from effbench.analysis.compare import compare_runs
     from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
-    from effbench.report.compare_output import (
-        CompareKeys,
-        as_csv,
-        comparison_rows,
-        comparison_table,
-        published_table,
-    )
+    from effbench.report.compare_output import CompareKeys, as_csv, comparison_rows, comparison_table, published_table
     from effbench.store.runs import open_run
 
     paths, words = paths_and_values(words)
@@ -90,14 +77,7 @@ def gate_command(words: tuple[str, ...]) -> None:
     (points). Without rules: max_accuracy_drop=0 max_token_increase=0, judged on paired intervals.
     Exit 0 when every rule holds, 1 when one fails, 2 when the runs cannot be compared.
     """
-    from effbench.analysis.gate import (
-        GateOutputs,
-        checks_json,
-        gate_spec,
-        junit_xml,
-        markdown,
-        run_gate,
-    )
+    from effbench.analysis.gate import GateOutputs, checks_json, gate_spec, junit_xml, markdown, run_gate
     from effbench.report.tables import gate_table
     from effbench.store.runs import open_run
 

@@ -36,14 +36,12 @@ def eval_config(values: dict[str, Any]) -> tuple[EvalConfig, Any]:
 
 
 def with_progress(work: Any) -> Any:
-    """Call `work(progress)` with progress bars on stderr, one per task."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-    )
+    """Call `work(progress)` with progress bars on stderr, one per task, where stderr is a terminal (a log gets the
+    results table, not a bar drawn once at the end)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not stderr.is_terminal:
+        return work(None)
 
     with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=stderr, transient=False) as bars:
@@ -163,12 +161,7 @@ def grade_command(path: Path, words: tuple[str, ...]) -> None:
     the task's own answer field (GSM8K's worked solution ending in #### N). Each line comes back with
     `pred`, `correct` and `status` (graded, no_answer, unfinished, timeout, error).
     """
-    from effbench.run.grade_file import (
-        GradeOptions,
-        grade_outputs,
-        read_outputs,
-        summary,
-    )
+    from effbench.run.grade_file import GradeOptions, grade_outputs, read_outputs, summary
 
     options = parse_keys(GradeOptions, words, what="grade")
     graded = list(grade_outputs(read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout,

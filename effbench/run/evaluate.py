@@ -21,12 +21,7 @@ from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
 from effbench.run.environment import environment
-from effbench.store.folder import (
-    RESULTS_SCHEMA_VERSION,
-    RunStore,
-    read_record,
-    write_json_atomic,
-)
+from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_record, write_json_atomic
 from effbench.store.lock import RunLock
 from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.prompts import render

@@ -58,7 +58,10 @@ class Run:
         return reasoning_format(self.info.get("tasks", {}).get(task, {}).get("reasoning", "think"))
 
     def identity(self, task: str) -> dict[str, Any]:
-        return self.info.get("identity", {}).get("tasks", {}).get(task, {})
+        tasks = (self.info.get("identity") or {}).get("tasks") if isinstance(self.info.get("identity") or {}, dict) else None
+        if not isinstance(tasks, dict) or not isinstance(tasks.get(task, {}), dict):
+            raise StoreError(f"{self.folder / 'run.json'} has no identity for {task}; it is not a run effbench can compare")
+        return tasks.get(task, {})
 
     def scored(self, task: str) -> Iterator[Scored]:
         """The task's stored samples, one at a time."""
