@@ -176,6 +176,11 @@ def test_a_server_answering_the_wrong_shape_is_one_line(tmp_path, mode, message)
     assert_one_line_error(result, message)
 
 
+def test_a_base_url_that_is_not_a_url_is_one_line(tmp_path):
+    result = run_cli("eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", "base_url=http://[::1", f"out={tmp_path}")
+    assert_one_line_error(result, "base_url=http://[::1 is not a URL")
+
+
 def test_a_server_s_null_content_and_lone_surrogates_are_graded_not_fatal(tmp_path):
     for mode in ("null-content", "surrogate"):
         with FakeServer(mode) as url:
