@@ -126,7 +126,7 @@ def test_task_metrics_by_hand():
         scored("a", [("correct", "1"), ("wrong", "2"), ("wrong", "2"), ("correct", "1.0")], [10, 20, 30, 40], reasoning=5),
         scored("b", [("wrong", "3"), ("wrong", "4"), ("no_answer", None), ("correct", "1")], [100, 200, 300, 400], finish="length"),
     ]
-    metrics = task_metrics(items, ("level",))
+    metrics = task_metrics(items, ("level",)).model_dump(mode="json")
     assert metrics["accuracy"] == pytest.approx((0.5 + 0.25) / 2)
     assert metrics["pass_at_k"] == pytest.approx({"1": 0.375, "2": (1 - 1 / 6 + 0.5) / 2, "4": 1.0})
     # a: votes correct 2, "2" 2 -> a tie shared; b: 3, 4, correct one each -> a three-way tie
@@ -144,7 +144,7 @@ def test_task_metrics_by_hand():
 
 
 def test_task_metrics_with_n_1_and_zero_length_completions():
-    metrics = task_metrics([scored("a", [("wrong", "2")], [0]), scored("b", [("wrong", None)], [0])])
+    metrics = task_metrics([scored("a", [("wrong", "2")], [0]), scored("b", [("wrong", None)], [0])]).model_dump(mode="json")
     assert metrics["accuracy"] == 0.0 and metrics["pass_at_k"] == {"1": 0.0} and metrics["maj_at_k"] == {"1": 0.0}
     assert metrics["tokens_per_correct"] is None and metrics["tokens"]["mean"] == 0.0
 
@@ -157,7 +157,7 @@ def test_outcome_efficiency_by_hand():
         completions = tuple(Completion(text="x", tokens=10, finish_reason="stop") for _ in grades)
         return Scored(Sample(sample_id, "q", "1"), "p", completions, tuple(grades))
 
-    metrics = task_metrics([item("a", grade("correct", 0.25), grade("wrong")), item("b", grade("correct"), grade("correct", 0.5))])
+    metrics = task_metrics([item("a", grade("correct", 0.25), grade("wrong")), item("b", grade("correct"), grade("correct", 0.5))]).model_dump(mode="json")
     # a: (0.25 + 0) / 2; b: (1.0 for a correct one with no located answer + 0.5) / 2
     assert metrics["outcome_efficiency"] == pytest.approx((0.125 + 0.75) / 2)
     assert metrics["outcome_efficiency_located"] == 2 and metrics["correct_completions"] == 3
@@ -166,7 +166,7 @@ def test_outcome_efficiency_by_hand():
 @pytest.mark.parametrize(("verdict", "expected"), [("correct", 1.0), ("wrong", 0.0)])
 def test_task_metrics_all_right_and_all_wrong(verdict, expected):
     items = [scored(str(i), [(verdict, "1")] * 4, [5, 6, 7, 8]) for i in range(3)]
-    metrics = task_metrics(items)
+    metrics = task_metrics(items).model_dump(mode="json")
     assert metrics["accuracy"] == expected and metrics["accuracy_ci95"] == [expected, expected]
     assert metrics["pass_at_k"] == {"1": expected, "2": expected, "4": expected}
     assert metrics["maj_at_k"] == {"1": expected, "2": expected, "4": expected}

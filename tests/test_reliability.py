@@ -322,3 +322,16 @@ def test_markup_and_escape_codes_from_data_reach_the_terminal_as_text(tmp_path):
     assert "[/bold]" in result.stdout and "\x1b" not in result.stdout
     rescored = run_cli("rescore", str(tmp_path / "runs" / "hostile"), "reasoning=none")
     assert rescored.returncode == 0 and "\x1b" not in rescored.stdout
+
+
+@pytest.mark.parametrize(("file", "version", "message"), [
+    ("results.json", 99, "is of schema version 99, this effbench reads 1: upgrade effbench"),
+    ("run.json", 2, "is of schema version 2, this effbench reads 1: upgrade effbench"),
+    ("results.json", 0, "make it again with effbench rescore"),
+])
+def test_a_run_of_another_schema_version_is_refused_with_what_to_do(tmp_path, script, file, version, message):
+    for name in ("a", "b"):
+        assert run_cli(*eval_words(tmp_path, script, f"name={name}")).returncode == 0
+    path = tmp_path / "runs" / "b" / file
+    path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": version}))
+    assert_one_line_error(run_cli("compare", str(tmp_path / "runs" / "a"), str(tmp_path / "runs" / "b")), message)

@@ -58,7 +58,7 @@ def test_derived_budgets_equal_separate_runs_token_for_token(tmp_path, script, m
     for budget in BUDGETS:
         mine, theirs = stored(derived.runs[budget].folder), stored(separate.runs[budget].folder)
         assert mine == theirs, budget  # text, token ids, counts, finish reasons, forced endings and grades
-        assert derived.runs[budget].results["tasks"] == separate.runs[budget].results["tasks"]
+        assert derived.runs[budget].results.tasks == separate.runs[budget].results.tasks
         lengths = [c["tokens"] for completions in mine.values() for c in completions]
         if mode == "truncate":
             assert max(lengths) <= budget
@@ -97,9 +97,9 @@ def test_force_appends_the_cue_once_and_counts_every_generated_token(tmp_path, s
                 assert completion["reasoning_tokens"] == budget
             assert completion["grade"]["verdict"] == "correct"  # the forced answer is what gets graded
     assert forced_seen >= 10 and closed_seen >= 4
-    metrics = outcome.runs[5].results["tasks"]["gsm8k"]["metrics"]
-    assert metrics["forced_rate"] == 1.0
-    assert metrics["accuracy"] == 1.0  # every sample was forced at 5 tokens, and each forced answer is right
+    metrics = outcome.runs[5].results.tasks["gsm8k"].metrics
+    assert metrics.forced_rate == 1.0
+    assert metrics.accuracy == 1.0  # every sample was forced at 5 tokens, and each forced answer is right
 
 
 def test_sweep_resumes_without_generating_and_refuses_another_mode(tmp_path, script):
@@ -109,7 +109,7 @@ def test_sweep_resumes_without_generating_and_refuses_another_mode(tmp_path, scr
     assert [stored(first.runs[b].folder) == stored(again.runs[b].folder) for b in (5, 30)] == [True, True]
     invocations = json.loads((again.runs[30].folder / "run.json").read_text())["invocations"]
     assert invocations[-1]["tasks"] == {}  # nothing generated the second time
-    assert open_sweep(tmp_path / "s").info["budgets"] == [5, 12, 30]
+    assert open_sweep(tmp_path / "s").info.budgets == [5, 12, 30]
     with pytest.raises(StoreError, match="made with mode=truncate"):
         sweep(config(tmp_path, "s"), options, (5, 30), mode="force")
     with pytest.raises(StoreError, match="one generation at 30 tokens"):

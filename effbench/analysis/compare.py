@@ -95,20 +95,20 @@ def check_comparable(baseline: Run, run: Run, task: str, *, same_prompt: bool = 
     """Refuses a comparison over different samples or task versions (and prompts, with `same_prompt`);
     returns notes on the differences that a comparison may legitimately have."""
     base_id, run_id = baseline.identity(task), run.identity(task)
-    if base_id.get("version") != run_id.get("version"):
-        raise ConfigError(f"{task}: {run.name} used task version {run_id.get('version')} and {baseline.name} "
-                          f"version {base_id.get('version')}; compare runs of the same task version")
-    if base_id.get("samples_sha256") != run_id.get("samples_sha256"):
+    if base_id.version != run_id.version:
+        raise ConfigError(f"{task}: {run.name} used task version {run_id.version} and {baseline.name} "
+                          f"version {base_id.version}; compare runs of the same task version")
+    if base_id.samples_sha256 != run_id.samples_sha256:
         raise ConfigError(f"{task}: {run.name} and {baseline.name} were run on different samples (another limit= or "
                           f"dataset); compare runs over the same samples")
     notes = []
-    if base_id.get("template_sha256") != run_id.get("template_sha256"):
+    if base_id.template_sha256 != run_id.template_sha256:
         if same_prompt:
             raise ConfigError(f"{task}: {run.name} and {baseline.name} used different prompt templates; "
                               f"a gate compares runs made with the same prompt")
         notes.append("prompt templates differ")
     for key in ("max_tokens", "temperature", "n"):
-        base_value, run_value = base_id.get("sampling", {}).get(key), run_id.get("sampling", {}).get(key)
+        base_value, run_value = base_id.sampling.get(key), run_id.sampling.get(key)
         if base_value != run_value:
             notes.append(f"{key} {base_value} -> {run_value}")
     return notes

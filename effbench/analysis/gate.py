@@ -132,7 +132,7 @@ def run_gate(baseline: Run, candidate: Run, spec: GateSpec) -> list[Check]:
         raise ConfigError(f"gate rules name task {sorted(unknown)[0]!r}, which these runs do not have")
     checks = []
     for task, result in comparison["runs"][candidate.name]["tasks"].items():
-        truncation = candidate.tasks[task]["metrics"].get("truncation_rate")
+        truncation = candidate.tasks[task].metrics.truncation_rate
         for rule, threshold in spec.rules_for(task).items():
             checks.append(_check(task, rule, threshold, result, truncation, spec))
     return checks

@@ -10,30 +10,26 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 
 from effbench.analysis.stats import bootstrap_ci, pass_at_k
 from effbench.grading.equivalence import as_number, normal_text
+from effbench.store.records import GroupStats, TaskMetrics, TokenStats
 from effbench.types import Scored
 
 BUDGETS = tuple(2**p for p in range(4, 17))  # 16 … 65536 tokens, cut at the largest completion
 
 
-def _stats(values: list[int]) -> dict[str, float] | None:
+def _stats(values: list[int]) -> TokenStats | None:
     if not values:
         return None
     array = np.asarray(values, dtype=float)
-    return {
-        "mean": float(array.mean()),
-        "median": float(np.median(array)),
-        "p90": float(np.percentile(array, 90)),
-        "max": float(array.max()),
-    }
+    return TokenStats(mean=float(array.mean()), median=float(np.median(array)), p90=float(np.percentile(array, 90)),
+                      max=float(array.max()))
 
 
-def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> dict[str, Any]:
+def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> TaskMetrics:
     """Accuracy is the mean over samples of the mean over their n completions."""
     per_sample_accuracy, votes, correct_counts, outcome_efficiency = [], [], [], []
     tokens, correct_flags, reasoning, answer_tokens, located = [], [], [], [], 0
@@ -65,31 +61,31 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> d
     n = min((count for count, _ in correct_counts), default=0)
     ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
     right = [t for t, ok in zip(tokens, correct_flags) if ok]
-    return {
-        "samples": len(per_sample_accuracy),
-        "completions": completions,
-        "accuracy": float(accuracy_values.mean()) if completions else None,
-        "accuracy_ci95": list(ci) if ci else None,
-        "pass_at_k": {str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
-        "maj_at_k": {str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
-        "outcome_efficiency": float(np.mean(outcome_efficiency)) if outcome_efficiency else None,
-        "outcome_efficiency_located": located,
-        "correct_completions": len(right),
-        "tokens": _stats(tokens),
-        "total_tokens": int(sum(tokens)),
-        "reasoning_tokens": _stats(reasoning),
-        "answer_tokens": _stats(answer_tokens),
-        "completions_with_reasoning": len(reasoning),
-        "correct_tokens": _stats(right),
-        "wrong_tokens": _stats([t for t, ok in zip(tokens, correct_flags) if not ok]),
-        "tokens_per_correct": sum(tokens) / len(right) if right else None,
-        "truncation_rate": finish["length"] / completions if completions else None,
-        "forced_rate": forced / completions if completions else None,
-        "truncation_curve": _truncation_curve(tokens, correct_flags),
-        "verdicts": dict(sorted(verdicts.items())),
-        "finish_reasons": dict(sorted(finish.items())),
-        "breakdown": {field: _group_table(groups[field]) for field in breakdown},
-    }
+    return TaskMetrics(
+        samples=len(per_sample_accuracy),
+        completions=completions,
+        accuracy=float(accuracy_values.mean()) if completions else None,
+        accuracy_ci95=ci,
+        pass_at_k={str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
+        maj_at_k={str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
+        outcome_efficiency=float(np.mean(outcome_efficiency)) if outcome_efficiency else None,
+        outcome_efficiency_located=located,
+        correct_completions=len(right),
+        tokens=_stats(tokens),
+        total_tokens=int(sum(tokens)),
+        reasoning_tokens=_stats(reasoning),
+        answer_tokens=_stats(answer_tokens),
+        completions_with_reasoning=len(reasoning),
+        correct_tokens=_stats(right),
+        wrong_tokens=_stats([t for t, ok in zip(tokens, correct_flags) if not ok]),
+        tokens_per_correct=sum(tokens) / len(right) if right else None,
+        truncation_rate=finish["length"] / completions if completions else None,
+        forced_rate=forced / completions if completions else None,
+        truncation_curve=_truncation_curve(tokens, correct_flags),
+        verdicts=dict(sorted(verdicts.items())),
+        finish_reasons=dict(sorted(finish.items())),
+        breakdown={field: _group_table(groups[field]) for field in breakdown},
+    )
 
 
 def _outcome_efficiency(grade) -> float:
@@ -140,12 +136,9 @@ def _truncation_curve(tokens: list[int], correct: list[bool]) -> dict[str, float
     return {str(b): float((ok & (array <= b)).mean()) for b in budgets}
 
 
-def _group_table(groups: dict[str, list[tuple[float, float]]]) -> dict[str, dict[str, float]]:
+def _group_table(groups: dict[str, list[tuple[float, float]]]) -> dict[str, GroupStats]:
     return {
-        value: {
-            "samples": len(rows),
-            "accuracy": float(np.mean([a for a, _ in rows])),
-            "mean_tokens": float(np.mean([t for _, t in rows])),
-        }
+        value: GroupStats(samples=len(rows), accuracy=float(np.mean([a for a, _ in rows])),
+                          mean_tokens=float(np.mean([t for _, t in rows])))
         for value, rows in sorted(groups.items())
     }

@@ -17,7 +17,8 @@ from pydantic import Field
 from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut
 from effbench.errors import BackendError
 from effbench.schema import Strict
-from effbench.store.folder import RunStore, read_record
+from effbench.store.folder import RunStore
+from effbench.store.records import RunRecord, read_run_record
 from effbench.types import Completion, Request
 
 
@@ -36,7 +37,7 @@ class ReplayBackend:
         self.store = RunStore(folder)
         self._codec = codec
         self._cache: dict[str, dict[str, tuple[Completion, ...]]] = {}
-        self._run_info: dict[str, Any] | None = None
+        self._run_info: RunRecord | None = None
 
     def describe(self) -> dict[str, Any]:
         return {"engine": "replay", "replay_from": str(self.store.folder),
@@ -60,11 +61,12 @@ class ReplayBackend:
         return replace(completion, reasoning_tokens=codec.reasoning_tokens(completion.token_ids, completion.text, request.reasoning))
 
     def _format(self, task: str) -> str:
-        return self._info().get("tasks", {}).get(task, {}).get("reasoning", "think")
+        info = self._info().tasks.get(task)
+        return info.reasoning if info else "think"
 
-    def _info(self) -> dict[str, Any]:
+    def _info(self) -> RunRecord:
         if self._run_info is None:
-            self._run_info = read_record(self.store.run_file)
+            self._run_info = read_run_record(self.store.run_file)
         return self._run_info
 
     def _cut(self, completion: Completion, request: Request) -> Completion:
@@ -82,7 +84,7 @@ class ReplayBackend:
             self._codec = WordCodec()
         else:
             info = self._info()
-            model, options = info["config"]["model"], info["config"].get("backend_options", {})
+            model, options = info.model, info.backend_options
             try:
                 self._codec = TokenizerCodec.load(model, options.get("revision"), options.get("trust_remote_code", False))
             except Exception as exc:

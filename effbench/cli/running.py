@@ -101,7 +101,7 @@ def sweep_command(words: tuple[str, ...]) -> None:
     config, options = eval_config(values)
     outcome = with_progress(lambda progress: sweep(config, options, keys.budgets, mode=keys.mode, derive=keys.derive,
                                                    progress=progress))
-    tasks = list(next(iter(outcome.runs.values())).results["tasks"])
+    tasks = list(next(iter(outcome.runs.values())).results.tasks)
     stdout.print(sweep_table(open_sweep(outcome.folder), tasks, config.model))
     stdout.print(f"sweep stored in {for_terminal(outcome.folder)}")
 

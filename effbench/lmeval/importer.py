@@ -31,8 +31,9 @@ from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.run.environment import environment
 from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
 from effbench.schema import Strict
-from effbench.store.folder import RunStore, write_json_atomic
+from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
+from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, write_record
 from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Sampling, Scored
@@ -44,7 +45,7 @@ SPECIAL_TOKENS = {"hf": "stripped: lm-eval's hf backend decodes with skip_specia
 @dataclass(frozen=True)
 class ImportOutcome:
     folder: Path
-    results: dict[str, Any]
+    results: Results
     mapping: dict[str, str]  # lm-eval task -> effbench task
     problems: list[str]
 
@@ -134,8 +135,8 @@ def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None 
         for task, found in matched.items():
             plans.append(_write_task(store, found, codec, pool))
         results = collect_results(log.model, "lm-eval", store, plans)
-        write_json_atomic(store.results_file, results)
-        write_json_atomic(store.run_file, _run_info(log, path, tokenizer or log.model, plans, mapping, problems, started))
+        write_record(store.results_file, results)
+        write_record(store.run_file, _run_record(log, path, tokenizer or log.model, plans, mapping, problems, started))
     return ImportOutcome(store.folder, results, mapping, problems)
 
 
@@ -227,27 +228,27 @@ def _template_hash(spec: TaskSpec, configs: list[dict[str, Any]], log: LmEvalLog
     return "lm-eval:" + hashlib.sha256(repr((settings, chat, log.results.get("system_instruction"))).encode()).hexdigest()
 
 
-def _run_info(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan], mapping: dict[str, str],
-              problems: list[str], started: float) -> dict[str, Any]:
+def _run_record(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan], mapping: dict[str, str],
+                problems: list[str], started: float) -> RunRecord:
     backend = str((log.results.get("config") or {}).get("model", "unknown"))
     configs = defaultdict(list)
     for task, target in mapping.items():
         configs[target].append(log.results["configs"][task])
     identity_tasks = {
-        p.spec.name: {"version": p.spec.version, "samples_sha256": p.dataset.fingerprint["samples_sha256"],
-                      "template_sha256": _template_hash(p.spec, configs[p.spec.name], log), "sampling": vars(p.sampling)}
+        p.spec.name: TaskIdentity(version=p.spec.version, samples_sha256=p.dataset.fingerprint["samples_sha256"],
+                                  template_sha256=_template_hash(p.spec, configs[p.spec.name], log), sampling=vars(p.sampling))
         for p in plans
     }
-    return {
-        "effbench_version": __version__,
-        "created": now(),
-        "config": {"model": log.model, "tasks": [p.spec.name for p in plans], "backend": "lm-eval",
-                   "backend_options": {"lm_eval_model": backend, "model_args": log.model_args}},
-        "identity": {"model": log.model, "tasks": identity_tasks},
-        "tasks": {p.spec.name: task_info(p) for p in plans},
-        "environment": environment(),
-        "backend": {"engine": "lm-eval import", "lm_eval_version": log.results.get("lm_eval_version"), "model": backend},
-        "import": {
+    return RunRecord(
+        effbench_version=__version__,
+        created=now(),
+        config={"model": log.model, "tasks": [p.spec.name for p in plans], "backend": "lm-eval",
+                "backend_options": {"lm_eval_model": backend, "model_args": log.model_args}},
+        identity=Identity(model=log.model, tasks=identity_tasks),
+        tasks={p.spec.name: task_info(p) for p in plans},
+        environment=environment(),
+        backend={"engine": "lm-eval import", "lm_eval_version": log.results.get("lm_eval_version"), "model": backend},
+        imported={
             "from": str(log.results_file), "given": str(path), "tasks": mapping,
             "token_counts": f"re-tokenized from the logged text with the tokenizer of {tokenizer}, without adding special tokens",
             "special_tokens": SPECIAL_TOKENS.get(backend, f"unknown for lm-eval's {backend} backend"),
@@ -255,7 +256,6 @@ def _run_info(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan],
             "finish_reasons": "inferred: length where the re-tokenized count reaches max_gen_toks, stop otherwise",
             "problems": problems,
         },
-        "invocations": [{"started": iso(started), "finished": now(),
-                         "wall_s": round(time.time() - started, 3), "tasks": {}}],
-        "status": "complete",
-    }
+        invocations=[{"started": iso(started), "finished": now(), "wall_s": round(time.time() - started, 3), "tasks": {}}],
+        status="complete",
+    )

@@ -98,13 +98,13 @@ def page_names(runs: list[Run]) -> dict[Path, tuple[Run, str]]:
 def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run, str]]) -> Point | None:
     common = {"entry": entry.name, "model": entry.model, "method": entry.method, "baseline": entry.baseline}
     if run is not None:
-        if task not in run.tasks or not run.tasks[task]["metrics"]["tokens"]:
+        result = run.tasks.get(task)
+        if result is None or result.metrics.tokens is None or result.metrics.accuracy is None:
             return None  # no completions for this task: nothing to place
-        metrics, sampling = run.tasks[task]["metrics"], run.tasks[task].get("sampling", {})
-        ci = metrics.get("accuracy_ci95")
-        return Point(**common, source=MEASURED, accuracy=metrics["accuracy"], mean_tokens=metrics["tokens"]["mean"],
-                     accuracy_ci=tuple(ci) if ci else None, truncation_rate=metrics.get("truncation_rate"),
-                     n=sampling.get("n"), samples=metrics["samples"], run=pages[run.folder.resolve()][1])
+        metrics = result.metrics
+        return Point(**common, source=MEASURED, accuracy=metrics.accuracy, mean_tokens=metrics.tokens.mean,
+                     accuracy_ci=metrics.accuracy_ci95, truncation_rate=metrics.truncation_rate,
+                     n=result.sampling.n, samples=metrics.samples, run=pages[run.folder.resolve()][1])
     reported = (entry.reported or {}).get(task)
     if reported is None:
         return None

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
 from effbench.report.gather import MEASURED, Point, plotted  # noqa: E402
+from effbench.store.records import GroupStats  # noqa: E402
 
 LINE_STYLES = ["-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -88,7 +89,7 @@ def _place(axes, point: Point, colour: str, label: str, *, below: bool = False) 
                   color="#333333")
 
 
-def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, dict[str, dict[str, float]]], stem: Path) -> list[str]:
+def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, dict[str, GroupStats]], stem: Path) -> list[str]:
     """Per task of one run: the distribution of completion tokens, and accuracy and mean tokens by level."""
     tasks = list(tokens)
     rows = 2 if any(levels.values()) else 1
@@ -106,11 +107,11 @@ def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, di
                 axes.axis("off")
                 continue
             names = list(table)
-            axes.bar(range(len(names)), [100 * table[n]["accuracy"] for n in names], color=OKABE_ITO[2], hatch="//", edgecolor="white")
+            axes.bar(range(len(names)), [100 * table[n].accuracy for n in names], color=OKABE_ITO[2], hatch="//", edgecolor="white")
             axes.set_xticks(range(len(names)), [n.replace("Level ", "L") for n in names], fontsize=7)
             axes.set_ylabel("accuracy (%)")
             twin = axes.twinx()
-            twin.plot(range(len(names)), [table[n]["mean_tokens"] for n in names], color=OKABE_ITO[1], marker="o", linewidth=1.2)
+            twin.plot(range(len(names)), [table[n].mean_tokens for n in names], color=OKABE_ITO[1], marker="o", linewidth=1.2)
             twin.set_ylabel("mean tokens (line)")
             axes.set_title(f"{task}: by level", fontsize=8)
     figure.suptitle(run_name, fontsize=9)

@@ -76,8 +76,8 @@ def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task:
     run_figure(run.name, tokens, levels, out / "plots" / f"run-{page}")
     (out / f"run-{page}.html").write_text(_templates().get_template("run.html.j2").render(
         run=run, page=page, title=title, sample_lists=sample_lists,
-        config=json.dumps(run.info.get("config", {}), indent=2, ensure_ascii=False),
-        environment=json.dumps(run.info.get("environment", {}), indent=2, ensure_ascii=False)), encoding="utf-8")
+        config=json.dumps(run.info.config, indent=2, ensure_ascii=False),
+        environment=json.dumps(run.info.environment, indent=2, ensure_ascii=False)), encoding="utf-8")
 
 
 def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:
@@ -102,5 +102,5 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                 })
         lists[task] = {"rows": items, "shown": min(total, limit), "total": total, "forced": any(i["forced"] for i in items)}
         tokens[task] = task_tokens
-        levels[task] = entry["metrics"].get("breakdown", {}).get("level", {})
+        levels[task] = entry.metrics.breakdown.get("level", {})
     return lists, tokens, levels

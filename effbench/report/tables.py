@@ -7,50 +7,50 @@ from typing import Any
 from rich.table import Table
 
 from effbench.report.compare_output import percent
+from effbench.store.records import Results
 from effbench.store.runs import Sweep
 from effbench.text import for_terminal
 
 
-def _num(stats: dict | None, key: str) -> str:
-    return "-" if not stats else f"{stats[key]:.0f}"
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
-def results_table(results: dict[str, Any], timings: dict[str, Any]) -> Table:
-    table = Table(title=for_terminal(results["model"]))
+def results_table(results: Results, timings: dict[str, Any]) -> Table:
+    table = Table(title=for_terminal(results.model))
     for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
                    "truncated %", "no answer", "timeouts", "gen s", "tok/s"):
         table.add_column(column, justify="left" if column == "task" else "right")
-    for task, entry in results["tasks"].items():
-        m = entry["metrics"]
-        ci = m["accuracy_ci95"]
-        verdicts = m["verdicts"]
+    for task, entry in results.tasks.items():
+        m = entry.metrics
+        verdicts = m.verdicts
         timing = timings.get(task) or {}
         speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
         table.add_row(
-            for_terminal(task), str(m["samples"]), str(entry["sampling"]["n"]), percent(m["accuracy"]),
-            _interval(ci),
-            _num(m["tokens"], "mean"), _num(m["tokens"], "median"), _num(m["tokens"], "p90"),
-            _num(m["reasoning_tokens"], "mean"), percent(m["truncation_rate"]),
+            for_terminal(task), str(m.samples), str(entry.sampling.n), percent(m.accuracy), _interval(m.accuracy_ci95),
+            _num(m.tokens.mean if m.tokens else None), _num(m.tokens.median if m.tokens else None),
+            _num(m.tokens.p90 if m.tokens else None), _num(m.reasoning_tokens.mean if m.reasoning_tokens else None),
+            percent(m.truncation_rate),
             str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
             "-" if seconds is None else f"{seconds:.1f}", "-" if speed is None else f"{speed:.0f}",
         )
     return table
 
 
-def _interval(ci: list[float] | None) -> str:
+def _interval(ci: tuple[float, float] | None) -> str:
     return "-" if not ci else f"{100 * ci[0]:.1f}–{100 * ci[1]:.1f}"
 
 
 def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
     """Per task and budget: accuracy, its interval, tokens, truncation and forcing; then the task's budget AUC."""
-    table = Table(title=for_terminal(f"{model}: {sweep.info['mode']} sweep"))
+    table = Table(title=for_terminal(f"{model}: {sweep.info.mode} sweep"))
     for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", "run"):
         table.add_column(column, justify="left" if column in ("task", "run") else "right")
     for task in tasks:
         curve = sweep.curve(task)
         for budget, m in curve:
-            table.add_row(for_terminal(task), str(budget), percent(m["accuracy"]), _interval(m["accuracy_ci95"]),
-                          _num(m["tokens"], "mean"), percent(m["truncation_rate"]), percent(m.get("forced_rate")),
+            table.add_row(for_terminal(task), str(budget), percent(m.accuracy), _interval(m.accuracy_ci95), _num(m.mean_tokens),
+                          percent(m.truncation_rate), percent(m.forced_rate),
                           for_terminal(sweep.runs[budget].name))
         table.add_row(for_terminal(task), "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens",
                       end_section=True)

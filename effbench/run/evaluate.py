@@ -21,8 +21,9 @@ from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
 from effbench.run.environment import environment
-from effbench.store.folder import RESULTS_SCHEMA_VERSION, RunStore, read_record, write_json_atomic
+from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
+from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, TaskInfo, TaskResult, read_run_record, write_record
 from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
@@ -35,7 +36,7 @@ Progress = Callable[[str, int, int], None]  # (task, stored, total)
 class Outcome:
     """What `evaluate` gives back: results.json's content, this invocation's timings, the run folder."""
 
-    results: dict[str, Any]
+    results: Results
     timings: dict[str, Any]
     folder: Path
 
@@ -89,31 +90,20 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
     return plans
 
 
-def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> dict[str, Any]:
-    """What must match for a stored run to be resumed: anything that changes what is generated."""
+def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> Identity:
+    """What must match for a stored run to be resumed: anything that changes what is generated or graded."""
     backend_keys = {k: v for k, v in options.model_dump(mode="json").items() if k in {"revision", "dtype"}}
-    return {
-        "model": config.model,
-        **backend_keys,
-        "prompt": config.prompt,
-        "system": config.system,
-        "enable_thinking": config.enable_thinking,
-        "reasoning": config.reasoning,
-        "seed": config.seed,
-        "force": {"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
-        "tasks": {
-            p.spec.name: {
-                "version": p.spec.version,
-                "template_sha256": p.spec.template_hash(),
-                "samples_sha256": p.dataset.fingerprint["samples_sha256"],
-                "sampling": vars(p.sampling),
-            }
-            for p in plans
-        },
-    }
+    return Identity(
+        model=config.model, **backend_keys, prompt=config.prompt, system=config.system,
+        enable_thinking=config.enable_thinking, reasoning=config.reasoning, seed=config.seed,
+        force={"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
+        tasks={p.spec.name: TaskIdentity(version=p.spec.version, template_sha256=p.spec.template_hash(),
+                                         samples_sha256=p.dataset.fingerprint["samples_sha256"], sampling=vars(p.sampling))
+               for p in plans},
+    )
 
 
-def _check_resumable(store: RunStore, wanted: dict[str, Any]) -> dict[str, Any] | None:
+def _check_resumable(store: RunStore, wanted: Identity) -> RunRecord | None:
     """The stored run.json when the run may be resumed with `wanted`; None for a new run. Samples without the
     run.json that says what made them are never resumed: their identity would be a guess."""
     if not store.run_file.exists():
@@ -121,28 +111,18 @@ def _check_resumable(store: RunStore, wanted: dict[str, Any]) -> dict[str, Any] 
             raise StoreError(f"{store.folder} holds samples but no run.json, the record of what made them, so it cannot "
                              "be resumed; choose another name= or delete that folder")
         return None
-    stored = read_record(store.run_file)
-    old = stored.get("identity")
-    if not isinstance(old, dict) or not isinstance(old.get("tasks", {}), dict):
-        raise StoreError(f"{store.run_file} has no identity of the run, so it cannot be resumed; choose another name= or "
-                         "delete that folder")
-    for key, value in wanted.items():
+    stored = read_run_record(store.run_file)
+    old = stored.identity
+    for key in Identity.model_fields:
         if key == "tasks":
-            for task, info in value.items():
-                if task in old.get("tasks", {}) and old["tasks"][task] != info:
-                    differs = next(k for k in info if old["tasks"][task].get(k) != info[k])
+            for task, info in wanted.tasks.items():
+                if task in old.tasks and old.tasks[task] != info:
+                    differs = next(k for k in TaskIdentity.model_fields if getattr(old.tasks[task], k) != getattr(info, k))
                     raise StoreError(f"{store.folder} holds {task} made with another {differs}; choose another name= or delete that folder")
-        elif old.get(key) != value:
-            raise StoreError(
-                f"{store.folder} was made with {key}={old.get(key)!r}, this command has {value!r}; "
-                "choose another name= or delete that folder"
-            )
+        elif getattr(old, key) != getattr(wanted, key):
+            raise StoreError(f"{store.folder} was made with {key}={getattr(old, key)!r}, this command has "
+                             f"{getattr(wanted, key)!r}; choose another name= or delete that folder")
     return stored
-
-
-def _merge_identity(old: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """This command's identity, keeping the tasks that earlier invocations added to the run."""
-    return {**old, **wanted, "tasks": {**old.get("tasks", {}), **wanted["tasks"]}}
 
 
 def open_backend(config: EvalConfig, options: BaseModel) -> Backend:
@@ -172,10 +152,8 @@ def _evaluate(store: RunStore, config: EvalConfig, options: BaseModel, progress:
               backend: Backend | None) -> Outcome:
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
-    stored = _check_resumable(store, wanted) or {}
-    started = time.time()
-    run_info = _run_info(config, options, plans, wanted, stored)
-    timings: dict[str, Any] = {}
+    record = _run_record(config, options, plans, wanted, _check_resumable(store, wanted))
+    started, timings = time.time(), {}
     owned, backend_start_s, todo = backend is None, None, any(p.todo for p in plans)
     with GradingPool(config.workers, config.grade_timeout) as pool:
         if todo:
@@ -186,8 +164,8 @@ def _evaluate(store: RunStore, config: EvalConfig, options: BaseModel, progress:
             backend_start_s = round(time.time() - opening, 3)
         try:
             if todo:
-                run_info["backend"] = described = backend.describe()
-                write_json_atomic(store.run_file, run_info)
+                record = record.model_copy(update={"backend": (described := backend.describe())})
+                write_record(store.run_file, record)
                 replayed = described.get("engine") == "replay" and "budget_forcing" not in described  # rescore, a derived budget
                 try:
                     for plan in plans:
@@ -196,32 +174,32 @@ def _evaluate(store: RunStore, config: EvalConfig, options: BaseModel, progress:
                     if owned:
                         backend.close()
             results = collect_results(config.model, config.backend, store, plans)
-            write_json_atomic(store.results_file, results)
-            run_info["status"] = "complete"
+            write_record(store.results_file, results)
+            record = record.model_copy(update={"status": "complete"})
             return Outcome(results, timings, store.folder)
         except BaseException as exc:
-            run_info["status"] = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            record = record.model_copy(update={"status": "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"})
             raise
         finally:
-            run_info["invocations"].append({"started": iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
-                                            "backend_start_s": backend_start_s, "tasks": timings})
-            write_json_atomic(store.run_file, run_info)
+            invocation = {"started": iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
+                          "backend_start_s": backend_start_s, "tasks": timings}
+            write_record(store.run_file, record.model_copy(update={"invocations": [*record.invocations, invocation]}))
 
 
-def _run_info(config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wanted: dict[str, Any],
-              stored: dict[str, Any]) -> dict[str, Any]:
-    """run.json for this invocation, keeping what earlier invocations of the run recorded."""
-    return {
-        "effbench_version": __version__,
-        "created": stored.get("created", now()),
-        "config": {**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
-        "identity": _merge_identity(stored.get("identity", {}), wanted),
-        "tasks": {**stored.get("tasks", {}), **{p.spec.name: task_info(p) for p in plans}},
-        "environment": environment(),
-        "backend": stored.get("backend"),
-        "invocations": stored.get("invocations", []),
-        "status": "running",
-    }
+def _run_record(config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wanted: Identity,
+                stored: RunRecord | None) -> RunRecord:
+    """run.json for this invocation, keeping what earlier invocations of the run recorded (and the tasks they added)."""
+    identity_tasks = {**(stored.identity.tasks if stored else {}), **wanted.tasks}
+    return RunRecord(
+        effbench_version=__version__,
+        created=stored.created if stored else now(),
+        config={**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
+        identity=wanted.model_copy(update={"tasks": identity_tasks}),
+        tasks={**(stored.tasks if stored else {}), **{p.spec.name: task_info(p) for p in plans}},
+        environment=environment(),
+        backend=stored.backend if stored else None,
+        invocations=stored.invocations if stored else [],
+    )
 
 
 def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunStore, config: EvalConfig,
@@ -267,34 +245,23 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
     }
 
 
-def task_info(plan: TaskPlan) -> dict[str, Any]:
-    return {
-        "version": plan.spec.version,
-        "template_sha256": plan.spec.template_hash(),
-        "extractor": plan.rules.extractor,
-        "grader": plan.rules.grader,
-        "reasoning": plan.rules.reasoning.name,
-        "dataset": plan.dataset.fingerprint,
-        "excluded": list(plan.dataset.excluded),
-        "sampling": vars(plan.sampling),
-    }
+def task_info(plan: TaskPlan) -> TaskInfo:
+    return TaskInfo(version=plan.spec.version, template_sha256=plan.spec.template_hash(), extractor=plan.rules.extractor,
+                    grader=plan.rules.grader, reasoning=plan.rules.reasoning.name, dataset=plan.dataset.fingerprint,
+                    excluded=list(plan.dataset.excluded), sampling=vars(plan.sampling))
 
 
-def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan]) -> dict[str, Any]:
+def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan]) -> Results:
     """Pure function of the stored samples (timings live in run.json), so equal runs give equal results."""
     tasks = {}
     for plan in plans:
         scored = (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
         metrics = task_metrics(scored, plan.spec.breakdown)
-        if metrics["samples"] != len(plan.samples):
-            raise EffbenchError(f"{plan.spec.name}: {metrics['samples']} of {len(plan.samples)} samples are stored; run the command again")
-        tasks[plan.spec.name] = {
-            "version": plan.spec.version,
-            "excluded": len(plan.dataset.excluded),
-            "sampling": vars(plan.sampling),
-            "metrics": metrics,
-        }
-    return {"schema_version": RESULTS_SCHEMA_VERSION, "run": store.folder.name, "model": model, "backend": backend, "tasks": tasks}
+        if metrics.samples != len(plan.samples):
+            raise EffbenchError(f"{plan.spec.name}: {metrics.samples} of {len(plan.samples)} samples are stored; run the command again")
+        tasks[plan.spec.name] = TaskResult(version=plan.spec.version, excluded=len(plan.dataset.excluded),
+                                           sampling=plan.sampling, metrics=metrics)
+    return Results(run=store.folder.name, model=model, backend=backend, tasks=tasks)
 
 
 def now() -> str:

@@ -17,7 +17,8 @@ from effbench.config import EvalConfig, build, known_reasoning_format, plain_run
 from effbench.errors import ConfigError
 from effbench.run.evaluate import Outcome, evaluate
 from effbench.schema import Strict
-from effbench.store.folder import RunStore, read_record
+from effbench.store.folder import RunStore
+from effbench.store.records import read_run_record
 from effbench.store.runs import Run, open_run
 
 
@@ -47,17 +48,15 @@ class Change:
 def rescore(folder: Path, options: RescoreOptions = RescoreOptions(), *, progress=None) -> tuple[Outcome, list[Change], int]:
     """(the new run, the changed verdicts, how many completions were compared)."""
     run = open_run(folder)
-    stored = run.info.get("config") or {}
     target = options.name or f"{run.name}-rescored"
     _check_target(run, run.folder.parent / target)
-    values: dict[str, Any] = {k: v for k, v in stored.items() if k in EvalConfig.model_fields}
-    values.update(backend="replay", name=target, out=str(run.folder.parent),
-                  tasks=tuple(run.info.get("identity", {}).get("tasks") or run.tasks))
+    values: dict[str, Any] = {k: v for k, v in run.info.config.items() if k in EvalConfig.model_fields}
+    values.update(backend="replay", name=target, out=str(run.folder.parent), tasks=tuple(run.info.identity.tasks or run.tasks))
     values.update(options.model_dump(exclude_none=True, exclude={"name"}))
     config = build(EvalConfig, values, what=f"the stored config of {run.folder}")
-    options = backend_module("replay").Options(replay_from=run.folder)
-    outcome = evaluate(config, options, progress=progress)
-    changes, compared = verdict_changes(run, open_run(outcome.folder), list(outcome.results["tasks"]))
+    replay = backend_module("replay").Options(replay_from=run.folder)
+    outcome = evaluate(config, replay, progress=progress)
+    changes, compared = verdict_changes(run, open_run(outcome.folder), list(outcome.results.tasks))
     return outcome, changes, compared
 
 
@@ -68,9 +67,8 @@ def _check_target(run: Run, folder: Path) -> None:
         return  # new, or killed before it wrote anything
     if (folder / "results.json").exists():
         raise ConfigError(f"{folder} is a finished run already; choose another name= or remove it")
-    config = read_record(folder / "run.json").get("config") if (folder / "run.json").exists() else None
-    source = (config or {}).get("backend_options") if isinstance(config, dict) else None
-    if not isinstance(source, dict) or Path(str(source.get("replay_from"))).resolve() != run.folder.resolve():
+    source = read_run_record(folder / "run.json").backend_options if (folder / "run.json").exists() else {}
+    if Path(str(source.get("replay_from"))).resolve() != run.folder.resolve():
         raise ConfigError(f"{folder} exists already and is not a rescore of {run.folder}; choose another name= or remove it")
 
 

@@ -29,8 +29,9 @@ from effbench.config import EvalConfig
 from effbench.errors import ConfigError, StoreError
 from effbench.run.evaluate import Outcome, Progress, evaluate
 from effbench.schema import Strict
-from effbench.store.folder import RunStore, read_record, write_json_atomic
+from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
+from effbench.store.records import SweepRecord, read_sweep_record, write_record
 from effbench.store.runs import SWEEP_FILE
 from effbench.types import Request
 
@@ -96,9 +97,10 @@ def _sweep(folder: Path, config: EvalConfig, options: BaseModel, budgets: tuple[
     runs: dict[int, Outcome] = {}
 
     def finished(budget: int, outcome: Outcome) -> None:  # recorded at once: an interrupted sweep resumes with its settings
+        nonlocal record
         runs[budget] = outcome
-        record["runs"] = {**record.get("runs", {}), str(budget): outcome.folder.name}
-        write_json_atomic(folder / SWEEP_FILE, record)
+        record = record.model_copy(update={"runs": {**record.runs, str(budget): outcome.folder.name}})
+        write_record(folder / SWEEP_FILE, record)
 
     try:
         source = None
@@ -127,22 +129,23 @@ def _evaluate(config: EvalConfig, options: BaseModel, folder: Path, name: str, b
     return evaluate(budget_config, options, progress=labelled, backend=backend)
 
 
-def _record(folder: Path, config: EvalConfig, budgets: tuple[int, ...], mode: str, derive: bool) -> dict[str, Any]:
+def _record(folder: Path, config: EvalConfig, budgets: tuple[int, ...], mode: str, derive: bool) -> SweepRecord:
     """sweep.json's content; a sweep folder made with another mode, derivation or largest budget is refused."""
-    wanted = {"model": config.model, "tasks": list(config.tasks), "mode": mode, "derive": derive,
-              "how": DERIVATION[derive], "force": {"cue": config.force_cue, "tokens": config.force_tokens} if mode == "force" else None}
-    stored = read_record(folder / SWEEP_FILE) if (folder / SWEEP_FILE).exists() else None
-    if stored is None:
-        return {**wanted, "budgets": list(budgets)}
+    wanted = SweepRecord(model=config.model, tasks=list(config.tasks), mode=mode, derive=derive, how=DERIVATION[derive],
+                         force={"cue": config.force_cue, "tokens": config.force_tokens} if mode == "force" else None,
+                         budgets=list(budgets))
+    if not (folder / SWEEP_FILE).exists():
+        return wanted
+    stored = read_sweep_record(folder / SWEEP_FILE)
     for key in ("mode", "derive", "force"):
-        if stored.get(key) != wanted[key]:
-            raise StoreError(f"sweep {folder} was made with {key}={stored.get(key)}, this command has {wanted[key]}; "
-                             "choose another name= or delete that folder")
-    if derive and max(stored["budgets"]) != budgets[-1]:
-        raise StoreError(f"sweep {folder} derives its budgets from one generation at {max(stored['budgets'])} tokens; "
+        if getattr(stored, key) != getattr(wanted, key):
+            raise StoreError(f"sweep {folder} was made with {key}={getattr(stored, key)}, this command has "
+                             f"{getattr(wanted, key)}; choose another name= or delete that folder")
+    if derive and max(stored.budgets) != budgets[-1]:
+        raise StoreError(f"sweep {folder} derives its budgets from one generation at {max(stored.budgets)} tokens; "
                          f"keep that largest budget, or choose another name= for a sweep up to {budgets[-1]}")
-    return {**stored, "tasks": sorted(set(stored["tasks"]) | set(config.tasks)),
-            "budgets": sorted(set(stored["budgets"]) | set(budgets))}
+    return stored.model_copy(update={"tasks": sorted(set(stored.tasks) | set(config.tasks)),
+                                     "budgets": sorted(set(stored.budgets) | set(budgets))})
 
 
 class LazyBackend:

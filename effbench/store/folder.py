@@ -22,8 +22,6 @@ from effbench.errors import StoreError
 from effbench.text import without_surrogates
 from effbench.types import Scored
 
-RESULTS_SCHEMA_VERSION = 1
-
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write to a temporary file beside `path`, then rename: readers see the old or the new file, whole."""

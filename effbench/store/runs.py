@@ -11,7 +11,18 @@ import numpy as np
 
 from effbench.errors import StoreError
 from effbench.grading.reasoning import ReasoningFormat, reasoning_format
-from effbench.store.folder import RunStore, read_record
+from effbench.store.folder import RunStore
+from effbench.store.records import (
+    Results,
+    RunRecord,
+    SweepRecord,
+    TaskIdentity,
+    TaskMetrics,
+    TaskResult,
+    read_results,
+    read_run_record,
+    read_sweep_record,
+)
 from effbench.types import Scored
 
 SWEEP_FILE = "sweep.json"
@@ -37,16 +48,16 @@ class Run:
     """A finished run folder: its run.json, its results.json, and its samples on demand."""
 
     folder: Path
-    info: dict[str, Any]
-    results: dict[str, Any]
+    info: RunRecord
+    results: Results
 
     @property
     def name(self) -> str:
         return self.folder.name
 
     @property
-    def tasks(self) -> dict[str, Any]:
-        return self.results["tasks"]
+    def tasks(self) -> dict[str, TaskResult]:
+        return self.results.tasks
 
     @property
     def sweep(self) -> str | None:
@@ -55,13 +66,11 @@ class Run:
 
     def reasoning(self, task: str) -> ReasoningFormat:
         """The reasoning format the task's completions were graded with (runs made before formats: think)."""
-        return reasoning_format(self.info.get("tasks", {}).get(task, {}).get("reasoning", "think"))
+        info = self.info.tasks.get(task)
+        return reasoning_format(info.reasoning if info else "think")
 
-    def identity(self, task: str) -> dict[str, Any]:
-        tasks = (self.info.get("identity") or {}).get("tasks") if isinstance(self.info.get("identity") or {}, dict) else None
-        if not isinstance(tasks, dict) or not isinstance(tasks.get(task, {}), dict):
-            raise StoreError(f"{self.folder / 'run.json'} has no identity for {task}; it is not a run effbench can compare")
-        return tasks.get(task, {})
+    def identity(self, task: str) -> TaskIdentity:
+        return self.info.identity.tasks.get(task, TaskIdentity())
 
     def scored(self, task: str) -> Iterator[Scored]:
         """The task's stored samples, one at a time."""
@@ -87,7 +96,7 @@ def open_run(path: str | Path) -> Run:
         raise StoreError(f"{folder} is not a run folder; give the folder of a finished run or its results.json")
     if not (folder / "results.json").exists():
         raise StoreError(f"{folder} has no results.json: the run did not finish; run its effbench eval command again")
-    return Run(folder, read_record(folder / "run.json"), read_record(folder / "results.json"))
+    return Run(folder, read_run_record(folder / "run.json"), read_results(folder / "results.json"))
 
 
 def find_runs(root: str | Path) -> list[Run]:
@@ -111,23 +120,24 @@ class Sweep:
     """A finished `effbench sweep`: its sweep.json and one run per budget."""
 
     folder: Path
-    info: dict[str, Any]
+    info: SweepRecord
     runs: dict[int, Run]  # by budget, ascending
 
     @property
     def name(self) -> str:
         return self.folder.name
 
-    def curve(self, task: str) -> list[tuple[int, dict[str, Any]]]:
+    def curve(self, task: str) -> list[tuple[int, TaskMetrics]]:
         """(budget, the task's metrics) for every budget whose run has the task."""
-        return [(budget, run.tasks[task]["metrics"]) for budget, run in self.runs.items() if task in run.tasks]
+        return [(budget, run.tasks[task].metrics) for budget, run in self.runs.items() if task in run.tasks]
 
     def auc(self, task: str) -> float | None:
         """`budget_auc` of the task's curve; None when a budget has no completions to measure."""
         curve = self.curve(task)
-        if any(metrics["accuracy"] is None for _, metrics in curve):
+        accuracies = [metrics.accuracy for _, metrics in curve]
+        if any(accuracy is None for accuracy in accuracies):
             return None
-        return budget_auc([budget for budget, _ in curve], [metrics["accuracy"] for _, metrics in curve])
+        return budget_auc([budget for budget, _ in curve], [a for a in accuracies if a is not None])
 
 
 def open_sweep(path: str | Path) -> Sweep:
@@ -136,8 +146,8 @@ def open_sweep(path: str | Path) -> Sweep:
         folder = folder.parent
     if not (folder / SWEEP_FILE).exists():
         raise StoreError(f"{folder} is not a sweep folder (no {SWEEP_FILE}); make one with effbench sweep")
-    info = read_record(folder / SWEEP_FILE)
-    runs = {int(budget): open_run(folder / name) for budget, name in sorted(info.get("runs", {}).items(), key=lambda kv: int(kv[0]))}
+    info = read_sweep_record(folder / SWEEP_FILE)
+    runs = {int(budget): open_run(folder / name) for budget, name in sorted(info.runs.items(), key=lambda kv: int(kv[0]))}
     if not runs:
         raise StoreError(f"sweep {folder} has no finished budget; run its effbench sweep command again")
     return Sweep(folder, info, runs)
@@ -159,28 +169,28 @@ def load_runs(root: str | Path = "runs") -> Any:
     rows = []
     for run in find_runs(root):
         for task, entry in run.tasks.items():
-            metrics, sampling = entry["metrics"], entry.get("sampling", {})
-            ci = metrics.get("accuracy_ci95") or [None, None]
-            tokens = metrics.get("tokens") or {}
+            metrics, sampling = entry.metrics, entry.sampling
+            low, high = metrics.accuracy_ci95 or (None, None)
+            tokens = metrics.tokens
             rows.append({
                 "run": run.name,
                 "sweep": run.sweep,
-                "model": run.results.get("model"),
+                "model": run.results.model,
                 "task": task,
-                "samples": metrics["samples"],
-                "n": sampling.get("n"),
-                "accuracy": metrics["accuracy"],
-                "accuracy_low": ci[0],
-                "accuracy_high": ci[1],
-                "mean_tokens": tokens.get("mean"),
-                "median_tokens": tokens.get("median"),
-                "p90_tokens": tokens.get("p90"),
-                "truncation_rate": metrics.get("truncation_rate"),
-                "forced_rate": metrics.get("forced_rate"),
-                **{f"pass@{k}": v for k, v in (metrics.get("pass_at_k") or {}).items()},
-                **{f"maj@{k}": v for k, v in (metrics.get("maj_at_k") or {}).items()},
-                "max_tokens": sampling.get("max_tokens"),
-                "temperature": sampling.get("temperature"),
+                "samples": metrics.samples,
+                "n": sampling.n,
+                "accuracy": metrics.accuracy,
+                "accuracy_low": low,
+                "accuracy_high": high,
+                "mean_tokens": tokens.mean if tokens else None,
+                "median_tokens": tokens.median if tokens else None,
+                "p90_tokens": tokens.p90 if tokens else None,
+                "truncation_rate": metrics.truncation_rate,
+                "forced_rate": metrics.forced_rate,
+                **{f"pass@{k}": v for k, v in metrics.pass_at_k.items()},
+                **{f"maj@{k}": v for k, v in metrics.maj_at_k.items()},
+                "max_tokens": sampling.max_tokens,
+                "temperature": sampling.temperature,
                 "folder": str(run.folder),
             })
     return pd.DataFrame(rows)

@@ -1,0 +1,202 @@
+"""The run folder's records, `results.json` and `run.json`, as versioned models: read and written only through them.
+
+A file of another schema version is refused with one line that says what to do: a newer one needs a
+newer effbench; an older one is read again by `effbench rescore`, which writes it in this version.
+Fields added after version 1 have defaults, so every version-1 file reads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from effbench.errors import StoreError
+from effbench.schema import first_problem
+from effbench.store.folder import read_record, write_json_atomic
+from effbench.types import Sampling
+
+RESULTS_SCHEMA_VERSION = 1
+RUN_SCHEMA_VERSION = 1
+
+
+class Record(BaseModel):
+    """Frozen; unknown keys are errors, so a file is either read whole or refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class TokenStats(Record):
+    mean: float
+    median: float
+    p90: float
+    max: float
+
+
+class GroupStats(Record):
+    """One value of a breakdown field (a MATH level, a subject)."""
+
+    samples: int
+    accuracy: float
+    mean_tokens: float
+
+
+class TaskMetrics(Record):
+    """The numbers of one task of a run (`effbench.analysis.metrics.task_metrics`)."""
+
+    samples: int
+    completions: int
+    accuracy: float | None
+    accuracy_ci95: tuple[float, float] | None = None
+    pass_at_k: dict[str, float] = {}
+    maj_at_k: dict[str, float] = {}
+    outcome_efficiency: float | None = None
+    outcome_efficiency_located: int = 0
+    correct_completions: int = 0
+    tokens: TokenStats | None = None
+    total_tokens: int = 0
+    reasoning_tokens: TokenStats | None = None
+    answer_tokens: TokenStats | None = None
+    completions_with_reasoning: int = 0
+    correct_tokens: TokenStats | None = None
+    wrong_tokens: TokenStats | None = None
+    tokens_per_correct: float | None = None
+    truncation_rate: float | None = None
+    forced_rate: float | None = None
+    truncation_curve: dict[str, float] = {}
+    verdicts: dict[str, int] = {}
+    finish_reasons: dict[str, int] = {}
+    breakdown: dict[str, dict[str, GroupStats]] = {}
+
+    @property
+    def mean_tokens(self) -> float | None:
+        return self.tokens.mean if self.tokens else None
+
+
+class TaskResult(Record):
+    version: int
+    excluded: int = 0
+    sampling: Sampling
+    metrics: TaskMetrics
+
+
+class Results(Record):
+    """results.json: a pure function of the stored samples, so equal runs give byte-equal files."""
+
+    schema_version: int = RESULTS_SCHEMA_VERSION
+    run: str
+    model: str
+    backend: str
+    tasks: dict[str, TaskResult]
+
+
+class TaskIdentity(Record):
+    """What must match, per task, for a stored run to be resumed or compared."""
+
+    version: int | None = None
+    template_sha256: str | None = None
+    samples_sha256: str | None = None
+    sampling: dict[str, Any] = {}
+
+
+class Identity(Record):
+    """What must match for a stored run to be resumed: anything that changes what is generated or graded."""
+
+    model: str | None = None
+    revision: str | None = None
+    dtype: str | None = None
+    prompt: str | None = None
+    system: str | None = None
+    enable_thinking: bool | None = None
+    reasoning: str | None = None
+    seed: int | None = None
+    force: dict[str, Any] | None = None
+    tasks: dict[str, TaskIdentity] = {}
+
+
+class TaskInfo(Record):
+    """How a task of the run was made: its version, grading rules, dataset fingerprint, exclusions and sampling."""
+
+    version: int
+    template_sha256: str
+    extractor: str
+    grader: str
+    reasoning: str = "think"
+    dataset: dict[str, Any]
+    excluded: list[dict[str, str]] = []
+    sampling: dict[str, Any]
+
+
+class RunRecord(Record):
+    """run.json: the resolved config, the identity, each task's making, the environment and every invocation."""
+
+    schema_version: int = RUN_SCHEMA_VERSION
+    effbench_version: str
+    created: str
+    config: dict[str, Any]
+    identity: Identity
+    tasks: dict[str, TaskInfo] = {}
+    environment: dict[str, Any] = {}
+    backend: dict[str, Any] | None = None
+    invocations: list[dict[str, Any]] = []
+    status: str = "running"
+    imported: dict[str, Any] | None = Field(None, alias="import")  # how an imported run was made (lm-eval)
+
+    @property
+    def model(self) -> str:
+        return str(self.config.get("model", self.identity.model))
+
+    @property
+    def backend_options(self) -> dict[str, Any]:
+        options = self.config.get("backend_options")
+        return options if isinstance(options, dict) else {}
+
+
+class SweepRecord(Record):
+    """sweep.json: the budgets, the mode, how the budgets were made, and the run of each finished budget."""
+
+    schema_version: int = 1
+    model: str
+    tasks: list[str]
+    mode: str
+    derive: bool
+    how: str
+    force: dict[str, Any] | None = None
+    budgets: list[int]
+    runs: dict[str, str] = {}  # budget -> the budget's run folder name
+
+
+R = TypeVar("R", Results, RunRecord, SweepRecord)
+
+
+def read_results(path: Path) -> Results:
+    return _read(path, Results, RESULTS_SCHEMA_VERSION)
+
+
+def read_run_record(path: Path) -> RunRecord:
+    return _read(path, RunRecord, RUN_SCHEMA_VERSION)
+
+
+def _read(path: Path, model: type[R], current: int) -> R:
+    data = read_record(path)
+    version = data.get("schema_version", 1)
+    if version != current:
+        newer = isinstance(version, int) and version > current
+        raise StoreError(f"{path} is of schema version {version!r}, this effbench reads {current}: "
+                         + ("upgrade effbench to read it" if newer else "make it again with effbench rescore"))
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise StoreError(f"{path} is not a {model.__name__} effbench wrote ({first_problem(exc)}); restore it, "
+                         "or make the run again") from None
+
+
+def read_sweep_record(path: Path) -> SweepRecord:
+    return _read(path, SweepRecord, 1)
+
+
+def write_record(path: Path, record: Results | RunRecord | SweepRecord) -> None:
+    """The record as JSON, written atomically; `import` keeps its name on disk."""
+    write_json_atomic(path, json.loads(record.model_dump_json(by_alias=True, exclude_none=False)))
