@@ -1,12 +1,13 @@
 # make demo: set up .venv, then run the whole pipeline on a tiny model built on the spot.
 # make test: set up .venv, then run the tests (real vLLM CPU engine included).
+# make lint: ruff (lint and format) and mypy, as CI runs them.
 # make report: the O1-Pruner leaderboard's site, from the published table, offline.
 # make tiny-leaderboard: two real runs and a budget sweep of the tiny model, then their leaderboard's site.
 EFFBENCH_DATA_DIR ?= $(abspath ../shared/datasets)
 EFFBENCH_CACHE ?= $(HOME)/.cache/effbench
 export EFFBENCH_DATA_DIR EFFBENCH_CACHE
 
-.PHONY: setup demo test report tiny-leaderboard
+.PHONY: setup demo test lint report tiny-leaderboard
 setup: .venv/.installed
 
 .venv/.installed: pyproject.toml scripts/setup.sh
@@ -18,6 +19,11 @@ demo: setup
 
 test: setup
 	.venv/bin/python -m pytest
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
 report: setup
 	.venv/bin/effbench report leaderboards/o1_pruner.yaml

@@ -24,9 +24,13 @@ INJECTED = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwn
 
 
 def chromium_path() -> str:
+    """Debian's Chromium; without it the browser tests are skipped, unless EFFBENCH_REQUIRE_BROWSER=1 (CI) fails them."""
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("Chromium is not installed: apt-get install chromium (CI's .ci/run does)")
+        message = "Chromium is not installed: apt-get install chromium (make setup does, as root) to run the browser tests"
+        if os.environ.get("EFFBENCH_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     return path
 
 
