@@ -119,18 +119,26 @@ def pooled(pairs: list[tuple[str, str]], workers: int, timeout: float) -> tuple[
 
 def compare(count: int, share: float, workers: int, timeout: float) -> None:
     pairs = completions(count, share)
-    print(f"\n{count} completions (mean {sum(len(t) for t, _ in pairs) / count:.0f} chars), "
-          f"{share:.1%} pathological, pool of {workers} workers, timeout {timeout:g} s, {os.cpu_count()} cores")
+    print(
+        f"\n{count} completions (mean {sum(len(t) for t, _ in pairs) / count:.0f} chars), "
+        f"{share:.1%} pathological, pool of {workers} workers, timeout {timeout:g} s, {os.cpu_count()} cores"
+    )
     whole_s, whole, whole_max = math_verify_whole(pairs)
-    print(f"  math-verify, whole completion: {whole_s:8.2f} s {count / whole_s:8.1f}/s  correct {sum(whole):5d}  "
-          f"slowest sample {whole_max:.2f} s")
+    print(
+        f"  math-verify, whole completion: {whole_s:8.2f} s {count / whole_s:8.1f}/s  correct {sum(whole):5d}  "
+        f"slowest sample {whole_max:.2f} s"
+    )
     part_s, part, part_max = math_verify_extracted(pairs)
-    print(f"  math-verify, extracted answer: {part_s:8.2f} s {count / part_s:8.1f}/s  correct {sum(part):5d}  "
-          f"slowest sample {part_max:.2f} s")
+    print(
+        f"  math-verify, extracted answer: {part_s:8.2f} s {count / part_s:8.1f}/s  correct {sum(part):5d}  "
+        f"slowest sample {part_max:.2f} s"
+    )
     pool_s, verdicts = pooled(pairs, workers, timeout)
     counts = ", ".join(f"{v} {verdicts.count(v)}" for v in sorted(set(verdicts)))
     print(f"  effbench pool:                 {pool_s:8.2f} s {count / pool_s:8.1f}/s  {counts}")
-    print(f"  speed-up vs math-verify on whole completions: {whole_s / pool_s:.2f}x; on extracted answers: {part_s / pool_s:.2f}x")
+    print(
+        f"  speed-up vs math-verify on whole completions: {whole_s / pool_s:.2f}x; on extracted answers: {part_s / pool_s:.2f}x"
+    )
 
 
 def main() -> None:

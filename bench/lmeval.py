@@ -58,23 +58,56 @@ def shim(folder: Path) -> dict[str, str]:
 
 
 def run_effbench(model: str, work: dict, out: Path, name: str, engine: dict) -> dict:
-    words = [f"model={model}", "tasks=gsm8k", f"limit={work['limit']}", f"n={work['n']}", f"temperature={work['temperature']}",
-             f"max_tokens={MAX_TOKENS}", f"out={out}", f"name={name}", *(f"{k}={str(v).lower()}" for k, v in engine.items())]
+    words = [
+        f"model={model}",
+        "tasks=gsm8k",
+        f"limit={work['limit']}",
+        f"n={work['n']}",
+        f"temperature={work['temperature']}",
+        f"max_tokens={MAX_TOKENS}",
+        f"out={out}",
+        f"name={name}",
+        *(f"{k}={str(v).lower()}" for k, v in engine.items()),
+    ]
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "effbench", "eval", *words], check=True, capture_output=True)
     wall = time.perf_counter() - started
     info = json.loads((out / name / "run.json").read_text())
     invocation = info["invocations"][-1]
     task = invocation["tasks"]["gsm8k"]
-    return {"wall": wall, "tokens": task["generated_tokens"], "generate_s": task["generate_s"], "task_s": task["total_s"],
-            "engine_s": invocation["backend_start_s"], "invocation_s": invocation["wall_s"]}
+    return {
+        "wall": wall,
+        "tokens": task["generated_tokens"],
+        "generate_s": task["generate_s"],
+        "task_s": task["total_s"],
+        "engine_s": invocation["backend_start_s"],
+        "invocation_s": invocation["wall_s"],
+    }
 
 
 def run_lmeval(model: str, work: dict, tasks: Path, out: Path, env: dict[str, str], engine: dict) -> dict:
     args = ",".join(f"{k}={v}" for k, v in {"pretrained": model, **engine}.items())
-    command = [sys.executable, "-m", "lm_eval", "--model", "vllm", "--model_args", args, "--include_path", str(tasks),
-               "--tasks", "effbench_gsm8k", "--limit", str(work["limit"]), "--apply_chat_template", "--log_samples",
-               "--output_path", str(out), "--batch_size", "auto"]  # lm-eval's advice for vLLM: the whole batch at once
+    command = [
+        sys.executable,
+        "-m",
+        "lm_eval",
+        "--model",
+        "vllm",
+        "--model_args",
+        args,
+        "--include_path",
+        str(tasks),
+        "--tasks",
+        "effbench_gsm8k",
+        "--limit",
+        str(work["limit"]),
+        "--apply_chat_template",
+        "--log_samples",
+        "--output_path",
+        str(out),
+        "--batch_size",
+        "auto",
+    ]  # lm-eval's advice for vLLM: the whole batch at once
     if work["temperature"] > 0:
         command += ["--gen_kwargs", f"do_sample=True,temperature={work['temperature']}"]
     started = time.perf_counter()
@@ -83,7 +116,12 @@ def run_lmeval(model: str, work: dict, tasks: Path, out: Path, env: dict[str, st
     results = json.loads(Path(sorted(glob.glob(str(out / "*" / "results_*.json")))[-1]).read_text())
     samples = sorted(glob.glob(str(out / "*" / "samples_effbench_gsm8k_*.jsonl")))[-1]
     texts = [t for line in open(samples, encoding="utf-8") for t in json.loads(line)["resps"][0]]
-    return {"wall": wall, "evaluation_s": float(results["total_evaluation_time_seconds"]), "completions": len(texts), "texts": texts}
+    return {
+        "wall": wall,
+        "evaluation_s": float(results["total_evaluation_time_seconds"]),
+        "completions": len(texts),
+        "texts": texts,
+    }
 
 
 def tokens_of(model: str, texts: list[str]) -> int:
@@ -104,21 +142,44 @@ def index_time(env: dict[str, str]) -> float:
 def compare(name: str, model: str, rounds: int, folder: Path, env: dict[str, str], engine: dict) -> None:
     work = WORKLOADS[name]
     tasks = folder / f"tasks-{name}"
-    subprocess.run([sys.executable, "-m", "effbench", "export", "lm-eval", str(tasks), "tasks=gsm8k", f"n={work['n']}",
-                    f"max_tokens={MAX_TOKENS}"], check=True, capture_output=True)
-    ours = min((run_effbench(model, work, folder / "runs", f"{name}-{r}", engine) for r in range(rounds)), key=lambda r: r["wall"])
-    theirs = min((run_lmeval(model, work, tasks, folder / f"lm-eval-{name}-{r}", env, engine) for r in range(rounds)),
-                 key=lambda r: r["wall"])
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "effbench",
+            "export",
+            "lm-eval",
+            str(tasks),
+            "tasks=gsm8k",
+            f"n={work['n']}",
+            f"max_tokens={MAX_TOKENS}",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    ours = min(
+        (run_effbench(model, work, folder / "runs", f"{name}-{r}", engine) for r in range(rounds)), key=lambda r: r["wall"]
+    )
+    theirs = min(
+        (run_lmeval(model, work, tasks, folder / f"lm-eval-{name}-{r}", env, engine) for r in range(rounds)),
+        key=lambda r: r["wall"],
+    )
     their_tokens = tokens_of(model, theirs["texts"])
-    print(f"\n{name}: gsm8k, {work['limit']} prompts, n={work['n']}, temperature {work['temperature']}, max_tokens {MAX_TOKENS}; "
-          f"best of {rounds}")
-    print(f"  effbench eval:        {ours['wall']:7.1f} s process; {ours['engine_s']:6.1f} s starting the engine (importing vLLM included), "
-          f"{ours['generate_s']:6.1f} s generating, {ours['task_s'] - ours['generate_s']:4.1f} s grading the last samples, "
-          f"{ours['invocation_s'] - ours['engine_s'] - ours['task_s']:4.1f} s else (mostly vLLM's graceful engine shutdown, about "
-          f"5 s on CPU); {ours['tokens']} tokens")
-    print(f"  lm-eval vllm backend: {theirs['wall']:7.1f} s process; {theirs['evaluation_s']:6.1f} s in its evaluation; "
-          f"{theirs['completions']} completions; its text re-encodes to {their_tokens} tokens (lm-eval logs no ids, and a "
-          f"random-weight model's text need not re-encode to the ids it was generated as)")
+    print(
+        f"\n{name}: gsm8k, {work['limit']} prompts, n={work['n']}, temperature {work['temperature']}, max_tokens {MAX_TOKENS}; "
+        f"best of {rounds}"
+    )
+    print(
+        f"  effbench eval:        {ours['wall']:7.1f} s process; {ours['engine_s']:6.1f} s starting the engine (importing vLLM included), "
+        f"{ours['generate_s']:6.1f} s generating, {ours['task_s'] - ours['generate_s']:4.1f} s grading the last samples, "
+        f"{ours['invocation_s'] - ours['engine_s'] - ours['task_s']:4.1f} s else (mostly vLLM's graceful engine shutdown, about "
+        f"5 s on CPU); {ours['tokens']} tokens"
+    )
+    print(
+        f"  lm-eval vllm backend: {theirs['wall']:7.1f} s process; {theirs['evaluation_s']:6.1f} s in its evaluation; "
+        f"{theirs['completions']} completions; its text re-encodes to {their_tokens} tokens (lm-eval logs no ids, and a "
+        f"random-weight model's text need not re-encode to the ids it was generated as)"
+    )
     print(f"  lm-eval / effbench wall time: {theirs['wall'] / ours['wall']:.2f}x")
 
 
@@ -140,9 +201,11 @@ def main() -> None:
         from vllm.platforms import current_platform
 
         env, engine = shim(folder / "shim"), engine_settings(model, current_platform.is_cpu())
-        print(f"model {model}, engine settings {engine}; lm-eval imports and indexes its built-in tasks in "
-              f"{index_time(env):.1f} s before any work")
-        for name in (["small", "large"] if which == "both" else [which]):
+        print(
+            f"model {model}, engine settings {engine}; lm-eval imports and indexes its built-in tasks in "
+            f"{index_time(env):.1f} s before any work"
+        )
+        for name in ["small", "large"] if which == "both" else [which]:
             compare(name, model, rounds, folder, env, engine)
 
 

@@ -36,7 +36,9 @@ generation: {{max_tokens: 4096}}
 
 
 def write_task(root: Path, count: int) -> Path:
-    lines = "".join(json.dumps({"id": str(i), "question": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(count))
+    lines = "".join(
+        json.dumps({"id": str(i), "question": f"What is {i} + 1?", "answer": str(i + 1)}) + "\n" for i in range(count)
+    )
     (root / "data" / "mem").mkdir(parents=True, exist_ok=True)
     (root / "data" / "mem" / "test.jsonl").write_text(lines)
     task = root / "mem.yaml"
@@ -73,17 +75,29 @@ def main() -> None:
             task = write_task(root, count)
             script = root / "script.json"
             script.write_text(json.dumps({"*": "<think>" + " step" * 300 + " </think> The answer is \\boxed{1}."}))
-            common = ("backend=scripted", f"script={script}", f"data_dir={root / 'data'}", "model=m", f"tasks={task}",
-                      f"out={root / 'runs'}", "workers=2")
+            common = (
+                "backend=scripted",
+                f"script={script}",
+                f"data_dir={root / 'data'}",
+                "model=m",
+                f"tasks={task}",
+                f"out={root / 'runs'}",
+                "workers=2",
+            )
             eval_mib, eval_s = peak_mib("eval", *common, "name=a", cwd=root)
-            compare_mib, compare_s = peak_mib("compare", str(root / "runs" / "a"), str(root / "runs" / "a"), "format=json", cwd=root)
-            (root / "board.yaml").write_text(f"title: m\ntasks: [mem]\nentries:\n  - {{name: a, model: m, run: {root / 'runs' / 'a'}}}\n")
+            compare_mib, compare_s = peak_mib(
+                "compare", str(root / "runs" / "a"), str(root / "runs" / "a"), "format=json", cwd=root
+            )
+            (root / "board.yaml").write_text(
+                f"title: m\ntasks: [mem]\nentries:\n  - {{name: a, model: m, run: {root / 'runs' / 'a'}}}\n"
+            )
             report_mib, report_s = peak_mib("report", str(root / "board.yaml"), f"out={root / 'site'}", cwd=root)
         line = f"{count:>11} {eval_mib:>9.0f} {compare_mib:>12.0f} {report_mib:>11.0f}   {eval_s:.1f}, {compare_s:.1f}, {report_s:.1f}"
         if previous:
             grown = count - previous[0]
             line += "   KiB per added completion: " + ", ".join(
-                f"{1024 * (now - before) / grown:.2f}" for now, before in zip((eval_mib, compare_mib, report_mib), previous[1:]))
+                f"{1024 * (now - before) / grown:.2f}" for now, before in zip((eval_mib, compare_mib, report_mib), previous[1:])
+            )
         print(line)
         previous = (count, eval_mib, compare_mib, report_mib)
 

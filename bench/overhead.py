@@ -43,9 +43,25 @@ print(json.dumps({"generate_s": generate_s, "tokens": tokens, "total_s": time.pe
 
 def run_effbench(model: str, samples: int, max_tokens: int, out: Path, name: str) -> tuple[float, dict]:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "effbench", "eval", f"model={model}", "tasks=gsm8k", f"limit={samples}",
-                    f"max_tokens={max_tokens}", "temperature=0", f"out={out}", f"name={name}", "enforce_eager=true",
-                    "store_token_ids=false"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "effbench",
+            "eval",
+            f"model={model}",
+            "tasks=gsm8k",
+            f"limit={samples}",
+            f"max_tokens={max_tokens}",
+            "temperature=0",
+            f"out={out}",
+            f"name={name}",
+            "enforce_eager=true",
+            "store_token_ids=false",
+        ],
+        check=True,
+        capture_output=True,
+    )
     wall = time.perf_counter() - started
     info = json.loads((out / name / "run.json").read_text())
     return wall, info["invocations"][-1]["tasks"]["gsm8k"]
@@ -95,11 +111,15 @@ def main() -> None:
             theirs.append(run_bare(inputs))
         (wall, timing), (bare_wall, bare) = min(ours, key=lambda r: r[0]), min(theirs, key=lambda r: r[0])
     print(f"model {model}: gsm8k, {samples} samples, max_tokens {max_tokens}, greedy; best of {rounds}")
-    print(f"effbench eval:      {wall:7.1f} s process, {timing['generate_s']:6.1f} s generating "
-          f"({timing['generated_tokens']} tokens), {timing['total_s']:6.1f} s in the task (generation, grading, storing)")
+    print(
+        f"effbench eval:      {wall:7.1f} s process, {timing['generate_s']:6.1f} s generating "
+        f"({timing['generated_tokens']} tokens), {timing['total_s']:6.1f} s in the task (generation, grading, storing)"
+    )
     print(f"bare LLM.generate:  {bare_wall:7.1f} s process, {bare['generate_s']:6.1f} s generating ({bare['tokens']} tokens)")
-    print(f"ratio effbench / bare: {wall / bare_wall:.3f} (process), {timing['total_s'] / bare['generate_s']:.3f} "
-          f"(task vs generate call)")
+    print(
+        f"ratio effbench / bare: {wall / bare_wall:.3f} (process), {timing['total_s'] / bare['generate_s']:.3f} "
+        f"(task vs generate call)"
+    )
 
 
 if __name__ == "__main__":

@@ -36,14 +36,26 @@ def make_run(root: Path, name: str, tasks: list[str], samples: int, rng: random.
                 correct = rng.random() < skill
                 text = "<think>" + " step" * words + f" </think> So the answer is \\boxed{{{index if correct else -1}}}."
                 completion = Completion(text=text, tokens=words + 8, finish_reason="stop", reasoning_tokens=words + 1)
-                grade = Grade("correct" if correct else "wrong", answer=str(index if correct else -1), rule="boxed",
-                              first_correct=0.98 if correct else None)
-                item = Scored(Sample(str(index), f"Question {index}?", str(index), {"level": f"Level {index % 5 + 1}"}),
-                              "prompt", (completion,), (grade,))
+                grade = Grade(
+                    "correct" if correct else "wrong",
+                    answer=str(index if correct else -1),
+                    rule="boxed",
+                    first_correct=0.98 if correct else None,
+                )
+                item = Scored(
+                    Sample(str(index), f"Question {index}?", str(index), {"level": f"Level {index % 5 + 1}"}),
+                    "prompt",
+                    (completion,),
+                    (grade,),
+                )
                 out.append(item.to_json())
                 scored.append(item)
-        results[task] = {"version": 1, "excluded": 0, "sampling": {"n": 1, "max_tokens": 4096},
-                         "metrics": task_metrics(scored, ("level",))}
+        results[task] = {
+            "version": 1,
+            "excluded": 0,
+            "sampling": {"n": 1, "max_tokens": 4096},
+            "metrics": task_metrics(scored, ("level",)),
+        }
         identity[task] = {"version": 1, "template_sha256": "t", "samples_sha256": "s", "sampling": {"n": 1}}
     write_json_atomic(store.run_file, {"config": {"model": name}, "identity": {"tasks": identity}, "environment": {}})
     write_json_atomic(store.results_file, {"schema_version": 1, "run": name, "model": name, "backend": "bench", "tasks": results})
@@ -61,8 +73,11 @@ def main() -> None:
         for index in range(runs):
             make_run(root / "runs", f"run{index:02d}", tasks, samples, rng)
         made = time.perf_counter() - started
-        entries = "\n".join(f"  - {{name: run{i:02d}, model: model{i % 7}, run: {root / 'runs' / f'run{i:02d}'}"
-                            + (", baseline: run00}" if i else "}") for i in range(runs))
+        entries = "\n".join(
+            f"  - {{name: run{i:02d}, model: model{i % 7}, run: {root / 'runs' / f'run{i:02d}'}"
+            + (", baseline: run00}" if i else "}")
+            for i in range(runs)
+        )
         (root / "board.yaml").write_text(f"title: bench\ntasks: [{', '.join(tasks)}]\nentries:\n{entries}\n")
         started = time.perf_counter()
         data = gather(load_leaderboard(root / "board.yaml"))
@@ -71,8 +86,10 @@ def main() -> None:
         total = time.perf_counter() - started
         size = sum(p.stat().st_size for p in (root / "site").rglob("*") if p.is_file())
         print(f"{runs} runs x {task_count} tasks x {samples} samples (stored in {made:.1f} s)")
-        print(f"report: {total:.1f} s in all (gather {gathered:.2f} s, plots and pages {total - gathered:.1f} s); "
-              f"site {size / 2**20:.1f} MiB, {len(list((root / 'site').rglob('*.html')))} pages")
+        print(
+            f"report: {total:.1f} s in all (gather {gathered:.2f} s, plots and pages {total - gathered:.1f} s); "
+            f"site {size / 2**20:.1f} MiB, {len(list((root / 'site').rglob('*.html')))} pages"
+        )
 
 
 if __name__ == "__main__":

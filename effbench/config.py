@@ -31,15 +31,18 @@ def comma_separated(value: Any) -> Any:
 def plain_run_name(value: str | None) -> str | None:
     """A validator: a run folder name that is one plain path part."""
     if value is not None and not RUN_NAME.match(value):
-        raise ValueError(f"{value!r} is not a plain folder name: use letters, digits, '.', '_' and '-', "
-                         "starting with a letter or digit")
+        raise ValueError(
+            f"{value!r} is not a plain folder name: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+        )
     return value
 
 
 class EvalConfig(Strict):
     """Keys common to every backend. Unset generation keys take the task's defaults."""
 
-    model: str = Field(min_length=1, description="model to evaluate: a local folder or a hub id (the served name for backend=openai)")
+    model: str = Field(
+        min_length=1, description="model to evaluate: a local folder or a hub id (the served name for backend=openai)"
+    )
     tasks: tuple[str, ...] = Field(description="comma-separated task names (see `effbench tasks`) or paths to task YAML files")
     backend: str = Field("vllm", description="how to generate: vllm, openai, replay or scripted")
     n: int = Field(1, ge=1, description="completions per problem")
@@ -47,17 +50,25 @@ class EvalConfig(Strict):
     top_p: float | None = Field(None, gt=0, le=1, description="nucleus sampling (default: the task's)")
     top_k: int | None = Field(None, ge=-1, description="top-k sampling, -1 for off (default: the task's)")
     max_tokens: int | None = Field(None, ge=1, description="completion token limit (default: the task's)")
-    force: bool = Field(False, description="budget forcing: a completion that reaches max_tokens is ended (</think> where it "
-                        "thinks), given force_cue, and writes up to force_tokens more, which are graded")
+    force: bool = Field(
+        False,
+        description="budget forcing: a completion that reaches max_tokens is ended (</think> where it "
+        "thinks), given force_cue, and writes up to force_tokens more, which are graded",
+    )
     force_cue: str = Field("Final answer: \\boxed{", description="the answer cue appended by budget forcing")
     force_tokens: int = Field(32, ge=1, description="tokens the model may write after the forced cue")
     seed: int = Field(0, description="sampling seed; each problem's seed derives from it and the problem id")
     limit: int | None = Field(None, ge=1, description="evaluate only the first N problems of each task")
-    prompt: Literal["chat", "plain"] = Field("chat", description="chat template (instruct/reasoning models) or plain text (base models)")
+    prompt: Literal["chat", "plain"] = Field(
+        "chat", description="chat template (instruct/reasoning models) or plain text (base models)"
+    )
     system: str | None = Field(None, description="system message for chat prompts")
     enable_thinking: bool | None = Field(None, description="passed to the model's chat template where it takes it")
-    reasoning: str | None = Field(None, description="reasoning format of the completions: think, none, sky-t1, marco, "
-                                  "harmony, or OPEN...CLOSE (default: the task's, think)")
+    reasoning: str | None = Field(
+        None,
+        description="reasoning format of the completions: think, none, sky-t1, marco, "
+        "harmony, or OPEN...CLOSE (default: the task's, think)",
+    )
     data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
     out: Path = Field(Path("runs"), description="folder that holds run folders")
     name: str | None = Field(None, description="run folder name (default: the model's last path part)")

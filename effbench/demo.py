@@ -15,7 +15,9 @@ PROBLEMS_FILE = "demo/arithmetic.jsonl"
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("EFFBENCH_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "effbench")
+    root = os.environ.get("EFFBENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "effbench"
+    )
     return Path(root)
 
 

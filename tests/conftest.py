@@ -29,8 +29,12 @@ def data_dir() -> Path:
 def run_cli(*words: str, env: dict | None = None, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The real `effbench` command in a child process, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "effbench", *words], capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, cwd=cwd,
+        [sys.executable, "-m", "effbench", *words],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
 
 

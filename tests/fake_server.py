@@ -17,7 +17,7 @@ COMPLETIONS = {  # mode -> body of /chat/completions (bytes), or a callable that
     "int-content": json.dumps({"choices": [{**GOOD_CHOICE, "message": {"content": 42}}]}).encode(),
     "text-token-ids": json.dumps({"choices": [{**GOOD_CHOICE, "token_ids": "abc"}]}).encode(),
     "surrogate": b'{"choices": [{"index": 0, "message": {"content": "\\\\boxed{18} \\ud800"}, "finish_reason": "stop", '
-                 b'"token_ids": [1, 2]}]}',
+    b'"token_ids": [1, 2]}]}',
 }
 MODELS = {  # mode -> body of /models
     "models-html": b"<!doctype html><p>hello</p>",

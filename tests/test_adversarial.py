@@ -16,12 +16,61 @@ from effbench.grading.reasoning import FORMATS
 from effbench.run.grade_file import grade_outputs
 
 MEGABYTE = 1_000_000
-PIECES = ["$", "$$", "\\(", "\\[", "\\boxed{", "{", "}", "####", "<think>", "</think>", "the answer is ", "Answer:",
-          "option ", "1,", "A ", ". ", "\\frac{", "\\text{a}", "\\{x|", "> ", "C_{", "x = ", "5 ", "a", " and ",
-          # the conventions beyond English: Chinese statements and words, prose letters, decimal commas, other formats
-          "【答案】", "<eoa>", "<eoe>", "故选", "所以", "的值为", "答案是", "根号", "三分之", "负", "或", "、", "。", "（Ｃ）", "１",
-          "has to be ", "C, because ", "Die Antwort ist ", "2.499,50 €", "3,5 ", "x<-1 or ", "<|end_of_thought|>",
-          "<|begin_of_thought|>", "<Thought>", "</Thought>", "analysis", "assistantfinal"]
+PIECES = [
+    "$",
+    "$$",
+    "\\(",
+    "\\[",
+    "\\boxed{",
+    "{",
+    "}",
+    "####",
+    "<think>",
+    "</think>",
+    "the answer is ",
+    "Answer:",
+    "option ",
+    "1,",
+    "A ",
+    ". ",
+    "\\frac{",
+    "\\text{a}",
+    "\\{x|",
+    "> ",
+    "C_{",
+    "x = ",
+    "5 ",
+    "a",
+    " and ",
+    # the conventions beyond English: Chinese statements and words, prose letters, decimal commas, other formats
+    "【答案】",
+    "<eoa>",
+    "<eoe>",
+    "故选",
+    "所以",
+    "的值为",
+    "答案是",
+    "根号",
+    "三分之",
+    "负",
+    "或",
+    "、",
+    "。",
+    "（Ｃ）",
+    "１",
+    "has to be ",
+    "C, because ",
+    "Die Antwort ist ",
+    "2.499,50 €",
+    "3,5 ",
+    "x<-1 or ",
+    "<|end_of_thought|>",
+    "<|begin_of_thought|>",
+    "<Thought>",
+    "</Thought>",
+    "analysis",
+    "assistantfinal",
+]
 
 
 def adversarial(size: int) -> dict[str, str]:
@@ -53,15 +102,34 @@ def test_extraction_is_linear_on_megabyte_completions():
     assert finishes_within(120, work)
 
 
-@pytest.mark.parametrize("normalise", [as_number, choice_letters, normal_text, for_math_verify, chinese_math, relations_as_union,
-                                       option_gold, writes_decimal_commas, with_decimal_points])
+@pytest.mark.parametrize(
+    "normalise",
+    [
+        as_number,
+        choice_letters,
+        normal_text,
+        for_math_verify,
+        chinese_math,
+        relations_as_union,
+        option_gold,
+        writes_decimal_commas,
+        with_decimal_points,
+    ],
+)
 def test_answer_normalisations_are_linear(normalise):
     assert finishes_within(60, lambda: [normalise(text) for text in adversarial(200_000).values()])
 
 
 def test_grade_command_ends_every_adversarial_line(tmp_path):
-    rows = [{"gold": "1", "completion": f"\\boxed{{{answer}}}"} for answer in (
-        "9^{9^{9^{9^{9}}}}", "\\frac{1}{" * 300 + "2" + "}" * 300, "x" * MEGABYTE, "10^{10^{10^{10}}} - 10^{10^{10^{10}}} + 1")]
+    rows = [
+        {"gold": "1", "completion": f"\\boxed{{{answer}}}"}
+        for answer in (
+            "9^{9^{9^{9^{9}}}}",
+            "\\frac{1}{" * 300 + "2" + "}" * 300,
+            "x" * MEGABYTE,
+            "10^{10^{10^{10}}} - 10^{10^{10^{10}}} + 1",
+        )
+    ]
     rows += [{"gold": "1", "completion": text} for text in list(adversarial(MEGABYTE).values())[::7]]
     rows.append({"gold": "1", "completion": "\\boxed{1}"})
     graded = list(grade_outputs(rows, task=None, workers=2, timeout=3))

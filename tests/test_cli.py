@@ -24,8 +24,14 @@ def script(tmp_path):
 
 def eval_words(tmp_path, script, *extra, limit=6):
     """The eval command's words; an `extra` word replaces the base word of the same key."""
-    words = {"model": "scripted-model", "tasks": "gsm8k", "backend": "scripted", "script": str(script),
-             "out": str(tmp_path / "runs"), "limit": str(limit)}
+    words = {
+        "model": "scripted-model",
+        "tasks": "gsm8k",
+        "backend": "scripted",
+        "script": str(script),
+        "out": str(tmp_path / "runs"),
+        "limit": str(limit),
+    }
     words.update(word.split("=", 1) for word in extra)
     return ("eval", *(f"{k}={v}" for k, v in words.items()))
 
@@ -38,8 +44,13 @@ def test_eval_writes_the_run_folder(tmp_path, script):
     lines = read_lines(folder / "gsm8k.samples.jsonl")
     assert sorted(line["id"] for line in lines) == [str(i) for i in range(6)]
     by_id = {line["id"]: line for line in lines}
-    assert by_id["0"]["completions"][0]["grade"] == {"verdict": "correct", "answer": "18", "rule": "boxed", "detail": None,
-                                                     "first_correct": round((len(GOOD) - 1) / len(GOOD), 6)}
+    assert by_id["0"]["completions"][0]["grade"] == {
+        "verdict": "correct",
+        "answer": "18",
+        "rule": "boxed",
+        "detail": None,
+        "first_correct": round((len(GOOD) - 1) / len(GOOD), 6),
+    }
     assert by_id["1"]["completions"][0]["grade"]["verdict"] == "unfinished"
     results = json.loads((folder / "results.json").read_text())
     metrics = results["tasks"]["gsm8k"]["metrics"]
@@ -67,8 +78,9 @@ def test_rerun_resumes_and_generates_nothing_twice(tmp_path, script):
 def test_killed_run_loses_only_samples_in_flight(tmp_path, script):
     words = eval_words(tmp_path, script, "delay=0.2", limit=30)
     samples = tmp_path / "runs" / "scripted-model" / "gsm8k.samples.jsonl"
-    child = subprocess.Popen([sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 60
     while time.time() < deadline and (not samples.exists() or samples.read_text().count("\n") < 5):
         time.sleep(0.05)
@@ -139,8 +151,22 @@ def test_missing_model_folder_and_silent_server(tmp_path):
 def test_help_lists_every_key_with_its_default():
     result = run_cli("eval", "--help")
     assert result.returncode == 0
-    for key in ("model", "tasks", "n ", "max_tokens", "seed", "limit", "out", "name", "tensor_parallel_size",
-                "kv_cache_gb", "base_url", "concurrency", "replay_from", "script"):
+    for key in (
+        "model",
+        "tasks",
+        "n ",
+        "max_tokens",
+        "seed",
+        "limit",
+        "out",
+        "name",
+        "tensor_parallel_size",
+        "kv_cache_gb",
+        "base_url",
+        "concurrency",
+        "replay_from",
+        "script",
+    ):
         assert f"  {key}" in result.stdout, key
     assert "[default 1]" in result.stdout
 
@@ -154,8 +180,14 @@ def test_tasks_lists_counts_and_availability():
 def test_replay_grades_a_stored_run_again_without_a_model(tmp_path, script):
     assert run_cli(*eval_words(tmp_path, script)).returncode == 0
     original = tmp_path / "runs" / "scripted-model"
-    replay = ("eval", "model=scripted-model", "tasks=gsm8k", f"out={tmp_path / 'runs'}", "backend=replay",
-              f"replay_from={original}")
+    replay = (
+        "eval",
+        "model=scripted-model",
+        "tasks=gsm8k",
+        f"out={tmp_path / 'runs'}",
+        "backend=replay",
+        f"replay_from={original}",
+    )
     result = run_cli(*replay, "limit=6", "name=replayed")
     assert result.returncode == 0, result.stderr
 
@@ -181,8 +213,11 @@ def test_grade_command_grades_any_outputs(tmp_path):
     assert result.returncode == 0, result.stderr
     graded = read_lines(tmp_path / "graded.jsonl")
     assert [(g["pred"], g["correct"], g["status"]) for g in graded] == [
-        ("18", True, "graded"), ("\\frac{1}{2004!}", False, "graded"), ("25", True, "graded"),
-        (None, False, "unfinished"), (None, False, "no_answer"),
+        ("18", True, "graded"),
+        ("\\frac{1}{2004!}", False, "graded"),
+        ("25", True, "graded"),
+        (None, False, "unfinished"),
+        (None, False, "no_answer"),
     ]
     assert graded[0]["task"] == "gsm8k"  # input fields are kept
     assert "graded 5 lines: 2 correct (40.0%)" in result.stderr

@@ -66,18 +66,23 @@ def test_compare_csv_has_one_row_per_task_and_average(runs):
 
 
 def test_compare_against_itself_changes_nothing(runs):
-    task = json.loads(run_cli("compare", str(runs / "base"), str(runs / "base"), "format=json").stdout)["runs"]["base"]["tasks"]["gsm8k"]
+    task = json.loads(run_cli("compare", str(runs / "base"), str(runs / "base"), "format=json").stdout)["runs"]["base"]["tasks"][
+        "gsm8k"
+    ]
     assert task["accuracy_delta"] == 0 and task["mcnemar_p"] == 1.0 and task["aes"] == 0 and task["compression"] == 0
 
 
-@pytest.mark.parametrize(("words", "message"), [
-    (("{runs}/base", "{runs}/fewer"), "different samples"),
-    (("{runs}/base",), "needs a baseline run and at least one run"),
-    (("{runs}/base", "{runs}/nothing"), "is not a run folder"),
-    (("{runs}/base", "{runs}/short", "format=xml"), "format=xml is not one of"),
-    (("{runs}/base", "{runs}/short", "beta=lots"), "beta=lots must be a number"),
-    (("{runs}/base", "{runs}/short", "colour=red"), "unknown key 'colour'"),
-])
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("{runs}/base", "{runs}/fewer"), "different samples"),
+        (("{runs}/base",), "needs a baseline run and at least one run"),
+        (("{runs}/base", "{runs}/nothing"), "is not a run folder"),
+        (("{runs}/base", "{runs}/short", "format=xml"), "format=xml is not one of"),
+        (("{runs}/base", "{runs}/short", "beta=lots"), "beta=lots must be a number"),
+        (("{runs}/base", "{runs}/short", "colour=red"), "unknown key 'colour'"),
+    ],
+)
 def test_compare_refuses_bad_input_in_one_line(runs, words, message):
     assert_one_line_error(run_cli("compare", *(w.format(runs=runs) for w in words)), message)
 

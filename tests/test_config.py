@@ -47,5 +47,8 @@ def test_config_file_then_words(tmp_path):
 
 
 def test_default_run_name_is_the_model_folder():
-    assert build(EvalConfig, {"model": "Qwen/Qwen2.5-Math-1.5B-Instruct", "tasks": "gsm8k"}, what="e").run_name == "Qwen2.5-Math-1.5B-Instruct"
+    assert (
+        build(EvalConfig, {"model": "Qwen/Qwen2.5-Math-1.5B-Instruct", "tasks": "gsm8k"}, what="e").run_name
+        == "Qwen2.5-Math-1.5B-Instruct"
+    )
     assert build(EvalConfig, {"model": "/ckpt/step 100/", "tasks": "gsm8k"}, what="e").run_name == "step-100"

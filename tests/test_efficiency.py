@@ -18,14 +18,14 @@ LEADERBOARDS = Path(__file__).parent.parent / "leaderboards"
 @pytest.mark.parametrize(
     ("base_acc", "acc", "base_len", "length", "weights", "expected", "published"),
     [
-        (0.5, 0.6, 1000, 800, AESWeights(), 0.2 + 3 * 0.2, 0.8),           # shorter and better
+        (0.5, 0.6, 1000, 800, AESWeights(), 0.2 + 3 * 0.2, 0.8),  # shorter and better
         (0.5, 0.4, 1000, 500, AESWeights(), 0.5 - 5 * 0.2, 0.5 + 3 * 0.2),  # shorter, worse: the penalty branch
-        (0.5, 0.5, 1000, 1000, AESWeights(), 0.0, 0.0),                     # the baseline against itself
-        (0.5, 0.6, 1000, 1200, AESWeights(), -0.2 + 0.6, 0.4),              # longer and better
-        (0.5, 0.6, 1000, 800, AESWeights(1, 5, 10), 0.2 + 5 * 0.2, 1.2),    # another paper's weights
-        (0.5, 0.0, 1000, 0, AESWeights(), 1.0 - 5 * 1.0, 1.0 + 3 * 1.0),    # no chain at all, all wrong
-        (0.0, 0.5, 1000, 800, AESWeights(), None, None),                    # ΔA undefined for a baseline at 0
-        (0.5, 0.5, 0, 10, AESWeights(), None, None),                        # ΔL undefined for an empty baseline
+        (0.5, 0.5, 1000, 1000, AESWeights(), 0.0, 0.0),  # the baseline against itself
+        (0.5, 0.6, 1000, 1200, AESWeights(), -0.2 + 0.6, 0.4),  # longer and better
+        (0.5, 0.6, 1000, 800, AESWeights(1, 5, 10), 0.2 + 5 * 0.2, 1.2),  # another paper's weights
+        (0.5, 0.0, 1000, 0, AESWeights(), 1.0 - 5 * 1.0, 1.0 + 3 * 1.0),  # no chain at all, all wrong
+        (0.0, 0.5, 1000, 800, AESWeights(), None, None),  # ΔA undefined for a baseline at 0
+        (0.5, 0.5, 0, 10, AESWeights(), None, None),  # ΔL undefined for an empty baseline
     ],
 )
 def test_aes(base_acc, acc, base_len, length, weights, expected, published):
@@ -35,16 +35,26 @@ def test_aes(base_acc, acc, base_len, length, weights, expected, published):
     assert got_published == pytest.approx(published) if published is not None else got_published is None
 
 
-@pytest.mark.parametrize(("base", "model", "expected"), [(1000, 250, 0.75), (1000, 1000, 0.0), (1000, 0, 1.0),
-                                                          (500, 750, -0.5), (0, 10, None)])
+@pytest.mark.parametrize(
+    ("base", "model", "expected"), [(1000, 250, 0.75), (1000, 1000, 0.0), (1000, 0, 1.0), (500, 750, -0.5), (0, 10, None)]
+)
 def test_compression(base, model, expected):
     assert compression(base, model) == (pytest.approx(expected) if expected is not None else None)
 
 
-@pytest.mark.parametrize(("n", "c", "k", "expected"), [
-    (1, 1, 1, 1.0), (1, 0, 1, 0.0), (5, 0, 3, 0.0), (5, 5, 3, 1.0), (4, 1, 2, 0.5), (4, 1, 1, 0.25),
-    (10, 3, 5, 1 - 21 / 252), (3, 1, 3, 1.0),
-])
+@pytest.mark.parametrize(
+    ("n", "c", "k", "expected"),
+    [
+        (1, 1, 1, 1.0),
+        (1, 0, 1, 0.0),
+        (5, 0, 3, 0.0),
+        (5, 5, 3, 1.0),
+        (4, 1, 2, 0.5),
+        (4, 1, 1, 0.25),
+        (10, 3, 5, 1 - 21 / 252),
+        (3, 1, 3, 1.0),
+    ],
+)
 def test_pass_at_k(n, c, k, expected):
     assert pass_at_k(n, c, k) == pytest.approx(expected)
 
@@ -54,9 +64,17 @@ def test_pass_at_k_refuses_k_above_n():
         pass_at_k(2, 1, 3)
 
 
-@pytest.mark.parametrize(("only_first", "only_second", "p"), [
-    (0, 0, 1.0), (5, 0, 2 / 32), (0, 5, 2 / 32), (3, 1, 2 * 5 / 16), (10, 2, 2 * 79 / 4096), (1, 2, 1.0),
-])
+@pytest.mark.parametrize(
+    ("only_first", "only_second", "p"),
+    [
+        (0, 0, 1.0),
+        (5, 0, 2 / 32),
+        (0, 5, 2 / 32),
+        (3, 1, 2 * 5 / 16),
+        (10, 2, 2 * 79 / 4096),
+        (1, 2, 1.0),
+    ],
+)
 def test_mcnemar_exact(only_first, only_second, p):
     assert mcnemar_exact(only_first, only_second) == pytest.approx(p)
 
@@ -90,8 +108,12 @@ def test_paired_difference_detects_a_real_drop():
 def test_average_names_both_aes_averages():
     tasks = {}
     for task, (base_acc, acc, base_len, length) in {"a": (0.5, 0.6, 1000, 800), "b": (0.8, 0.4, 100, 50)}.items():
-        tasks[task] = {"baseline": {"accuracy": base_acc, "mean_tokens": base_len}, "run": {"accuracy": acc, "mean_tokens": length},
-                       "aes": aes(base_acc, acc, base_len, length), "aes_as_published": aes(base_acc, acc, base_len, length, as_published=True)}
+        tasks[task] = {
+            "baseline": {"accuracy": base_acc, "mean_tokens": base_len},
+            "run": {"accuracy": acc, "mean_tokens": length},
+            "aes": aes(base_acc, acc, base_len, length),
+            "aes_as_published": aes(base_acc, acc, base_len, length, as_published=True),
+        }
     result = average(tasks, AESWeights())
     assert result["aes_mean_of_tasks"] == pytest.approx((0.8 + (0.5 - 5 * 0.5)) / 2)
     assert result["aes_of_means"] == pytest.approx(aes(0.65, 0.5, 550, 425))
@@ -124,7 +146,9 @@ def scored(sample_id, verdicts_and_answers, tokens, reasoning=None, finish="stop
 def test_task_metrics_by_hand():
     items = [
         scored("a", [("correct", "1"), ("wrong", "2"), ("wrong", "2"), ("correct", "1.0")], [10, 20, 30, 40], reasoning=5),
-        scored("b", [("wrong", "3"), ("wrong", "4"), ("no_answer", None), ("correct", "1")], [100, 200, 300, 400], finish="length"),
+        scored(
+            "b", [("wrong", "3"), ("wrong", "4"), ("no_answer", None), ("correct", "1")], [100, 200, 300, 400], finish="length"
+        ),
     ]
     metrics = task_metrics(items, ("level",)).model_dump(mode="json")
     assert metrics["accuracy"] == pytest.approx((0.5 + 0.25) / 2)
@@ -157,7 +181,9 @@ def test_outcome_efficiency_by_hand():
         completions = tuple(Completion(text="x", tokens=10, finish_reason="stop") for _ in grades)
         return Scored(Sample(sample_id, "q", "1"), "p", completions, tuple(grades))
 
-    metrics = task_metrics([item("a", grade("correct", 0.25), grade("wrong")), item("b", grade("correct"), grade("correct", 0.5))]).model_dump(mode="json")
+    metrics = task_metrics(
+        [item("a", grade("correct", 0.25), grade("wrong")), item("b", grade("correct"), grade("correct", 0.5))]
+    ).model_dump(mode="json")
     # a: (0.25 + 0) / 2; b: (1.0 for a correct one with no located answer + 0.5) / 2
     assert metrics["outcome_efficiency"] == pytest.approx((0.125 + 0.75) / 2)
     assert metrics["outcome_efficiency_located"] == 2 and metrics["correct_completions"] == 3

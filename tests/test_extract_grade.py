@@ -140,8 +140,10 @@ def test_every_gold_answer_grades_as_itself_in_the_format_its_prompt_asks_for(da
     for name in task_names():
         spec = load_task(name)
         assert any("\\boxed{}" in m["content"] for m in spec.prompt.chat), name
-        rows += [{"task": name, "id": s.id, "gold": s.gold, "completion": f"So the final answer is $\\boxed{{{s.gold}}}$."}
-                 for s in load_dataset(spec, root=data_dir).samples]
+        rows += [
+            {"task": name, "id": s.id, "gold": s.gold, "completion": f"So the final answer is $\\boxed{{{s.gold}}}$."}
+            for s in load_dataset(spec, root=data_dir).samples
+        ]
     (tmp_path / "golds.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     result = run_cli("grade", str(tmp_path / "golds.jsonl"), f"out={tmp_path / 'graded.jsonl'}", timeout=900)
     assert result.returncode == 0, result.stderr
@@ -159,12 +161,15 @@ def test_first_correct_answer_is_located_for_outcome_efficiency():
 
     early = "<think>First try: the answer is 4. Check: \\boxed{5} works.</think> So \\boxed{5}."
     with GradingPool(workers=2, timeout=30) as pool:
-        grades = [score(pool, c, "5", Rules()).result(timeout=60) for c in (
-            completion(early),
-            completion("So \\boxed{5}.", reasoning="the answer is 4. no, the answer is 5. yes"),  # a server's split
-            completion("<think>hmm</think> \\boxed{4}"),
-            completion("we get 5 in the end", reasoning=None),
-        )]
+        grades = [
+            score(pool, c, "5", Rules()).result(timeout=60)
+            for c in (
+                completion(early),
+                completion("So \\boxed{5}.", reasoning="the answer is 4. no, the answer is 5. yes"),  # a server's split
+                completion("<think>hmm</think> \\boxed{4}"),
+                completion("we get 5 in the end", reasoning=None),
+            )
+        ]
     assert grades[0].first_correct == pytest.approx(round((early.index("\\boxed{5}") + len("\\boxed{5}")) / len(early), 6))
     full = "the answer is 4. no, the answer is 5. yes</think>So \\boxed{5}."
     assert grades[1].first_correct == pytest.approx(round((full.index("5. yes") + 1) / len(full), 6))
@@ -177,8 +182,10 @@ def test_script_without_main_guard_is_told_what_to_do(tmp_path):
     import sys
 
     script = tmp_path / "unguarded.py"
-    script.write_text("from effbench.run.grade_file import grade_outputs\n"
-                      "list(grade_outputs([{'gold': '1', 'completion': '1'}], task=None, workers=1, timeout=5))\n")
+    script.write_text(
+        "from effbench.run.grade_file import grade_outputs\n"
+        "list(grade_outputs([{'gold': '1', 'completion': '1'}], task=None, workers=1, timeout=5))\n"
+    )
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert 'call effbench under `if __name__ == "__main__":`' in result.stderr

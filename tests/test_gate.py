@@ -37,16 +37,26 @@ def runs(tmp_path_factory, data_dir):
         "longer": script("longer", lambda i: i % 4 != 0, lambda i: 30 + i % 7),  # every chain ten words longer
     }
     for name, path in variants.items():
-        result = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp}",
-                         f"limit={LIMIT}", f"name={name}")
+        result = run_cli(
+            "eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp}", f"limit={LIMIT}", f"name={name}"
+        )
         assert result.returncode == 0, result.stderr
-    fewer = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={variants['base']}", f"out={tmp}",
-                    "limit=40", "name=fewer")
+    fewer = run_cli(
+        "eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={variants['base']}", f"out={tmp}", "limit=40", "name=fewer"
+    )
     assert fewer.returncode == 0, fewer.stderr
     other_prompt = tmp / "gsm8k.yaml"
     other_prompt.write_text((TASK_FOLDER / "gsm8k.yaml").read_text().replace("step by step", "step by careful step"))
-    reprompted = run_cli("eval", "model=m", f"tasks={other_prompt}", "backend=scripted", f"script={variants['base']}",
-                         f"out={tmp}", f"limit={LIMIT}", "name=reprompted")
+    reprompted = run_cli(
+        "eval",
+        "model=m",
+        f"tasks={other_prompt}",
+        "backend=scripted",
+        f"script={variants['base']}",
+        f"out={tmp}",
+        f"limit={LIMIT}",
+        "name=reprompted",
+    )
     assert reprompted.returncode == 0, reprompted.stderr
     return tmp
 
@@ -55,14 +65,17 @@ def gate(runs, candidate, *words, baseline="base", env=None):
     return run_cli("gate", str(runs / baseline), str(runs / candidate), *words, env=env)
 
 
-@pytest.mark.parametrize(("candidate", "code", "says"), [
-    ("base", 0, "gate: PASS (2 of 2 checks hold)"),
-    ("worse", 1, "FAIL gsm8k max_accuracy_drop: accuracy drop (points)"),
-    ("noise", 0, "gate: PASS"),
-    ("longer", 1, "FAIL gsm8k max_token_increase: mean-token increase"),
-    ("fewer", 2, "not the same ones"),
-    ("reprompted", 2, "different prompt templates"),
-])
+@pytest.mark.parametrize(
+    ("candidate", "code", "says"),
+    [
+        ("base", 0, "gate: PASS (2 of 2 checks hold)"),
+        ("worse", 1, "FAIL gsm8k max_accuracy_drop: accuracy drop (points)"),
+        ("noise", 0, "gate: PASS"),
+        ("longer", 1, "FAIL gsm8k max_token_increase: mean-token increase"),
+        ("fewer", 2, "not the same ones"),
+        ("reprompted", 2, "different prompt templates"),
+    ],
+)
 def test_gate_exit_codes_and_reasons(runs, candidate, code, says):
     result = gate(runs, candidate)
     assert result.returncode == code, result.stderr
@@ -82,7 +95,9 @@ def test_noise_fails_only_when_judged_on_the_point_estimate(runs):
 
 def test_per_task_rules_from_yaml_and_words(runs, tmp_path):
     rules = tmp_path / "gate.yaml"
-    rules.write_text("confidence: 0.9\nrules: {max_accuracy_drop: 30, min_accuracy: 10}\ntasks:\n  gsm8k: {max_truncation_rate: 0}\n")
+    rules.write_text(
+        "confidence: 0.9\nrules: {max_accuracy_drop: 30, min_accuracy: 10}\ntasks:\n  gsm8k: {max_truncation_rate: 0}\n"
+    )
     result = gate(runs, "worse", f"rules={rules}", "format=json")
     assert result.returncode == 0, result.stderr
     checks = {c["rule"]: c for c in json.loads(result.stdout)["checks"]}
@@ -102,21 +117,25 @@ def test_junit_validates_and_markdown_is_a_table(runs, tmp_path):
     xmlschema.XMLSchema(str(Path(__file__).parent / "junit.xsd")).validate(str(junit))
     cases = ElementTree.parse(junit).getroot().findall("testsuite/testcase")
     assert [(c.get("classname"), c.get("name"), c.find("failure") is not None) for c in cases] == [
-        ("effbench.gate.gsm8k", "min_compression", True)]
+        ("effbench.gate.gsm8k", "min_compression", True)
+    ]
     text = summary.read_text()
     assert text.startswith("earlier step\n")  # appended, not overwritten
     html = MarkdownIt("commonmark").enable("table").render(text)
     assert html.count("<tr>") == 2 and "<th>threshold</th>" in html and "FAIL" in html
 
 
-@pytest.mark.parametrize(("words", "message"), [
-    (("max_accuracy_drop=-1",), "greater than or equal to 0"),
-    (("max_acuracy_drop=1",), "unknown gate key 'max_acuracy_drop'"),
-    (("math500.max_accuracy_drop=1",), "task 'math500', which these runs do not have"),
-    (("confidence=2",), "confidence"),
-    (("rules=/nonexistent.yaml",), "cannot be read"),
-    (("format=xml",), "format=xml is not one of"),
-])
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("max_accuracy_drop=-1",), "greater than or equal to 0"),
+        (("max_acuracy_drop=1",), "unknown gate key 'max_acuracy_drop'"),
+        (("math500.max_accuracy_drop=1",), "task 'math500', which these runs do not have"),
+        (("confidence=2",), "confidence"),
+        (("rules=/nonexistent.yaml",), "cannot be read"),
+        (("format=xml",), "format=xml is not one of"),
+    ],
+)
 def test_gate_bad_input_is_one_line_and_exit_2(runs, words, message):
     assert_one_line_error(gate(runs, "base", *words), message)
 

@@ -22,9 +22,26 @@ OFFLINE = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALL
 
 def run_lm_eval(*args: str, cwd: Path) -> Path:
     """`lm_eval` itself, in a child process; the folder its results and samples went to."""
-    result = subprocess.run([sys.executable, "-m", "lm_eval", "--model", "hf", "--device", "cpu", "--log_samples",
-                             "--output_path", str(cwd / "out"), *args], capture_output=True, text=True, timeout=600,
-                            env={**os.environ, **OFFLINE}, cwd=cwd)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lm_eval",
+            "--model",
+            "hf",
+            "--device",
+            "cpu",
+            "--log_samples",
+            "--output_path",
+            str(cwd / "out"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **OFFLINE},
+        cwd=cwd,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd / "out"
 
@@ -43,13 +60,26 @@ def local_gsm8k_run(tmp_path_factory, tiny, data_dir) -> Path:
     config = yaml.safe_load((Path(lm_eval.__file__).parent / "tasks" / "gsm8k" / "gsm8k.yaml").read_text())
     for key in ("dataset_name", "training_split", "fewshot_split", "tag"):
         config.pop(key, None)
-    config.update(task="gsm8k_local", dataset_path="json", num_fewshot=0,
-                  dataset_kwargs={"data_files": {"test": str(data_dir / "gsm8k" / "test.jsonl")}})
+    config.update(
+        task="gsm8k_local",
+        dataset_path="json",
+        num_fewshot=0,
+        dataset_kwargs={"data_files": {"test": str(data_dir / "gsm8k" / "test.jsonl")}},
+    )
     config["generation_kwargs"]["max_gen_toks"] = 24
     (work / "tasks").mkdir()
     (work / "tasks" / "gsm8k_local.yaml").write_text(yaml.safe_dump(config))
-    return run_lm_eval("--model_args", f"pretrained={tiny},dtype=float32", "--include_path", str(work / "tasks"),
-                   "--tasks", "gsm8k_local", "--limit", str(LIMIT), cwd=work)
+    return run_lm_eval(
+        "--model_args",
+        f"pretrained={tiny},dtype=float32",
+        "--include_path",
+        str(work / "tasks"),
+        "--tasks",
+        "gsm8k_local",
+        "--limit",
+        str(LIMIT),
+        cwd=work,
+    )
 
 
 def imported(run: Path, task: str) -> dict[str, dict]:
@@ -78,15 +108,25 @@ def test_lm_eval_log_imports_as_a_run_with_effbench_verdicts_and_token_counts(lo
     # effbench's own grader, through `effbench grade`, on the same texts
     graded = run_cli("grade", str(write_script_lines(tmp_path / "texts.jsonl", rows)), "task=gsm8k")
     assert graded.returncode == 0, graded.stderr
-    verdicts = {row["id"]: row["status"] if row["status"] != "graded" else ("correct" if row["correct"] else "wrong")
-                for row in map(json.loads, graded.stdout.splitlines())}
+    verdicts = {
+        row["id"]: row["status"] if row["status"] != "graded" else ("correct" if row["correct"] else "wrong")
+        for row in map(json.loads, graded.stdout.splitlines())
+    }
     assert verdicts == {i: line["completions"][0]["grade"]["verdict"] for i, line in samples.items()}
     info = json.loads((run / "run.json").read_text())
     assert info["import"]["special_tokens"].startswith("stripped") and info["import"]["problems"] == []
     assert info["identity"]["tasks"]["gsm8k"]["sampling"]["max_tokens"] == 24
     # an ordinary run: compare, gate and report take it
-    base = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={write_script(tmp_path / 's.json', {'*': 'The answer is 18.'})}",
-                   f"out={tmp_path}", f"limit={LIMIT}", "name=scripted")
+    base = run_cli(
+        "eval",
+        "model=m",
+        "tasks=gsm8k",
+        "backend=scripted",
+        f"script={write_script(tmp_path / 's.json', {'*': 'The answer is 18.'})}",
+        f"out={tmp_path}",
+        f"limit={LIMIT}",
+        "name=scripted",
+    )
     assert base.returncode == 0, base.stderr
     compared = run_cli("compare", str(tmp_path / "scripted"), str(run), "format=json")
     assert compared.returncode == 0, compared.stderr
@@ -144,8 +184,18 @@ def test_malformed_and_unmatched_lines_are_reported_by_line_number(local_gsm8k_r
 def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_path, data_dir):
     exported = run_cli("export", "lm-eval", str(tmp_path / "tasks"), "tasks=gsm8k,math500", "max_tokens=24")
     assert exported.returncode == 0, exported.stderr
-    out = run_lm_eval("--model_args", f"pretrained={tiny},dtype=float32", "--include_path", str(tmp_path / "tasks"),
-                  "--tasks", "effbench_gsm8k,effbench_math500", "--limit", str(LIMIT), "--apply_chat_template", cwd=tmp_path)
+    out = run_lm_eval(
+        "--model_args",
+        f"pretrained={tiny},dtype=float32",
+        "--include_path",
+        str(tmp_path / "tasks"),
+        "--tasks",
+        "effbench_gsm8k,effbench_math500",
+        "--limit",
+        str(LIMIT),
+        "--apply_chat_template",
+        cwd=tmp_path,
+    )
     result = run_cli("import", "lm-eval", str(out), f"out={tmp_path}", "name=back")
     assert result.returncode == 0, result.stderr
     info = json.loads((tmp_path / "back" / "run.json").read_text())
@@ -164,14 +214,25 @@ def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_
         back = imported(tmp_path / "back", task)
         assert set(back) == set(samples)
         for sample_id, line in back.items():
-            chat = tokenizer.apply_chat_template(list(render(spec, samples[sample_id])), tokenize=False, add_generation_prompt=True)
+            chat = tokenizer.apply_chat_template(
+                list(render(spec, samples[sample_id])), tokenize=False, add_generation_prompt=True
+            )
             assert line["prompt"] == chat  # the very prompt effbench's vLLM backend renders
             assert line["gold"] == samples[sample_id].gold
             lm_eval_says = logged[sample_id]["effbench_accuracy"]  # effbench's grader, called by lm-eval
             assert lm_eval_says == float(line["completions"][0]["grade"]["verdict"] == "correct")
     script = write_script(tmp_path / "s.json", {"*": "The answer is \\boxed{18}."})
-    base = run_cli("eval", "model=m", "tasks=gsm8k,math500", "backend=scripted", f"script={script}", f"out={tmp_path}",
-                   f"limit={LIMIT}", "name=native", "max_tokens=24")
+    base = run_cli(
+        "eval",
+        "model=m",
+        "tasks=gsm8k,math500",
+        "backend=scripted",
+        f"script={script}",
+        f"out={tmp_path}",
+        f"limit={LIMIT}",
+        "name=native",
+        "max_tokens=24",
+    )
     assert base.returncode == 0, base.stderr
     gate = run_cli("gate", str(tmp_path / "native"), str(tmp_path / "back"), "max_accuracy_drop=100", "max_token_increase=100")
     assert gate.returncode == 0, gate.stderr  # the same prompt and samples: a gate takes the imported run
@@ -187,13 +248,16 @@ def test_exported_grading_hook_is_effbench_grader():
     assert math500({"gold": "\\frac{1}{2}"}, ["So $x = 0.5$, i.e. \\boxed{\\dfrac12}"]) == {METRIC: 1.0}
 
 
-@pytest.mark.parametrize("words, message", [
-    (("import", "helm", "x"), "cannot import 'helm'"),
-    (("import", "lm-eval", "no/such/folder"), "no/such/folder does not exist"),
-    (("export", "lm-eval", "out", "prompt=fancy"), "prompt=fancy is not one of chat, plain"),
-    (("export", "lm-eval", "out", "tasks=gsm9k"), "unknown task 'gsm9k'"),
-    (("export", "lm-eval", "out", "n=0"), "bad value for n: Input should be greater than or equal to 1"),
-])
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        (("import", "helm", "x"), "cannot import 'helm'"),
+        (("import", "lm-eval", "no/such/folder"), "no/such/folder does not exist"),
+        (("export", "lm-eval", "out", "prompt=fancy"), "prompt=fancy is not one of chat, plain"),
+        (("export", "lm-eval", "out", "tasks=gsm9k"), "unknown task 'gsm9k'"),
+        (("export", "lm-eval", "out", "n=0"), "bad value for n: Input should be greater than or equal to 1"),
+    ],
+)
 def test_bad_input_is_one_line(tmp_path, words, message):
     assert_one_line_error(run_cli(*words, cwd=tmp_path), message)
 

@@ -80,7 +80,7 @@ def test_reasoning_tokens_are_located_in_the_real_qwen_token_ids(codec):
         reasoning = codec.reasoning_tokens(ids, sample, FORMATS[name])
         marker = FORMATS[name].closes[0]
         head = codec.tokenizer.decode(list(ids[:reasoning]))
-        assert head.endswith(marker) or marker in head and marker not in codec.tokenizer.decode(list(ids[:reasoning - 1]))
+        assert head.endswith(marker) or marker in head and marker not in codec.tokenizer.decode(list(ids[: reasoning - 1]))
         assert 0 < reasoning < len(ids)
     assert codec.reasoning_tokens(codec.encode("no markers here"), "no markers here", FORMATS["sky-t1"]) is None
     assert codec.reasoning_tokens((), "anything", FORMATS["none"]) is None
@@ -104,17 +104,28 @@ def test_last_occurrence_finds_the_last_match():
 
 @pytest.fixture
 def sky_script(tmp_path):
-    return write_script(tmp_path / "sky.json", {
-        "gsm8k/0": "<|begin_of_thought|> four steps of thought <|end_of_thought|> <|begin_of_solution|> \\boxed{18} "
-                   "<|end_of_solution|>",
-        "gsm8k/1": "<|begin_of_thought|> thinking to the end without an answer \\boxed{3}",
-        "*": "<think> a b </think> \\boxed{0}",
-    })
+    return write_script(
+        tmp_path / "sky.json",
+        {
+            "gsm8k/0": "<|begin_of_thought|> four steps of thought <|end_of_thought|> <|begin_of_solution|> \\boxed{18} "
+            "<|end_of_solution|>",
+            "gsm8k/1": "<|begin_of_thought|> thinking to the end without an answer \\boxed{3}",
+            "*": "<think> a b </think> \\boxed{0}",
+        },
+    )
 
 
 def test_a_run_grades_and_counts_with_its_reasoning_format(tmp_path, sky_script):
-    words = ("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={sky_script}", f"out={tmp_path}", "limit=3",
-             "max_tokens=50")
+    words = (
+        "eval",
+        "model=m",
+        "tasks=gsm8k",
+        "backend=scripted",
+        f"script={sky_script}",
+        f"out={tmp_path}",
+        "limit=3",
+        "max_tokens=50",
+    )
     result = run_cli(*words, "reasoning=sky-t1", "name=sky")
     assert result.returncode == 0, result.stderr
     lines = {line["id"]: line["completions"][0] for line in read_lines(tmp_path / "sky" / "gsm8k.samples.jsonl")}
@@ -133,10 +144,20 @@ def test_a_run_grades_and_counts_with_its_reasoning_format(tmp_path, sky_script)
 
 
 def test_budget_forcing_ends_reasoning_with_the_format_marker(tmp_path):
-    script = write_script(tmp_path / "long.json", {"*": "<|begin_of_thought|> " + "step " * 40,
-                                                   "after_cue": {"*": "18} done"}})
-    result = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={script}", f"out={tmp_path}",
-                     "limit=1", "max_tokens=10", "force=true", "reasoning=sky-t1", "name=forced")
+    script = write_script(tmp_path / "long.json", {"*": "<|begin_of_thought|> " + "step " * 40, "after_cue": {"*": "18} done"}})
+    result = run_cli(
+        "eval",
+        "model=m",
+        "tasks=gsm8k",
+        "backend=scripted",
+        f"script={script}",
+        f"out={tmp_path}",
+        "limit=1",
+        "max_tokens=10",
+        "force=true",
+        "reasoning=sky-t1",
+        "name=forced",
+    )
     assert result.returncode == 0, result.stderr
     completion = read_lines(tmp_path / "forced" / "gsm8k.samples.jsonl")[0]["completions"][0]
     assert completion["forced"]["text"].startswith("\n<|end_of_thought|>\n\n<|begin_of_solution|>\n")
@@ -152,5 +173,7 @@ def test_a_task_may_name_its_reasoning_format_and_a_bad_one_is_one_line(tmp_path
     result = run_cli("eval", "model=m", f"tasks={good}", "backend=scripted", f"script={script}", f"out={tmp_path}", "limit=1")
     assert result.returncode == 0, result.stderr
     assert read_lines(tmp_path / "m" / "gsm8k.samples.jsonl")[0]["completions"][0]["reasoning_tokens"] == 3
-    assert_one_line_error(run_cli("eval", "model=m", f"tasks={bad}", "backend=scripted", f"script={script}",
-                                  f"out={tmp_path}", "limit=1"), "unknown reasoning format 'musing'")
+    assert_one_line_error(
+        run_cli("eval", "model=m", f"tasks={bad}", "backend=scripted", f"script={script}", f"out={tmp_path}", "limit=1"),
+        "unknown reasoning format 'musing'",
+    )

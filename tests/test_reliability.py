@@ -25,17 +25,26 @@ def script(tmp_path) -> Path:
 
 
 def eval_words(tmp_path, script, *extra: str) -> tuple[str, ...]:
-    words = {"model": "m", "tasks": "gsm8k", "backend": "scripted", "script": str(script), "out": str(tmp_path / "runs"),
-             "limit": "4"}
+    words = {
+        "model": "m",
+        "tasks": "gsm8k",
+        "backend": "scripted",
+        "script": str(script),
+        "out": str(tmp_path / "runs"),
+        "limit": "4",
+    }
     words.update(word.split("=", 1) for word in extra)
     return ("eval", *(f"{k}={v}" for k, v in words.items()))
 
 
 # --- data mixed or made unusable -------------------------------------------------------------------
 
+
 def test_a_second_eval_on_the_same_run_is_refused_at_once_and_the_first_finishes_whole(tmp_path, script):
     words = eval_words(tmp_path, script, "limit=12", "delay=0.3", "name=shared")
-    first = subprocess.Popen([sys.executable, "-m", "effbench", *words], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "effbench", *words], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     samples = tmp_path / "runs" / "shared" / "gsm8k.samples.jsonl"
     deadline = time.time() + 60
     while time.time() < deadline and not samples.exists():
@@ -106,8 +115,10 @@ def test_leaderboard_names_are_unique_and_runs_of_one_folder_name_get_pages_of_t
         words = eval_words(tmp_path, script, f"out={tmp_path / out}", "name=a")
         assert run_cli(*words).returncode == 0
     board = tmp_path / "board.yaml"
-    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: x, model: m, run: {tmp_path / 'runs' / 'a'}}}\n"
-                     f"  - {{name: y, model: m, run: {tmp_path / 'other' / 'a'}}}\n")
+    board.write_text(
+        f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: x, model: m, run: {tmp_path / 'runs' / 'a'}}}\n"
+        f"  - {{name: y, model: m, run: {tmp_path / 'other' / 'a'}}}\n"
+    )
     result = run_cli("report", str(board), f"out={tmp_path / 'site'}")
     assert result.returncode == 0, result.stderr
     pages = sorted(p.name for p in (tmp_path / "site").glob("run-*.html"))
@@ -120,16 +131,29 @@ def test_leaderboard_names_are_unique_and_runs_of_one_folder_name_get_pages_of_t
 
 # --- waits without end -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("mode", "keys", "message"), [
-    ("hang", ("request_timeout=1", "max_retries=1"), "kept failing"),
-    ("trickle", ("request_timeout=1", "max_retries=1"), "no whole answer within request_timeout"),
-    ("hang", ("request_timeout=60", "max_retries=0", "progress_timeout=2"), "progress_timeout=2"),
-])
+
+@pytest.mark.parametrize(
+    ("mode", "keys", "message"),
+    [
+        ("hang", ("request_timeout=1", "max_retries=1"), "kept failing"),
+        ("trickle", ("request_timeout=1", "max_retries=1"), "no whole answer within request_timeout"),
+        ("hang", ("request_timeout=60", "max_retries=0", "progress_timeout=2"), "progress_timeout=2"),
+    ],
+)
 def test_a_server_that_never_answers_whole_ends_the_run_in_bounded_time(tmp_path, mode, keys, message):
     with FakeServer(mode) as url:
         started = time.time()
-        result = run_cli("eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", f"base_url={url}",
-                         f"out={tmp_path}", *keys, timeout=120)
+        result = run_cli(
+            "eval",
+            "model=m",
+            "tasks=gsm8k",
+            "limit=1",
+            "backend=openai",
+            f"base_url={url}",
+            f"out={tmp_path}",
+            *keys,
+            timeout=120,
+        )
     assert time.time() - started < 40
     assert_one_line_error(result, message)
 
@@ -137,8 +161,11 @@ def test_a_server_that_never_answers_whole_ends_the_run_in_bounded_time(tmp_path
 def test_grading_never_waits_on_zero_workers_or_no_timeout(tmp_path):
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"gold": "1", "completion": "1"}\n')
-    for words, message in ((("workers=0",), "bad value for workers"), (("timeout=0",), "bad value for timeout"),
-                           (("timeout=-1",), "bad value for timeout")):
+    for words, message in (
+        (("workers=0",), "bad value for workers"),
+        (("timeout=0",), "bad value for timeout"),
+        (("timeout=-1",), "bad value for timeout"),
+    ):
         assert_one_line_error(run_cli("grade", str(rows), *words, timeout=60), message)
     with pytest.raises(ValueError, match="at least one worker"):
         GradingPool(workers=0)
@@ -158,21 +185,34 @@ def test_the_answers_one_completion_states_share_one_grading_budget(tmp_path):
 
 # --- one line, not a traceback ---------------------------------------------------------------------
 
-@pytest.mark.parametrize(("mode", "message"), [
-    ("html", "not JSON ('<html><body>502 Bad Gateway"),
-    ("list", "a JSON list, not an object"),
-    ("choices-text", "no list of choices"),
-    ("int-content", "content of type int, not text"),
-    ("text-token-ids", "token_ids are not a list of integers"),
-    ("models-html", "not JSON"),
-    ("models-list", "a JSON list, not an object"),
-    ("models-not-json", "not JSON"),
-    ("models-data-text", "no model list"),
-])
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("html", "not JSON ('<html><body>502 Bad Gateway"),
+        ("list", "a JSON list, not an object"),
+        ("choices-text", "no list of choices"),
+        ("int-content", "content of type int, not text"),
+        ("text-token-ids", "token_ids are not a list of integers"),
+        ("models-html", "not JSON"),
+        ("models-list", "a JSON list, not an object"),
+        ("models-not-json", "not JSON"),
+        ("models-data-text", "no model list"),
+    ],
+)
 def test_a_server_answering_the_wrong_shape_is_one_line(tmp_path, mode, message):
     with FakeServer(mode) as url:
-        result = run_cli("eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", f"base_url={url}",
-                         f"out={tmp_path}", "max_retries=0", timeout=120)
+        result = run_cli(
+            "eval",
+            "model=m",
+            "tasks=gsm8k",
+            "limit=1",
+            "backend=openai",
+            f"base_url={url}",
+            f"out={tmp_path}",
+            "max_retries=0",
+            timeout=120,
+        )
     assert_one_line_error(result, message)
 
 
@@ -184,11 +224,22 @@ def test_a_base_url_that_is_not_a_url_is_one_line(tmp_path):
 def test_a_server_s_null_content_and_lone_surrogates_are_graded_not_fatal(tmp_path):
     for mode in ("null-content", "surrogate"):
         with FakeServer(mode) as url:
-            result = run_cli("eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", f"base_url={url}",
-                             f"out={tmp_path}", f"name={mode}", timeout=120)
+            result = run_cli(
+                "eval",
+                "model=m",
+                "tasks=gsm8k",
+                "limit=1",
+                "backend=openai",
+                f"base_url={url}",
+                f"out={tmp_path}",
+                f"name={mode}",
+                timeout=120,
+            )
         assert result.returncode == 0, result.stderr
-    verdicts = [read_lines(tmp_path / m / "gsm8k.samples.jsonl")[0]["completions"][0]["grade"]["verdict"]
-                for m in ("null-content", "surrogate")]
+    verdicts = [
+        read_lines(tmp_path / m / "gsm8k.samples.jsonl")[0]["completions"][0]["grade"]["verdict"]
+        for m in ("null-content", "surrogate")
+    ]
     assert verdicts == ["no_answer", "correct"]
 
 
@@ -212,13 +263,16 @@ def custom_task(tmp_path, lines: bytes, **replace: str) -> Path:
 GOOD_LINE = b'{"question": "What is 9 * 2?", "answer": "So\\n#### 18"}\n'
 
 
-@pytest.mark.parametrize(("lines", "replace", "message"), [
-    (b'{"question": "\xff\xfe", "answer": "#### 1"}\n', {}, "line 1 is not UTF-8 text"),
-    (b"[1, 2, 3]\n", {}, "line 1 holds a JSON list, not a record"),
-    (b"42\n", {}, "line 1 holds a JSON int, not a record"),
-    (GOOD_LINE, {"'####\\s*([^\\n]+?)\\s*$'": "'(['"}, "is not a regular expression"),
-    (GOOD_LINE, {"{{ question }}": "{{ 1/0 }}"}, "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    ("lines", "replace", "message"),
+    [
+        (b'{"question": "\xff\xfe", "answer": "#### 1"}\n', {}, "line 1 is not UTF-8 text"),
+        (b"[1, 2, 3]\n", {}, "line 1 holds a JSON list, not a record"),
+        (b"42\n", {}, "line 1 holds a JSON int, not a record"),
+        (GOOD_LINE, {"'####\\s*([^\\n]+?)\\s*$'": "'(['"}, "is not a regular expression"),
+        (GOOD_LINE, {"{{ question }}": "{{ 1/0 }}"}, "ZeroDivisionError"),
+    ],
+)
 def test_a_broken_task_or_dataset_is_one_line(tmp_path, script, lines, replace, message):
     task = custom_task(tmp_path, lines, **replace)
     words = eval_words(tmp_path, script, f"tasks={task}", f"data_dir={tmp_path / 'data'}")
@@ -268,12 +322,15 @@ def test_paths_that_are_files_or_folders_in_the_wrong_place_are_one_line(tmp_pat
     assert_one_line_error(run_cli("gate", str(run), str(run), f"rules={rules}"), "`tasks:` each task to such a mapping")
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("[1]", "must hold a JSON object"),
-    ('{"*": 5}', "'*' must be a text or a non-empty list of texts"),
-    ('{"*": "x", "after_cue": "y"}', "after_cue must be an object"),
-    ('{"*": []}', "non-empty list of texts"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[1]", "must hold a JSON object"),
+        ('{"*": 5}', "'*' must be a text or a non-empty list of texts"),
+        ('{"*": "x", "after_cue": "y"}', "after_cue must be an object"),
+        ('{"*": []}', "non-empty list of texts"),
+    ],
+)
 def test_a_malformed_script_is_one_line(tmp_path, content, message):
     script = tmp_path / "bad.json"
     script.write_text(content)
@@ -282,14 +339,18 @@ def test_a_malformed_script_is_one_line(tmp_path, content, message):
 
 # --- accepted silently, wrongly --------------------------------------------------------------------
 
-@pytest.mark.parametrize(("words", "message"), [
-    (("temperature=inf",), "temperature=inf must be a finite number"),
-    (("temperature=nan",), "temperature=nan must be a finite number"),
-    (("top_k=-5",), "bad value for top_k"),
-    (("top_k=0",), "top_k=0 keeps no token"),
-    (("model=",), "bad value for model"),
-    (("grade_timeout=inf",), "grade_timeout=inf must be a finite number"),
-])
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("temperature=inf",), "temperature=inf must be a finite number"),
+        (("temperature=nan",), "temperature=nan must be a finite number"),
+        (("top_k=-5",), "bad value for top_k"),
+        (("top_k=0",), "top_k=0 keeps no token"),
+        (("model=",), "bad value for model"),
+        (("grade_timeout=inf",), "grade_timeout=inf must be a finite number"),
+    ],
+)
 def test_values_that_would_be_silently_wrong_are_refused(tmp_path, script, words, message):
     assert_one_line_error(run_cli(*eval_words(tmp_path, script, *words)), message)
 
@@ -306,10 +367,13 @@ def test_compare_and_report_refuse_values_without_meaning(tmp_path, script):
 
 # --- let in ----------------------------------------------------------------------------------------
 
+
 def test_only_web_links_are_written_into_pages(tmp_path):
     board = tmp_path / "board.yaml"
-    board.write_text('title: t\nurl: "javascript:alert(1)"\ntasks: [gsm8k]\n'
-                     "entries:\n  - {name: p, model: m, reported: {gsm8k: {accuracy: 50, mean_tokens: 10}}}\n")
+    board.write_text(
+        'title: t\nurl: "javascript:alert(1)"\ntasks: [gsm8k]\n'
+        "entries:\n  - {name: p, model: m, reported: {gsm8k: {accuracy: 50, mean_tokens: 10}}}\n"
+    )
     assert_one_line_error(run_cli("report", str(board)), "is not an http or https link")
 
 
@@ -324,11 +388,14 @@ def test_markup_and_escape_codes_from_data_reach_the_terminal_as_text(tmp_path):
     assert rescored.returncode == 0 and "\x1b" not in rescored.stdout
 
 
-@pytest.mark.parametrize(("file", "version", "message"), [
-    ("results.json", 99, "is of schema version 99, this effbench reads 1: upgrade effbench"),
-    ("run.json", 2, "is of schema version 2, this effbench reads 1: upgrade effbench"),
-    ("results.json", 0, "make it again with effbench rescore"),
-])
+@pytest.mark.parametrize(
+    ("file", "version", "message"),
+    [
+        ("results.json", 99, "is of schema version 99, this effbench reads 1: upgrade effbench"),
+        ("run.json", 2, "is of schema version 2, this effbench reads 1: upgrade effbench"),
+        ("results.json", 0, "make it again with effbench rescore"),
+    ],
+)
 def test_a_run_of_another_schema_version_is_refused_with_what_to_do(tmp_path, script, file, version, message):
     for name in ("a", "b"):
         assert run_cli(*eval_words(tmp_path, script, f"name={name}")).returncode == 0

@@ -18,9 +18,14 @@ from tests.conftest import run_cli, write_script
 
 REPO = Path(__file__).parent.parent
 ARTIFACTS = Path(os.environ.get("EFFBENCH_ARTIFACTS", REPO / "tests" / "artifacts"))
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run"]
-INJECTED = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+INJECTED = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
 
 
 def chromium_path() -> str:
@@ -40,26 +45,47 @@ def site(tmp_path_factory, data_dir):
     tmp = tmp_path_factory.mktemp("site")
     samples = load_dataset(load_task("gsm8k"), root=data_dir, limit=12).samples
     for name, words in (("long", 40), ("short", 12)):
-        script = {f"gsm8k/{s.id}": "<think>" + " step" * (words + i) + f" </think> So \\boxed{{{s.gold if i % 3 else '-1'}}}."
-                  for i, s in enumerate(samples)}
+        script = {
+            f"gsm8k/{s.id}": "<think>" + " step" * (words + i) + f" </think> So \\boxed{{{s.gold if i % 3 else '-1'}}}."
+            for i, s in enumerate(samples)
+        }
         script[f"gsm8k/{samples[1].id}"] = f"<think> hmm </think> {INJECTED} The answer is \\boxed{{{samples[1].gold}}}"
         path = write_script(tmp / f"{name}.json", script)
-        result = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp / 'runs'}",
-                         "limit=12", f"name={name}", "max_tokens=45")
+        result = run_cli(
+            "eval",
+            "model=m",
+            "tasks=gsm8k",
+            "backend=scripted",
+            f"script={path}",
+            f"out={tmp / 'runs'}",
+            "limit=12",
+            f"name={name}",
+            "max_tokens=45",
+        )
         assert result.returncode == 0, result.stderr
     script["after_cue"] = {"*": "7} "}
     path = write_script(tmp / "sweep.json", script)
-    result = run_cli("sweep", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp / 'runs'}",
-                     "limit=12", "name=swept", "budgets=10,20,60", "mode=force")
+    result = run_cli(
+        "sweep",
+        "model=m",
+        "tasks=gsm8k",
+        "backend=scripted",
+        f"script={path}",
+        f"out={tmp / 'runs'}",
+        "limit=12",
+        "name=swept",
+        "budgets=10,20,60",
+        "mode=force",
+    )
     assert result.returncode == 0, result.stderr
     board = tmp / "board.yaml"
     board.write_text(f"""title: "Browser test <b>board</b>"
 tasks: [gsm8k]
 entries:
-  - {{name: long, model: scripted, method: long chains, run: {tmp / 'runs' / 'long'}}}
-  - {{name: short, model: scripted, method: short chains, baseline: long, run: {tmp / 'runs' / 'short'}}}
+  - {{name: long, model: scripted, method: long chains, run: {tmp / "runs" / "long"}}}
+  - {{name: short, model: scripted, method: short chains, baseline: long, run: {tmp / "runs" / "short"}}}
   - {{name: paper, model: some paper, method: reported, reported: {{gsm8k: {{accuracy: 95.0, mean_tokens: 500}}}}}}
-  - {{name: swept, model: scripted, method: forced sweep, sweep: {tmp / 'runs' / 'swept'}}}
+  - {{name: swept, model: scripted, method: forced sweep, sweep: {tmp / "runs" / "swept"}}}
 """)
     result = run_cli("report", str(board), f"out={tmp / 'site'}")
     assert result.returncode == 0, result.stderr
@@ -107,7 +133,9 @@ def test_sorting_a_column_reorders_the_rows(site, page):
     page.goto((site / "index.html").as_uri())
     table = page.locator("#table-gsm8k")
     order = lambda: table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.entry)")  # noqa: E731
-    tokens = lambda: [float(v) for v in table.locator("tbody tr td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")]  # noqa: E731
+    tokens = lambda: [
+        float(v) for v in table.locator("tbody tr td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")
+    ]  # noqa: E731
     table.locator("th", has_text="mean tokens").click()
     assert tokens() == sorted(tokens()) and order()[0] == "short"
     table.locator("th", has_text="mean tokens").click()
@@ -169,8 +197,16 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
         result = run_cli("demo", f"name={name}", f"max_tokens={max_tokens}", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
     cache = cache_dir()
-    result = run_cli("sweep", f"model={cache / 'tiny-model'}", f"tasks={REPO / 'effbench' / 'demo_task.yaml'}",
-                     f"data_dir={cache / 'data'}", "budgets=8,16,32,48", "name=tiny-sweep", "enforce_eager=true", cwd=tmp_path)
+    result = run_cli(
+        "sweep",
+        f"model={cache / 'tiny-model'}",
+        f"tasks={REPO / 'effbench' / 'demo_task.yaml'}",
+        f"data_dir={cache / 'data'}",
+        "budgets=8,16,32,48",
+        "name=tiny-sweep",
+        "enforce_eager=true",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     result = run_cli("report", str(REPO / "leaderboards" / "tiny_cpu.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -179,8 +215,15 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     shoot(page, "tiny-cpu")
     assert page.errors == [] and page.locator("#table-demo .badge.measured").count() == 3
     rows = page.locator("#table-demo tbody tr")
-    tokens = dict(zip(rows.evaluate_all("rs => rs.map(r => r.dataset.entry)"),
-                      (float(t) for t in page.locator("#table-demo tbody td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)"))))
+    tokens = dict(
+        zip(
+            rows.evaluate_all("rs => rs.map(r => r.dataset.entry)"),
+            (
+                float(t)
+                for t in page.locator("#table-demo tbody td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")
+            ),
+        )
+    )
     assert 0 < tokens["tiny-16"] <= 16 < tokens["tiny-48"] <= 48
     assert tokens["tiny-sweep"] == tokens["tiny-48"]  # the sweep's row is its largest budget, the same work as tiny-48
     page.goto((site / "run-tiny-16.html").as_uri())

@@ -56,8 +56,10 @@ def test_the_watchdog_ends_what_a_killed_process_started():
 
     from effbench.run.watchdog import descendants, start_time
 
-    code = ("import subprocess, time; from effbench.run.watchdog import watch_descendants; watch_descendants(); "
-            "subprocess.Popen(['sleep', '300']); subprocess.Popen(['sh', '-c', 'trap \"\" TERM; sleep 300; :']); time.sleep(300)")
+    code = (
+        "import subprocess, time; from effbench.run.watchdog import watch_descendants; watch_descendants(); "
+        "subprocess.Popen(['sleep', '300']); subprocess.Popen(['sh', '-c', 'trap \"\" TERM; sleep 300; :']); time.sleep(300)"
+    )
     child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     deadline = time.time() + 30
     while time.time() < deadline and len(descendants(child.pid)) < 4:  # the watchdog, sleep, sh and its sleep

@@ -89,8 +89,13 @@ def test_force_appends_the_cue_once_and_counts_every_generated_token(tmp_path, s
             assert completion["text"] == prefix + ending + answer
             assert completion["text"].count(CUE) == 1
             assert completion["tokens"] == budget + len(answer.split())  # the budget's tokens and the answer's
-            assert completion["forced"] == {"at_token": budget, "at_char": len(prefix), "text": ending,
-                                            "tokens": len(ending.split()), "answer_tokens": len(answer.split())}
+            assert completion["forced"] == {
+                "at_token": budget,
+                "at_char": len(prefix),
+                "text": ending,
+                "tokens": len(ending.split()),
+                "answer_tokens": len(answer.split()),
+            }
             assert len(completion["token_ids"]) == completion["tokens"] + completion["forced"]["tokens"]
             if thinking:
                 closed_seen += 1
@@ -122,19 +127,32 @@ def test_sweep_resumes_without_generating_and_refuses_another_mode(tmp_path, scr
     assert sorted(frame["max_tokens"]) == [5, 12, 30]
 
 
-@pytest.mark.parametrize("budgets, accuracies, expected", [
-    ([0, 10], [0.0, 1.0], 0.5),
-    ([256, 512, 1024], [0.4, 0.4, 0.4], 0.4),
-    ([100, 200, 400], [0.0, 0.6, 0.9], ((100 * 0.3) + (200 * 0.75)) / 300),
-    ([512], [0.7], None),
-])
+@pytest.mark.parametrize(
+    "budgets, accuracies, expected",
+    [
+        ([0, 10], [0.0, 1.0], 0.5),
+        ([256, 512, 1024], [0.4, 0.4, 0.4], 0.4),
+        ([100, 200, 400], [0.0, 0.6, 0.9], ((100 * 0.3) + (200 * 0.75)) / 300),
+        ([512], [0.7], None),
+    ],
+)
 def test_budget_auc(budgets, accuracies, expected):
     result = budget_auc(budgets, accuracies)
     assert result == pytest.approx(expected) if expected is not None else result is None
 
 
-@pytest.mark.parametrize("text, ok", [("1024,256,512", (256, 512, 1024)), ("8, 16", (8, 16)), ("8", None), ("8,8", None),
-                                      ("0,8", None), ("8,a", None), ("", None)])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("1024,256,512", (256, 512, 1024)),
+        ("8, 16", (8, 16)),
+        ("8", None),
+        ("8,8", None),
+        ("0,8", None),
+        ("8,a", None),
+        ("", None),
+    ],
+)
 def test_parse_budgets(text, ok):
     if ok is None:
         with pytest.raises(ConfigError, match="budgets="):
@@ -144,8 +162,18 @@ def test_parse_budgets(text, ok):
 
 
 def test_sweep_command_prints_each_budget_and_the_auc(tmp_path, script):
-    result = run_cli("sweep", "model=m", "tasks=gsm8k", "backend=scripted", f"script={script[0]}", f"out={tmp_path}",
-                     f"limit={LIMIT}", "budgets=30,5,12", "mode=force", "name=cli")
+    result = run_cli(
+        "sweep",
+        "model=m",
+        "tasks=gsm8k",
+        "backend=scripted",
+        f"script={script[0]}",
+        f"out={tmp_path}",
+        f"limit={LIMIT}",
+        "budgets=30,5,12",
+        "mode=force",
+        "name=cli",
+    )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "gsm8k" in line]
     assert [line.split("│")[2].strip() for line in lines] == ["5", "12", "30", "AUC"]
@@ -153,23 +181,36 @@ def test_sweep_command_prints_each_budget_and_the_auc(tmp_path, script):
     assert {p.name for p in (tmp_path / "cli").iterdir()} == {"sweep.json", "cli-generated", "cli-b5", "cli-b12", "cli-b30"}
 
 
-@pytest.mark.parametrize("words, message", [
-    (("budgets=8",), "at least two different positive token counts"),
-    (("budgets=8,x",), "comma-separated token counts"),
-    ((), "missing key budgets="),
-    (("budgets=8,16", "mode=sideways"), "mode=sideways is not one of truncate, force"),
-    (("budgets=8,16", "max_tokens=4"), "drop max_tokens= and force="),
-    (("budgets=8,16", "derive=maybe"), "derive=maybe must be true or false"),
-    (("budgets=8,16", "budget=3"), "unknown key 'budget'"),
-])
+@pytest.mark.parametrize(
+    "words, message",
+    [
+        (("budgets=8",), "at least two different positive token counts"),
+        (("budgets=8,x",), "comma-separated token counts"),
+        ((), "missing key budgets="),
+        (("budgets=8,16", "mode=sideways"), "mode=sideways is not one of truncate, force"),
+        (("budgets=8,16", "max_tokens=4"), "drop max_tokens= and force="),
+        (("budgets=8,16", "derive=maybe"), "derive=maybe must be true or false"),
+        (("budgets=8,16", "budget=3"), "unknown key 'budget'"),
+    ],
+)
 def test_sweep_bad_input_is_one_line(tmp_path, script, words, message):
-    result = run_cli("sweep", "model=m", "tasks=gsm8k", "backend=scripted", f"script={script[0]}", f"out={tmp_path}",
-                     "limit=2", *words)
+    result = run_cli(
+        "sweep", "model=m", "tasks=gsm8k", "backend=scripted", f"script={script[0]}", f"out={tmp_path}", "limit=2", *words
+    )
     assert_one_line_error(result, message)
     assert not any(tmp_path.iterdir())  # nothing stored
 
 
 def test_force_needs_a_backend_that_continues_token_ids(tmp_path):
-    result = run_cli("sweep", "model=m", "tasks=gsm8k", "backend=openai", "base_url=http://127.0.0.1:9/v1", f"out={tmp_path}",
-                     "limit=2", "budgets=8,16", "mode=force")
+    result = run_cli(
+        "sweep",
+        "model=m",
+        "tasks=gsm8k",
+        "backend=openai",
+        "base_url=http://127.0.0.1:9/v1",
+        f"out={tmp_path}",
+        "limit=2",
+        "budgets=8,16",
+        "mode=force",
+    )
     assert_one_line_error(result, "which backend=openai cannot: use backend=vllm")

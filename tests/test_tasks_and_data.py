@@ -7,9 +7,22 @@ from effbench.tasks.data import load_dataset
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TASK_FOLDER, load_task, parse_task, task_names
 
-EXPECTED = {"gsm8k": 1319, "math500": 500, "aime24": 30, "aime25": 30, "gaokao2023en": 385, "amc23": 40, "math": 5000,
-            "gaokao2024_I": 14, "gaokao2024_II": 14, "gaokao2024_mix": 91, "gaokao_math_cloze": 118, "gaokao_math_qa": 351,
-            "o1pruner_math": 458, "o1pruner_gaokao": 385}
+EXPECTED = {
+    "gsm8k": 1319,
+    "math500": 500,
+    "aime24": 30,
+    "aime25": 30,
+    "gaokao2023en": 385,
+    "amc23": 40,
+    "math": 5000,
+    "gaokao2024_I": 14,
+    "gaokao2024_II": 14,
+    "gaokao2024_mix": 91,
+    "gaokao_math_cloze": 118,
+    "gaokao_math_qa": 351,
+    "o1pruner_math": 458,
+    "o1pruner_gaokao": 385,
+}
 
 
 def test_registry_holds_the_tasks():
@@ -146,5 +159,7 @@ def test_unreachable_hub_is_one_clear_error(monkeypatch):
 
     monkeypatch.setattr(datasets, "load_dataset", offline)
     monkeypatch.delenv("EFFBENCH_DATA_DIR")
-    with pytest.raises(DataError, match="could not load openai/gsm8k from the Hugging Face hub .ConnectionError.; set EFFBENCH_DATA_DIR"):
+    with pytest.raises(
+        DataError, match="could not load openai/gsm8k from the Hugging Face hub .ConnectionError.; set EFFBENCH_DATA_DIR"
+    ):
         load_dataset(load_task("gsm8k"))

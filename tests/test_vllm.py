@@ -42,8 +42,17 @@ def completions(folder: Path, task: str) -> dict[str, list[dict]]:
 
 
 def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_path):
-    words = ("eval", f"model={tiny_model}", "tasks=gsm8k,math500", "limit=20", "n=2", "temperature=0.8",
-             "max_tokens=48", f"out={tmp_path}", *ENGINE)
+    words = (
+        "eval",
+        f"model={tiny_model}",
+        "tasks=gsm8k,math500",
+        "limit=20",
+        "n=2",
+        "temperature=0.8",
+        "max_tokens=48",
+        f"out={tmp_path}",
+        *ENGINE,
+    )
     first, second = run_cli(*words, "name=a"), run_cli(*words, "name=b")
     assert first.returncode == 0, first.stderr[-2000:]
     assert second.returncode == 0, second.stderr[-2000:]
@@ -64,13 +73,28 @@ def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_p
     assert run["tasks"]["math500"]["dataset"]["records"] == 500
 
 
-NEW_TASKS = ("gaokao2024_I", "gaokao2024_II", "gaokao2024_mix", "gaokao_math_cloze", "gaokao_math_qa", "o1pruner_math",
-             "o1pruner_gaokao")
+NEW_TASKS = (
+    "gaokao2024_I",
+    "gaokao2024_II",
+    "gaokao2024_mix",
+    "gaokao_math_cloze",
+    "gaokao_math_qa",
+    "o1pruner_math",
+    "o1pruner_gaokao",
+)
 
 
 def test_chinese_gaokao_and_o1_pruner_tasks_run_end_to_end(tiny_model, tmp_path):
-    result = run_cli("eval", f"model={tiny_model}", f"tasks={','.join(NEW_TASKS)}", "limit=3", "max_tokens=16",
-                     f"out={tmp_path}", "name=new", *ENGINE)
+    result = run_cli(
+        "eval",
+        f"model={tiny_model}",
+        f"tasks={','.join(NEW_TASKS)}",
+        "limit=3",
+        "max_tokens=16",
+        f"out={tmp_path}",
+        "name=new",
+        *ENGINE,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     results = json.loads((tmp_path / "new" / "results.json").read_text())
     assert sorted(results["tasks"]) == sorted(NEW_TASKS)
@@ -86,11 +110,21 @@ def test_chinese_gaokao_and_o1_pruner_tasks_run_end_to_end(tiny_model, tmp_path)
 def greedy_run(tiny_model, tmp_path_factory) -> tuple[Path, int]:
     """A greedy run killed after a few samples, then resumed: (run folder, samples stored before the kill)."""
     out = tmp_path_factory.mktemp("greedy")
-    words = ("eval", f"model={tiny_model}", "tasks=gsm8k", "limit=40", "max_tokens=200", "max_num_seqs=2",
-             f"out={out}", "name=greedy", *ENGINE)
+    words = (
+        "eval",
+        f"model={tiny_model}",
+        "tasks=gsm8k",
+        "limit=40",
+        "max_tokens=200",
+        "max_num_seqs=2",
+        f"out={out}",
+        "name=greedy",
+        *ENGINE,
+    )
     samples = out / "greedy" / "gsm8k.samples.jsonl"
-    child = subprocess.Popen([sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.time() + 300
     while time.time() < deadline and child.poll() is None and (not samples.exists() or samples.read_bytes().count(b"\n") < 4):
         time.sleep(0.02)
@@ -115,9 +149,25 @@ def test_kill_9_of_eval_leaves_no_engine_or_worker_behind(tiny_model, tmp_path):
     """The engine core, its worker, the grading workers and the resource tracker die with effbench within seconds."""
     from effbench.run.watchdog import descendants, start_time
 
-    child = subprocess.Popen([sys.executable, "-m", "effbench", "eval", f"model={tiny_model}", "tasks=gsm8k", "limit=200",
-                              "max_tokens=400", "max_num_seqs=2", f"out={tmp_path}", "name=killed", *ENGINE],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "effbench",
+            "eval",
+            f"model={tiny_model}",
+            "tasks=gsm8k",
+            "limit=200",
+            "max_tokens=400",
+            "max_num_seqs=2",
+            f"out={tmp_path}",
+            "name=killed",
+            *ENGINE,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     samples = tmp_path / "killed" / "gsm8k.samples.jsonl"
     deadline = time.time() + 300
     while time.time() < deadline and (not samples.exists() or samples.read_bytes().count(b"\n") < 2):
@@ -144,11 +194,32 @@ def server(tiny_model, tmp_path_factory):
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("w") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", str(tiny_model),
-             "--served-model-name", "tiny", "--host", "127.0.0.1", "--port", str(port), "--dtype", "float32",
-             "--enforce-eager", "--no-enable-chunked-prefill", "--max-num-seqs", "2",
-             "--kv-cache-memory-bytes", str(1 << 30), "--api-key", SECRET],
-            stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "vllm.entrypoints.openai.api_server",
+                "--model",
+                str(tiny_model),
+                "--served-model-name",
+                "tiny",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--dtype",
+                "float32",
+                "--enforce-eager",
+                "--no-enable-chunked-prefill",
+                "--max-num-seqs",
+                "2",
+                "--kv-cache-memory-bytes",
+                str(1 << 30),
+                "--api-key",
+                SECRET,
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -172,9 +243,19 @@ def server(tiny_model, tmp_path_factory):
 
 def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, greedy_run, tmp_path):
     offline, _ = greedy_run
-    result = run_cli("eval", "model=tiny", "backend=openai", f"base_url={server}", "tasks=gsm8k", "limit=40",
-                     "max_tokens=200", f"out={tmp_path}", "name=served", "concurrency=8",
-                     env={"OPENAI_API_KEY": SECRET})
+    result = run_cli(
+        "eval",
+        "model=tiny",
+        "backend=openai",
+        f"base_url={server}",
+        "tasks=gsm8k",
+        "limit=40",
+        "max_tokens=200",
+        f"out={tmp_path}",
+        "name=served",
+        "concurrency=8",
+        env={"OPENAI_API_KEY": SECRET},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     served, local = completions(tmp_path / "served", "gsm8k"), completions(offline, "gsm8k")
     assert served.keys() == local.keys()
@@ -185,8 +266,17 @@ def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, 
     for path in (tmp_path / "served").iterdir():
         assert SECRET not in path.read_text(), path
     assert SECRET not in result.stdout + result.stderr
-    refused = run_cli("eval", "model=tiny", "backend=openai", f"base_url={server}", "tasks=gsm8k", "limit=2",
-                      f"out={tmp_path}", "name=nokey", env={"OPENAI_API_KEY": ""})
+    refused = run_cli(
+        "eval",
+        "model=tiny",
+        "backend=openai",
+        f"base_url={server}",
+        "tasks=gsm8k",
+        "limit=2",
+        f"out={tmp_path}",
+        "name=nokey",
+        env={"OPENAI_API_KEY": ""},
+    )
     assert refused.returncode == 2 and "refused the API key" in refused.stderr
 
 
@@ -208,13 +298,18 @@ def test_tiny_model_sweep_derives_budgets_token_for_token_and_the_report_draws_i
                 assert c["text"].count("</think>\n\nFinal answer: \\boxed{") == 1  # the template opened <think>: closed once
                 assert c["tokens"] == budget + c["forced"]["answer_tokens"] == len(c["token_ids"]) - c["forced"]["tokens"]
     board = tmp_path / "board.yaml"
-    board.write_text(f"title: tiny sweeps\ntasks: [gsm8k]\nentries:\n"
-                     f"  - {{name: truncated, model: tiny, sweep: {tmp_path / 'derived'}}}\n"
-                     f"  - {{name: forced, model: tiny, sweep: {tmp_path / 'forced'}}}\n", encoding="utf-8")
+    board.write_text(
+        f"title: tiny sweeps\ntasks: [gsm8k]\nentries:\n"
+        f"  - {{name: truncated, model: tiny, sweep: {tmp_path / 'derived'}}}\n"
+        f"  - {{name: forced, model: tiny, sweep: {tmp_path / 'forced'}}}\n",
+        encoding="utf-8",
+    )
     result = run_cli("report", str(board), f"out={tmp_path / 'site'}")
     assert result.returncode == 0, result.stderr
     plot = (tmp_path / "site" / "plots" / "pareto-gsm8k.svg").read_text()
     assert "truncated (sweep)" in plot and "forced (sweep)" in plot
     index = (tmp_path / "site" / "index.html").read_text()
     assert "budget AUC %" in index and 'href="run-forced-b16.html"' in index
-    assert {f"run-{name}-b{b}.html" for name in ("derived", "forced") for b in (8, 16, 32)} <= {p.name for p in (tmp_path / "site").iterdir()}
+    assert {f"run-{name}-b{b}.html" for name in ("derived", "forced") for b in (8, 16, 32)} <= {
+        p.name for p in (tmp_path / "site").iterdir()
+    }

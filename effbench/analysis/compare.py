@@ -39,8 +39,15 @@ def compression(base_tokens: float, model_tokens: float) -> float | None:
     return None if base_tokens <= 0 else 1.0 - model_tokens / base_tokens
 
 
-def aes(base_accuracy: float, model_accuracy: float, base_tokens: float, model_tokens: float,
-        weights: AESWeights = AESWeights(), *, as_published: bool = False) -> float | None:
+def aes(
+    base_accuracy: float,
+    model_accuracy: float,
+    base_tokens: float,
+    model_tokens: float,
+    weights: AESWeights = AESWeights(),
+    *,
+    as_published: bool = False,
+) -> float | None:
     """O1-Pruner's Accuracy-Efficiency Score; None when the baseline's accuracy or length is 0 (ΔA or ΔL undefined)."""
     if base_accuracy <= 0 or base_tokens <= 0:
         return None
@@ -51,8 +58,9 @@ def aes(base_accuracy: float, model_accuracy: float, base_tokens: float, model_t
     return weights.alpha * length_gain - weights.gamma * abs(accuracy_change)
 
 
-def efficiency(base_accuracy: float, model_accuracy: float, base_tokens: float, model_tokens: float,
-               weights: AESWeights) -> dict[str, float | None]:
+def efficiency(
+    base_accuracy: float, model_accuracy: float, base_tokens: float, model_tokens: float, weights: AESWeights
+) -> dict[str, float | None]:
     return {
         "compression": compression(base_tokens, model_tokens),
         "aes": aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights),
@@ -96,16 +104,22 @@ def check_comparable(baseline: Run, run: Run, task: str, *, same_prompt: bool = 
     returns notes on the differences that a comparison may legitimately have."""
     base_id, run_id = baseline.identity(task), run.identity(task)
     if base_id.version != run_id.version:
-        raise ConfigError(f"{task}: {run.name} used task version {run_id.version} and {baseline.name} "
-                          f"version {base_id.version}; compare runs of the same task version")
+        raise ConfigError(
+            f"{task}: {run.name} used task version {run_id.version} and {baseline.name} "
+            f"version {base_id.version}; compare runs of the same task version"
+        )
     if base_id.samples_sha256 != run_id.samples_sha256:
-        raise ConfigError(f"{task}: {run.name} and {baseline.name} were run on different samples (another limit= or "
-                          f"dataset); compare runs over the same samples")
+        raise ConfigError(
+            f"{task}: {run.name} and {baseline.name} were run on different samples (another limit= or "
+            f"dataset); compare runs over the same samples"
+        )
     notes = []
     if base_id.template_sha256 != run_id.template_sha256:
         if same_prompt:
-            raise ConfigError(f"{task}: {run.name} and {baseline.name} used different prompt templates; "
-                              f"a gate compares runs made with the same prompt")
+            raise ConfigError(
+                f"{task}: {run.name} and {baseline.name} used different prompt templates; "
+                f"a gate compares runs made with the same prompt"
+            )
         notes.append("prompt templates differ")
     for key in ("max_tokens", "temperature", "n"):
         base_value, run_value = base_id.sampling.get(key), run_id.sampling.get(key)
@@ -114,8 +128,15 @@ def check_comparable(baseline: Run, run: Run, task: str, *, same_prompt: bool = 
     return notes
 
 
-def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeights(), *, confidence: float = 0.95,
-                 same_tasks: bool = False, same_prompt: bool = False) -> dict[str, Any]:
+def compare_runs(
+    baseline: Run,
+    runs: list[Run],
+    weights: AESWeights = AESWeights(),
+    *,
+    confidence: float = 0.95,
+    same_tasks: bool = False,
+    same_prompt: bool = False,
+) -> dict[str, Any]:
     """Per run and task: both sides' accuracy and length, efficiency scores and paired statistics; plus averages.
 
     `same_tasks` and `same_prompt` (for gates) refuse runs whose tasks or prompts differ.
@@ -127,29 +148,41 @@ def compare_runs(baseline: Run, runs: list[Run], weights: AESWeights = AESWeight
         if not shared:
             raise ConfigError(f"{run.name} shares no task with the baseline {baseline.name}")
         if same_tasks and set(baseline.tasks) != set(run.tasks):
-            raise ConfigError(f"{run.name} has tasks {', '.join(sorted(run.tasks))} and {baseline.name} "
-                              f"{', '.join(sorted(baseline.tasks))}; a gate compares runs of the same tasks")
+            raise ConfigError(
+                f"{run.name} has tasks {', '.join(sorted(run.tasks))} and {baseline.name} "
+                f"{', '.join(sorted(baseline.tasks))}; a gate compares runs of the same tasks"
+            )
         tasks = {}
         for task in shared:
             notes = check_comparable(baseline, run, task, same_prompt=same_prompt)
             base = base_samples.setdefault(task, baseline.samples(task))
             model = run.samples(task)
             if set(model.ids) != set(base.ids):
-                raise ConfigError(f"{task}: {run.name} has {len(model.ids)} samples and {baseline.name} {len(base.ids)}, "
-                                  f"not the same ones: these runs were made on different samples (another limit=?); "
-                                  f"compare runs over the same samples")
+                raise ConfigError(
+                    f"{task}: {run.name} has {len(model.ids)} samples and {baseline.name} {len(base.ids)}, "
+                    f"not the same ones: these runs were made on different samples (another limit=?); "
+                    f"compare runs over the same samples"
+                )
             model = model.aligned(base.ids)
             base_summary, model_summary = summary(base, confidence), summary(model, confidence)
             tasks[task] = {
                 "baseline": base_summary,
                 "run": model_summary,
-                **efficiency(base_summary["accuracy"], model_summary["accuracy"], base_summary["mean_tokens"],
-                             model_summary["mean_tokens"], weights),
+                **efficiency(
+                    base_summary["accuracy"],
+                    model_summary["accuracy"],
+                    base_summary["mean_tokens"],
+                    model_summary["mean_tokens"],
+                    weights,
+                ),
                 **paired(base, model, confidence),
                 "notes": notes,
             }
-        comparisons[run.name] = {"tasks": tasks, "average": average(tasks, weights),
-                                 "skipped_tasks": sorted(set(baseline.tasks) ^ set(run.tasks))}
+        comparisons[run.name] = {
+            "tasks": tasks,
+            "average": average(tasks, weights),
+            "skipped_tasks": sorted(set(baseline.tasks) ^ set(run.tasks)),
+        }
     return {"baseline": baseline.name, "weights": asdict(weights), "confidence": confidence, "runs": comparisons}
 
 

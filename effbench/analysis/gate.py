@@ -82,8 +82,10 @@ def gate_spec(values: dict[str, str]) -> GateSpec:
         data = _read_yaml(Path(values.pop("rules")))
     rules, tasks = data.get("rules") or {}, data.get("tasks") or {}
     if not isinstance(rules, dict) or not isinstance(tasks, dict) or not all(isinstance(v, dict) for v in tasks.values()):
-        raise ConfigError("gate rules: `rules:` must map rule names to values, and `tasks:` each task to such a mapping "
-                          "(tasks: {gsm8k: {max_accuracy_drop: 1}})")
+        raise ConfigError(
+            "gate rules: `rules:` must map rule names to values, and `tasks:` each task to such a mapping "
+            "(tasks: {gsm8k: {max_accuracy_drop: 1}})"
+        )
     rules, tasks = dict(rules), {k: dict(v) for k, v in tasks.items()}
     for key, value in values.items():
         task, _, name = key.rpartition(".")
@@ -149,8 +151,10 @@ def _check(task: str, rule: str, threshold: float, r: dict[str, Any], truncation
         value, basis = (interval[0] if rule.startswith("max_") else interval[1]), f"{100 * spec.confidence:g}% interval"
     passed = value <= threshold if rule.startswith("max_") else value >= threshold
     limit = "at most" if rule.startswith("max_") else "at least"
-    why = f"{DESCRIBE[rule]} {_format(rule, observed)}{' ' + _interval_text(rule, interval) if interval else ''} " \
-          f"(judged on the {basis}); {limit} {_format(rule, threshold)} {'holds' if passed else 'does not hold'}"
+    why = (
+        f"{DESCRIBE[rule]} {_format(rule, observed)}{' ' + _interval_text(rule, interval) if interval else ''} "
+        f"(judged on the {basis}); {limit} {_format(rule, threshold)} {'holds' if passed else 'does not hold'}"
+    )
     return Check(task, rule, observed, interval, threshold, passed, why)
 
 
@@ -196,15 +200,28 @@ def _interval_text(rule: str, interval: tuple[float, float]) -> str:
 
 # --- output ----------------------------------------------------------------------------------
 
+
 def checks_json(checks: list[Check], baseline: str, candidate: str) -> dict[str, Any]:
-    return {"baseline": baseline, "candidate": candidate, "passed": all(c.passed for c in checks),
-            "checks": [asdict(c) for c in checks]}
+    return {
+        "baseline": baseline,
+        "candidate": candidate,
+        "passed": all(c.passed for c in checks),
+        "checks": [asdict(c) for c in checks],
+    }
 
 
 def rows(checks: list[Check]) -> list[tuple[str, ...]]:
-    return [(c.task, c.rule, "-" if c.observed is None else _format(c.rule, c.observed),
-             _interval_text(c.rule, c.interval) if c.interval else "", _format(c.rule, c.threshold),
-             "PASS" if c.passed else "FAIL") for c in checks]
+    return [
+        (
+            c.task,
+            c.rule,
+            "-" if c.observed is None else _format(c.rule, c.observed),
+            _interval_text(c.rule, c.interval) if c.interval else "",
+            _format(c.rule, c.threshold),
+            "PASS" if c.passed else "FAIL",
+        )
+        for c in checks
+    ]
 
 
 HEADER = ("task", "rule", "observed", "interval", "threshold", "result")
@@ -213,8 +230,14 @@ HEADER = ("task", "rule", "observed", "interval", "threshold", "result")
 def markdown(checks: list[Check], baseline: str, candidate: str) -> str:
     failed = sum(not c.passed for c in checks)
     verdict = "PASS" if not failed else f"FAIL ({failed} of {len(checks)} checks)"
-    lines = [f"### effbench gate: {verdict}", "", f"`{candidate}` against `{baseline}`", "",
-             "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines = [
+        f"### effbench gate: {verdict}",
+        "",
+        f"`{candidate}` against `{baseline}`",
+        "",
+        "| " + " | ".join(HEADER) + " |",
+        "|" + "---|" * len(HEADER),
+    ]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows(checks)]
     lines += [""] + [f"- **{c.task} {c.rule}**: {c.why}" for c in checks if not c.passed]
     return "\n".join(lines) + "\n"
@@ -223,9 +246,19 @@ def markdown(checks: list[Check], baseline: str, candidate: str) -> str:
 def junit_xml(checks: list[Check], baseline: str, candidate: str) -> str:
     """JUnit XML as Jenkins, GitLab, GitHub and Azure read it: one test case per task and rule."""
     failures = str(sum(not c.passed for c in checks))
-    suites = ElementTree.Element("testsuites", name="effbench gate", tests=str(len(checks)), failures=failures, errors="0", time="0")
-    suite = ElementTree.SubElement(suites, "testsuite", name=f"effbench gate: {candidate} against {baseline}",
-                                   tests=str(len(checks)), failures=failures, errors="0", skipped="0", time="0")
+    suites = ElementTree.Element(
+        "testsuites", name="effbench gate", tests=str(len(checks)), failures=failures, errors="0", time="0"
+    )
+    suite = ElementTree.SubElement(
+        suites,
+        "testsuite",
+        name=f"effbench gate: {candidate} against {baseline}",
+        tests=str(len(checks)),
+        failures=failures,
+        errors="0",
+        skipped="0",
+        time="0",
+    )
     for check in checks:
         case = ElementTree.SubElement(suite, "testcase", classname=f"effbench.gate.{check.task}", name=check.rule, time="0")
         if not check.passed:

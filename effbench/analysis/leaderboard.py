@@ -43,8 +43,10 @@ class Entry(Strict):
     @model_validator(mode="after")
     def _one_source(self) -> Entry:
         if [self.run, self.sweep, self.reported].count(None) != 2:
-            raise ValueError(f"entry {self.name}: give one of run: (a stored run), sweep: (a stored budget sweep) "
-                             "or reported: (published numbers)")
+            raise ValueError(
+                f"entry {self.name}: give one of run: (a stored run), sweep: (a stored budget sweep) "
+                "or reported: (published numbers)"
+            )
         return self
 
 
@@ -111,23 +113,32 @@ def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:
                 per_task.append(row)
                 rows.append(row)
         if AVERAGE in entry.reported and per_task:
-            rows.append({
-                "entry": entry.name, "baseline": entry.baseline, "task": AVERAGE,
-                "accuracy": entry.reported[AVERAGE].accuracy, "mean_tokens": entry.reported[AVERAGE].mean_tokens,
-                "compression": compression(base[AVERAGE].mean_tokens, entry.reported[AVERAGE].mean_tokens)
-                if AVERAGE in base else None,
-                "aes_published": entry.reported[AVERAGE].aes,
-                "aes": mean_or_none([r["aes"] for r in per_task]),
-                "aes_as_published": mean_or_none([r["aes_as_published"] for r in per_task]),
-            })
+            rows.append(
+                {
+                    "entry": entry.name,
+                    "baseline": entry.baseline,
+                    "task": AVERAGE,
+                    "accuracy": entry.reported[AVERAGE].accuracy,
+                    "mean_tokens": entry.reported[AVERAGE].mean_tokens,
+                    "compression": compression(base[AVERAGE].mean_tokens, entry.reported[AVERAGE].mean_tokens)
+                    if AVERAGE in base
+                    else None,
+                    "aes_published": entry.reported[AVERAGE].aes,
+                    "aes": mean_or_none([r["aes"] for r in per_task]),
+                    "aes_as_published": mean_or_none([r["aes_as_published"] for r in per_task]),
+                }
+            )
     return rows
 
 
 def _row(entry: Entry, task: str, base: Reported, mine: Reported, weights: AESWeights) -> dict[str, Any]:
     args = (base.accuracy, mine.accuracy, base.mean_tokens, mine.mean_tokens, weights)
     return {
-        "entry": entry.name, "baseline": entry.baseline, "task": task,
-        "accuracy": mine.accuracy, "mean_tokens": mine.mean_tokens,
+        "entry": entry.name,
+        "baseline": entry.baseline,
+        "task": task,
+        "accuracy": mine.accuracy,
+        "mean_tokens": mine.mean_tokens,
         "compression": compression(base.mean_tokens, mine.mean_tokens),
         "aes_published": mine.aes,
         "aes": aes(*args),

@@ -25,8 +25,9 @@ def _stats(values: list[int]) -> TokenStats | None:
     if not values:
         return None
     array = np.asarray(values, dtype=float)
-    return TokenStats(mean=float(array.mean()), median=float(np.median(array)), p90=float(np.percentile(array, 90)),
-                      max=float(array.max()))
+    return TokenStats(
+        mean=float(array.mean()), median=float(np.median(array)), p90=float(np.percentile(array, 90)), max=float(array.max())
+    )
 
 
 def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> TaskMetrics:
@@ -138,7 +139,8 @@ def _truncation_curve(tokens: list[int], correct: list[bool]) -> dict[str, float
 
 def _group_table(groups: dict[str, list[tuple[float, float]]]) -> dict[str, GroupStats]:
     return {
-        value: GroupStats(samples=len(rows), accuracy=float(np.mean([a for a, _ in rows])),
-                          mean_tokens=float(np.mean([t for _, t in rows])))
+        value: GroupStats(
+            samples=len(rows), accuracy=float(np.mean([a for a, _ in rows])), mean_tokens=float(np.mean([t for _, t in rows]))
+        )
         for value, rows in sorted(groups.items())
     }

@@ -63,14 +63,14 @@ class TokenizerCodec:
         found = reasoning.reasoning_end(text)
         if found is None:
             return None
-        chars, count = found[1], len(self.encode(text[:found[1]]))  # near the answer: a step or two from it
+        chars, count = found[1], len(self.encode(text[: found[1]]))  # near the answer: a step or two from it
         if not token_ids:
             return count
         count = min(count, len(token_ids))
         for _ in range(MAX_STEPS):
             if count < len(token_ids) and len(self._decode(token_ids[:count])) < chars:
                 count += 1
-            elif count > 1 and len(self._decode(token_ids[:count - 1])) >= chars:
+            elif count > 1 and len(self._decode(token_ids[: count - 1])) >= chars:
                 count -= 1
             else:
                 break
@@ -91,7 +91,7 @@ class WordCodec:
 
     def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None:
         end = reasoning.reasoning_end(text)
-        return len(text[:end[1]].split()) if end else None
+        return len(text[: end[1]].split()) if end else None
 
 
 def last_occurrence(sequence: tuple[int, ...], part: tuple[int, ...]) -> int | None:
@@ -104,7 +104,7 @@ def last_occurrence(sequence: tuple[int, ...], part: tuple[int, ...]) -> int | N
         except ValueError:
             return None
         end = len(sequence) - position
-        if end >= size and sequence[end - size:end] == part:
+        if end >= size and sequence[end - size : end] == part:
             return end
         position += 1
 
@@ -116,9 +116,19 @@ def cut(completion: Completion, max_tokens: int, codec: Codec, reasoning: Reason
     separate capped run token for token (the tokens before the cap do not depend on the cap)."""
     if completion.tokens <= max_tokens:
         return completion
-    if completion.forced is not None or completion.reasoning is not None or completion.token_count_source not in ("token_ids", "words"):
+    if (
+        completion.forced is not None
+        or completion.reasoning is not None
+        or completion.token_count_source not in ("token_ids", "words")
+    ):
         raise ValueError("only a completion generated whole, with its token ids, can be cut at a budget")
     ids = completion.token_ids[:max_tokens] if completion.token_ids is not None else None
     text = codec.prefix_text(completion, max_tokens)
-    return replace(completion, text=text, tokens=max_tokens, finish_reason="length", token_ids=ids,
-                   reasoning_tokens=codec.reasoning_tokens(ids or (), text, reasoning))
+    return replace(
+        completion,
+        text=text,
+        tokens=max_tokens,
+        finish_reason="length",
+        token_ids=ids,
+        reasoning_tokens=codec.reasoning_tokens(ids or (), text, reasoning),
+    )

@@ -32,7 +32,9 @@ class ContinuingBackend(Backend, Protocol):
 def require_continuation(backend: str) -> None:
     """Budget forcing continues completions from their token ids; only some backends can."""
     if not getattr(backend_module(backend), "CONTINUES", False):
-        raise ConfigError(f"budget forcing continues completions from their token ids, which backend={backend} cannot: use backend=vllm")
+        raise ConfigError(
+            f"budget forcing continues completions from their token ids, which backend={backend} cannot: use backend=vllm"
+        )
 
 
 class ForcingBackend:
@@ -55,10 +57,13 @@ class ForcingBackend:
             return
         answers, endings = self._continue(stopped)
         for request, completions in stopped:
-            yield request, [
-                self._join(c, endings[id(request), i], answers[id(request), i]) if c.finish_reason == "length" else c
-                for i, c in enumerate(completions)
-            ]
+            yield (
+                request,
+                [
+                    self._join(c, endings[id(request), i], answers[id(request), i]) if c.finish_reason == "length" else c
+                    for i, c in enumerate(completions)
+                ],
+            )
 
     def _continue(self, stopped: list[tuple[Request, list[Completion]]]):
         """One batch for every stopped completion: prompt, the completion's tokens, the ending, then the answer."""
@@ -76,8 +81,12 @@ class ForcingBackend:
                     encoded[ending] = self.engine.codec.encode(ending)
                 ending_ids = encoded[ending]
                 endings[id(request), i] = (ending, ending_ids, open_thinking)
-                follow = replace(request, sampling=replace(request.sampling, n=1, max_tokens=self.answer_tokens),
-                                 seed=(request.seed + 1 + i) % 2**32, continue_after=tuple(c.token_ids) + ending_ids)
+                follow = replace(
+                    request,
+                    sampling=replace(request.sampling, n=1, max_tokens=self.answer_tokens),
+                    seed=(request.seed + 1 + i) % 2**32,
+                    continue_after=tuple(c.token_ids) + ending_ids,
+                )
                 batch.append(follow)
                 keys[id(follow)] = (id(request), i)
         answers = {keys[id(follow)]: completions[0] for follow, completions in self.engine.generate(batch)}
@@ -93,8 +102,13 @@ class ForcingBackend:
             token_ids=tuple(stopped.token_ids) + ids + tuple(answer.token_ids or ()),
             reasoning_tokens=stopped.tokens if closes_thinking else stopped.reasoning_tokens,
             token_count_source=stopped.token_count_source,
-            forced={"at_token": stopped.tokens, "at_char": len(stopped.text), "text": text, "tokens": len(ids),
-                    "answer_tokens": answer.tokens},
+            forced={
+                "at_token": stopped.tokens,
+                "at_char": len(stopped.text),
+                "text": text,
+                "tokens": len(ids),
+                "answer_tokens": answer.tokens,
+            },
         )
 
     def close(self) -> None:

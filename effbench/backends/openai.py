@@ -55,12 +55,15 @@ class OpenAIBackend:
         headers = {"Authorization": f"Bearer {key}"} if (key := self._api_key()) else {}
         try:
             self.client = httpx.Client(
-                base_url=options.base_url.rstrip("/"), headers=headers, timeout=options.request_timeout,
+                base_url=options.base_url.rstrip("/"),
+                headers=headers,
+                timeout=options.request_timeout,
                 limits=httpx.Limits(max_connections=options.concurrency),
             )
         except (httpx.InvalidURL, ValueError) as exc:
-            raise ConfigError(f"base_url={options.base_url} is not a URL ({exc}); give the server's API root, "
-                              "such as http://127.0.0.1:8000/v1") from None
+            raise ConfigError(
+                f"base_url={options.base_url} is not a URL ({exc}); give the server's API root, such as http://127.0.0.1:8000/v1"
+            ) from None
         self._check_server()
 
     def _api_key(self) -> str | None:
@@ -78,7 +81,9 @@ class OpenAIBackend:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise BackendError(f"the server at {url} does not answer ({type(exc).__name__}); start it or fix base_url") from None
         if response.status_code in (401, 403):
-            raise BackendError(f"the server at {url} refused the API key (HTTP {response.status_code}); set {self.options.api_key_env}")
+            raise BackendError(
+                f"the server at {url} refused the API key (HTTP {response.status_code}); set {self.options.api_key_env}"
+            )
         if response.status_code != 200:
             raise BackendError(f"the server at {url} answered HTTP {response.status_code}; is base_url the API root (…/v1)?")
         served = served_models(json_object(response.content, f"the server at {url}"), f"the server at {url}")
@@ -116,9 +121,11 @@ class OpenAIBackend:
                 try:
                     request, completions, error = answers.get(timeout=self.options.progress_timeout)
                 except queue.Empty:
-                    raise BackendError(f"no request to the server finished within progress_timeout="
-                                       f"{self.options.progress_timeout:g} s; the finished samples are stored: run the "
-                                       "same command again to resume") from None
+                    raise BackendError(
+                        f"no request to the server finished within progress_timeout="
+                        f"{self.options.progress_timeout:g} s; the finished samples are stored: run the "
+                        "same command again to resume"
+                    ) from None
                 if error is not None:
                     raise error
                 yield request, completions or []
@@ -128,8 +135,13 @@ class OpenAIBackend:
     def _complete(self, request: Request) -> list[Completion]:
         s = request.sampling
         body: dict[str, Any] = {
-            "model": self.model, "n": s.n, "temperature": s.temperature, "top_p": s.top_p,
-            "max_tokens": s.max_tokens, "seed": request.seed, "return_token_ids": True,
+            "model": self.model,
+            "n": s.n,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_tokens,
+            "seed": request.seed,
+            "return_token_ids": True,
         }
         if s.top_k > 0:
             body["top_k"] = s.top_k

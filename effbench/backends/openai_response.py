@@ -20,7 +20,9 @@ def json_object(body: bytes, where: str) -> dict[str, Any]:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError):
         start = body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
-        raise BackendError(f"{where} answered something that is not JSON ({start!r}…); is base_url the API root (…/v1)?") from None
+        raise BackendError(
+            f"{where} answered something that is not JSON ({start!r}…); is base_url the API root (…/v1)?"
+        ) from None
     if not isinstance(data, dict):
         raise BackendError(f"{where} answered a JSON {type(data).__name__}, not an object; is base_url the API root (…/v1)?")
     return data
@@ -30,7 +32,9 @@ def served_models(data: dict[str, Any], where: str) -> list[str]:
     """The ids of a `/models` answer."""
     models = data.get("data")
     if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
-        raise BackendError(f"{where} answered no model list (`data` is {type(models).__name__}); is base_url the API root (…/v1)?")
+        raise BackendError(
+            f"{where} answered no model list (`data` is {type(models).__name__}); is base_url the API root (…/v1)?"
+        )
     return [str(m.get("id")) for m in models]
 
 
@@ -73,6 +77,11 @@ def _completion(choice: dict[str, Any], data: dict[str, Any], n: int) -> Complet
     else:
         raise BackendError("the server gives no per-choice token ids (vLLM's return_token_ids); use n=1 with it")
     finish = choice.get("finish_reason")
-    return Completion(text=without_surrogates(text or ""), tokens=tokens, finish_reason=finish if isinstance(finish, str) else "unknown",
-                      token_ids=tuple(ids) if ids is not None else None, reasoning=without_surrogates(reasoning),
-                      token_count_source=source)
+    return Completion(
+        text=without_surrogates(text or ""),
+        tokens=tokens,
+        finish_reason=finish if isinstance(finish, str) else "unknown",
+        token_ids=tuple(ids) if ids is not None else None,
+        reasoning=without_surrogates(reasoning),
+        token_count_source=source,
+    )

@@ -40,17 +40,24 @@ class ReplayBackend:
         self._run_info: RunRecord | None = None
 
     def describe(self) -> dict[str, Any]:
-        return {"engine": "replay", "replay_from": str(self.store.folder),
-                "longer_completions": "cut at max_tokens: token for token under greedy decoding, the same distribution under sampling"}
+        return {
+            "engine": "replay",
+            "replay_from": str(self.store.folder),
+            "longer_completions": "cut at max_tokens: token for token under greedy decoding, the same distribution under sampling",
+        }
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
         for request in requests:
             stored = self._stored(request.task)
             if request.sample_id not in stored:
-                raise BackendError(f"{self.store.folder} has no stored completions for {request.task} sample {request.sample_id!r}")
+                raise BackendError(
+                    f"{self.store.folder} has no stored completions for {request.task} sample {request.sample_id!r}"
+                )
             completions = stored[request.sample_id]
             if len(completions) < request.sampling.n:
-                raise BackendError(f"{self.store.folder} holds {len(completions)} completions per sample, asked for n={request.sampling.n}")
+                raise BackendError(
+                    f"{self.store.folder} holds {len(completions)} completions per sample, asked for n={request.sampling.n}"
+                )
             yield request, [self._cut(self._recounted(c, request), request) for c in completions[: request.sampling.n]]
 
     def _recounted(self, completion: Completion, request: Request) -> Completion:
@@ -58,7 +65,9 @@ class ReplayBackend:
         if request.reasoning.name == self._format(request.task) or completion.token_ids is None:
             return completion
         codec = self._codec or self._load_codec(completion)
-        return replace(completion, reasoning_tokens=codec.reasoning_tokens(completion.token_ids, completion.text, request.reasoning))
+        return replace(
+            completion, reasoning_tokens=codec.reasoning_tokens(completion.token_ids, completion.text, request.reasoning)
+        )
 
     def _format(self, task: str) -> str:
         info = self._info().tasks.get(task)
@@ -76,8 +85,10 @@ class ReplayBackend:
         try:
             return cut(completion, max_tokens, self._codec or self._load_codec(completion), request.reasoning)
         except ValueError as exc:
-            raise BackendError(f"{self.store.folder}: a stored completion of {completion.tokens} tokens cannot be cut to "
-                               f"max_tokens={max_tokens}: {exc}") from None
+            raise BackendError(
+                f"{self.store.folder}: a stored completion of {completion.tokens} tokens cannot be cut to "
+                f"max_tokens={max_tokens}: {exc}"
+            ) from None
 
     def _load_codec(self, completion: Completion) -> Codec:
         if completion.token_count_source == "words":
@@ -88,8 +99,10 @@ class ReplayBackend:
             try:
                 self._codec = TokenizerCodec.load(model, options.get("revision"), options.get("trust_remote_code", False))
             except Exception as exc:
-                raise BackendError(f"the tokenizer of {model} (needed to cut stored completions) could not be loaded: "
-                                   f"{str(exc).splitlines()[0][:200]}") from None
+                raise BackendError(
+                    f"the tokenizer of {model} (needed to cut stored completions) could not be loaded: "
+                    f"{str(exc).splitlines()[0][:200]}"
+                ) from None
         return self._codec
 
     def _stored(self, task: str) -> dict[str, tuple[Completion, ...]]:

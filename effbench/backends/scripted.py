@@ -58,7 +58,10 @@ class ScriptedBackend:
         for request in requests:
             time.sleep(self.delay)
             texts = self._texts(request)
-            yield request, [scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in texts[: request.sampling.n]]
+            yield (
+                request,
+                [scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in texts[: request.sampling.n]],
+            )
 
     def prompt_text(self, request: Request) -> str:
         return request.prompt if isinstance(request.prompt, str) else "\n".join(m["content"] for m in request.prompt)
@@ -68,7 +71,9 @@ class ScriptedBackend:
         entry = script.get(f"{request.task}/{request.sample_id}", script.get(request.sample_id, script.get("*")))
         if entry is None:
             where = "its after_cue object" if request.continue_after else "it"
-            raise BackendError(f"script {self.path}: {where} has nothing for {request.task}/{request.sample_id} and no '*' default")
+            raise BackendError(
+                f"script {self.path}: {where} has nothing for {request.task}/{request.sample_id} and no '*' default"
+            )
         texts = [entry] if isinstance(entry, str) else list(entry)
         texts = [without_surrogates(t.replace("{id}", request.sample_id).replace("{task}", request.task)) for t in texts]
         return (texts * request.sampling.n)[: request.sampling.n]
@@ -79,11 +84,12 @@ class ScriptedBackend:
 
 def check_script(script: Any, path: Path) -> None:
     """A script maps keys to a text or a list of texts, and may hold an `after_cue` object of the same shape."""
+
     def texts(value: Any) -> bool:
         return isinstance(value, str) or (isinstance(value, list) and bool(value) and all(isinstance(t, str) for t in value))
 
     if not isinstance(script, dict):
-        raise BackendError(f"script {path} must hold a JSON object of \"<task>/<id>\": text (or a list of texts)")
+        raise BackendError(f'script {path} must hold a JSON object of "<task>/<id>": text (or a list of texts)')
     for key, value in {**script, **(script.get("after_cue") if isinstance(script.get("after_cue"), dict) else {})}.items():
         if key != "after_cue" and not texts(value):
             raise BackendError(f"script {path}: {key!r} must be a text or a non-empty list of texts")
@@ -96,5 +102,11 @@ def scripted_completion(text: str, max_tokens: int, reasoning: ReasoningFormat =
     finish = "length" if len(words) > max_tokens else "stop"
     text = " ".join(words[:max_tokens]) if finish == "length" else text
     ids = CODEC.encode(text)
-    return Completion(text=text, tokens=len(ids), finish_reason=finish, token_ids=ids,
-                      reasoning_tokens=CODEC.reasoning_tokens(ids, text, reasoning), token_count_source="words")
+    return Completion(
+        text=text,
+        tokens=len(ids),
+        finish_reason=finish,
+        token_ids=ids,
+        reasoning_tokens=CODEC.reasoning_tokens(ids, text, reasoning),
+        token_count_source="words",
+    )

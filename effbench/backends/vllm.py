@@ -97,8 +97,13 @@ class VLLMBackend:
         for index, request in enumerate(requests):
             s = request.sampling
             params = SamplingParams(
-                n=s.n, temperature=s.temperature, top_p=s.top_p, top_k=s.top_k, max_tokens=s.max_tokens,
-                seed=request.seed, output_kind=RequestOutputKind.FINAL_ONLY,
+                n=s.n,
+                temperature=s.temperature,
+                top_p=s.top_p,
+                top_k=s.top_k,
+                max_tokens=s.max_tokens,
+                seed=request.seed,
+                output_kind=RequestOutputKind.FINAL_ONLY,
             )
             request_id = f"{request.task}/{index}"
             by_id[request_id] = request

@@ -63,7 +63,11 @@ def compare_command(words: tuple[str, ...]) -> None:
 def gate_sections() -> list[tuple[str, Any]]:
     from effbench.analysis.gate import GateOutputs, GateSettings, Rules
 
-    return [("Rules (global, or per task: gsm8k.max_accuracy_drop=1)", Rules), ("Settings", GateSettings), ("Outputs", GateOutputs)]
+    return [
+        ("Rules (global, or per task: gsm8k.max_accuracy_drop=1)", Rules),
+        ("Settings", GateSettings),
+        ("Outputs", GateOutputs),
+    ]
 
 
 @cli.command("gate", cls=KeysHelp, keys=gate_sections)

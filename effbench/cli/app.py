@@ -50,8 +50,9 @@ def write_output(path: Path, text: str, *, what: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{what}={path} cannot be written ({exc.strerror or type(exc).__name__}); name a file in a "
-                          "folder that exists") from None
+        raise ConfigError(
+            f"{what}={path} cannot be written ({exc.strerror or type(exc).__name__}); name a file in a folder that exists"
+        ) from None
 
 
 def main() -> None:

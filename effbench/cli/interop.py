@@ -39,9 +39,16 @@ def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
     if kind != "lm-eval":
         raise ConfigError(f"cannot import {kind!r}: effbench imports lm-eval logs (effbench import lm-eval PATH)")
     keys = parse_keys(ImportKeys, words, what="import")
-    outcome = import_lmeval(path, tokenizer=keys.tokenizer, name=keys.name, out=keys.out,
-                            tasks=list(keys.tasks) if keys.tasks else None, data_dir=keys.data_dir, workers=keys.workers,
-                            grade_timeout=keys.grade_timeout)
+    outcome = import_lmeval(
+        path,
+        tokenizer=keys.tokenizer,
+        name=keys.name,
+        out=keys.out,
+        tasks=list(keys.tasks) if keys.tasks else None,
+        data_dir=keys.data_dir,
+        workers=keys.workers,
+        grade_timeout=keys.grade_timeout,
+    )
     for problem in outcome.problems:
         stderr.print(printable(f"not imported: {problem}"), markup=False, soft_wrap=True)
     for source, target in outcome.mapping.items():
@@ -74,10 +81,17 @@ def export_command(kind: str, out: Path, words: tuple[str, ...]) -> None:
     if kind != "lm-eval":
         raise ConfigError(f"cannot export to {kind!r}: effbench exports lm-eval tasks (effbench export lm-eval OUTDIR)")
     keys = parse_keys(ExportKeys, words, what="export")
-    written = export_lmeval(out, tasks=list(keys.tasks) if keys.tasks else None, prompt=keys.prompt, n=keys.n,
-                            max_tokens=keys.max_tokens, data_dir=keys.data_dir)
+    written = export_lmeval(
+        out,
+        tasks=list(keys.tasks) if keys.tasks else None,
+        prompt=keys.prompt,
+        n=keys.n,
+        max_tokens=keys.max_tokens,
+        data_dir=keys.data_dir,
+    )
     for path in written:
         stdout.print(printable(f"wrote {path}"), markup=False)
     names = ",".join(p.stem for p in written)
-    stdout.print(printable(f"run: lm_eval --include_path {out} --tasks {names} --model ... --log_samples --output_path OUT"),
-                 markup=False)
+    stdout.print(
+        printable(f"run: lm_eval --include_path {out} --tasks {names} --model ... --log_samples --output_path OUT"), markup=False
+    )

@@ -43,8 +43,14 @@ def with_progress(work: Any) -> Any:
     if not stderr.is_terminal:
         return work(None)
 
-    with Progress(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=stderr, transient=False) as bars:
+    with Progress(
+        TextColumn("{task.description:<14}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,
+    ) as bars:
         ids: dict[str, Any] = {}
 
         def progress(task: str, stored: int, total: int) -> None:
@@ -99,8 +105,9 @@ def sweep_command(words: tuple[str, ...]) -> None:
     values = parse_words(words)  # a config=FILE.yaml may hold the sweep's keys too
     keys = build(SweepKeys, {k: values.pop(k) for k in SweepKeys.model_fields if k in values}, what="sweep")
     config, options = eval_config(values)
-    outcome = with_progress(lambda progress: sweep(config, options, keys.budgets, mode=keys.mode, derive=keys.derive,
-                                                   progress=progress))
+    outcome = with_progress(
+        lambda progress: sweep(config, options, keys.budgets, mode=keys.mode, derive=keys.derive, progress=progress)
+    )
     tasks = list(next(iter(outcome.runs.values())).results.tasks)
     stdout.print(sweep_table(open_sweep(outcome.folder), tasks, config.model))
     stdout.print(f"sweep stored in {for_terminal(outcome.folder)}")
@@ -113,11 +120,14 @@ def demo_command(words: tuple[str, ...]) -> None:
     from effbench.demo import demo_defaults
 
     config, options = eval_config({**demo_defaults(), **parse_words(words)})
-    stderr.print("effbench demo: a tiny random-weight model, built here, answers 20 arithmetic problems "
-                 "through the real vLLM engine.")
+    stderr.print(
+        "effbench demo: a tiny random-weight model, built here, answers 20 arithmetic problems through the real vLLM engine."
+    )
     run_and_report(config, options)
-    stdout.print("The demo model has random weights, so accuracy near 0 is expected: the point is that "
-                 "generation, storage, grading and metrics all ran.")
+    stdout.print(
+        "The demo model has random weights, so accuracy near 0 is expected: the point is that "
+        "generation, storage, grading and metrics all ran."
+    )
 
 
 def rescore_sections() -> list[tuple[str, Any]]:
@@ -140,8 +150,14 @@ def rescore_command(run: Path, words: tuple[str, ...]) -> None:
 
     outcome, changes, compared = rescore(run, parse_keys(RescoreOptions, words, what="rescore"))
     for c in changes:
-        stdout.print(printable(f"{c.task} {c.sample_id} #{c.completion}: {c.old_verdict} -> {c.new_verdict} "
-                               f"(answer {c.old_answer!r} -> {c.new_answer!r})"), markup=False, soft_wrap=True)
+        stdout.print(
+            printable(
+                f"{c.task} {c.sample_id} #{c.completion}: {c.old_verdict} -> {c.new_verdict} "
+                f"(answer {c.old_answer!r} -> {c.new_answer!r})"
+            ),
+            markup=False,
+            soft_wrap=True,
+        )
     stdout.print(f"rescored {compared} completions into {for_terminal(outcome.folder)}: {len(changes)} verdicts changed")
 
 
@@ -164,8 +180,11 @@ def grade_command(path: Path, words: tuple[str, ...]) -> None:
     from effbench.run.grade_file import GradeOptions, grade_outputs, read_outputs, summary
 
     options = parse_keys(GradeOptions, words, what="grade")
-    graded = list(grade_outputs(read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout,
-                                reasoning=options.reasoning))
+    graded = list(
+        grade_outputs(
+            read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout, reasoning=options.reasoning
+        )
+    )
     lines = "".join(json.dumps(without_surrogates(row), ensure_ascii=False) + "\n" for row in graded)
     if options.out is not None:
         write_output(options.out, lines, what="out")

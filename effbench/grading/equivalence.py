@@ -41,18 +41,22 @@ def normal_text(answer: str) -> str:
 
 # --- numbers ---------------------------------------------------------------------------------
 
-WORD_NUMBERS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
+WORD_NUMBERS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+        "seventeen eighteen nineteen twenty".split()
+    )
+}
 DIGIT_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ )(?=\d{3}(?!\d))")
 UNIT_TEXT = re.compile(r"\\(?:text|textrm|textbf|mbox|mathrm)\s*\{[^{}]*\}")
 PLAIN_NUMBER = re.compile(
-    r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=)?\s*"                      # `x = 5`
-    r"(?P<sign>[-−+]?)\s*(?:\\\$|\$|€|£|¥)?\s*"                  # sign, currency
-    r"(?:(?P<whole>\d+)\s+(?=\d+/))?"                           # a mixed number: `4 4/9`
+    r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=)?\s*"  # `x = 5`
+    r"(?P<sign>[-−+]?)\s*(?:\\\$|\$|€|£|¥)?\s*"  # sign, currency
+    r"(?:(?P<whole>\d+)\s+(?=\d+/))?"  # a mixed number: `4 4/9`
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)(?:/(?P<denominator>\d+))?"  # `1,2` is a list, not a number
     r"\s*(?P<scale>thousand|million|billion)?"
-    r"(?:\s*(?:[A-Za-z]{2,}(?![A-Za-z])(?:\^\{?[23]\}?)?\.?|/|€))*"          # units: `5 apples`, `3 cm^2`, `60 km/hr`
+    r"(?:\s*(?:[A-Za-z]{2,}(?![A-Za-z])(?:\^\{?[23]\}?)?\.?|/|€))*"  # units: `5 apples`, `3 cm^2`, `60 km/hr`
     r"\s*\.?"
 )
 NUMERIC_FRACTION = re.compile(r"(\d+\s*)?\\[dt]?frac(?:\{(\d+)\}\{(\d+)\}|(\d)(\d))")  # `2\frac{1}{2}` = `2 1/2`
@@ -192,7 +196,16 @@ def grade_math(answer: str, gold: str) -> bool:
 MATH_FONTS = re.compile(r"\\(?:mathrm|mathbf|mathit|boldsymbol|bm)\s*\{([^{}]*)\}")
 BARE_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(ln|log|sin|cos|tan|cot|sec|csc|exp)(?=[\s\d({\\])")
 SET_BUILDER = re.compile(r"(?:\\left)?\\\{\s*[a-z]\s*(?:\\mid|\||:)\s*(.+)\s*(?:\\right)?\\\}", re.S)
-RELATION_SPELLINGS = {">=": "\\ge", "<=": "\\le", "\\lt": "<", "\\gt": ">", "\\leqslant": "\\le", "\\geqslant": "\\ge", "≤": "\\le", "≥": "\\ge"}
+RELATION_SPELLINGS = {
+    ">=": "\\ge",
+    "<=": "\\le",
+    "\\lt": "<",
+    "\\gt": ">",
+    "\\leqslant": "\\le",
+    "\\geqslant": "\\ge",
+    "≤": "\\le",
+    "≥": "\\ge",
+}
 MEMBERSHIP = re.compile(r"^(?:[A-Za-z]|\\[a-z]+)\s*\\in\s*")  # `x \in [1, 2]` is the interval
 BINOMIAL = re.compile(r"\bC_\{?(\w+)\}?\^\{?(\w+)\}?")  # `C_{n}^{k}`, the Chinese textbooks' binomial
 DESCENDING = re.compile(r"\s*(>|\\geq?(?![a-z]))\s*")

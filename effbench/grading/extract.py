@@ -24,11 +24,11 @@ def boxes(text: str) -> list[tuple[int, int, str]]:
         position = command.end()
         while position < len(text) and text[position].isspace():
             position += 1
-        if text[position:position + 1] == "{":
+        if text[position : position + 1] == "{":
             closing = _closing_braces(text, position) if closing is None else closing
             if position in closing:
-                found.append((command.start(), closing[position] + 1, text[position + 1:closing[position]].strip()))
-        elif match := re.match(r"-?[\w.]+", text[position:position + 64]):  # "\boxed 5"
+                found.append((command.start(), closing[position] + 1, text[position + 1 : closing[position]].strip()))
+        elif match := re.match(r"-?[\w.]+", text[position : position + 64]):  # "\boxed 5"
             found.append((command.start(), position + match.end(), match.group(0)))
     return found
 
@@ -114,7 +114,7 @@ def _after_verb(statement: str) -> str:
     if len(re.findall(r"[A-Za-z]{2,}", words)) < 3:
         return statement
     verbs = list(re.finditer(r"\s(?:is|are|equals|was)\s+", statement))
-    return statement[verbs[-1].end():] if verbs else statement
+    return statement[verbs[-1].end() :] if verbs else statement
 
 
 ZH_THEREFORE = re.compile(  # `所以 a 的值为 2`, `方程的解为 x=2`
@@ -122,7 +122,9 @@ ZH_THEREFORE = re.compile(  # `所以 a 的值为 2`, `方程的解为 x=2`
     r"|的(?:解集?|值|取值范围|范围|最[大小]值|概率|面积|体积|长度|周长|坐标|个数|通项公式))(?:为|是|等于)\s*[:：]?\s*"
 )
 CJK = re.compile(r"[\u3400-\u9fff]")
-MATH_WORDS = set("根号下分之负正无穷大解或者和与及零〇一二两三四五六七八九十百千万空集不存在实数元角个人米厘毫克吨升天岁秒钟小时次种条位本张倍项组块辆名件只平方立")
+MATH_WORDS = set(
+    "根号下分之负正无穷大解或者和与及零〇一二两三四五六七八九十百千万空集不存在实数元角个人米厘毫克吨升天岁秒钟小时次种条位本张倍项组块辆名件只平方立"
+)
 
 
 def _zh_therefore(text: str) -> str | None:
@@ -164,7 +166,7 @@ def math_segments(text: str, *, with_positions: bool = False) -> list:
         if opener is None and token in CLOSER:
             opener, start, begin = token, delimiter.end(), delimiter.start()
         elif opener is not None and token == CLOSER[opener]:
-            if content := text[start:delimiter.start()].strip():
+            if content := text[start : delimiter.start()].strip():
                 segments.append((begin, delimiter.end(), content) if with_positions else content)
             opener = None
     return segments

@@ -114,7 +114,7 @@ class GradingPool:
             process.join(5)
             raise GradingError(
                 f"a grading worker exited while starting (exit code {process.exitcode}). Workers are new processes that "
-                f"import the main script again: from a script, call effbench under `if __name__ == \"__main__\":`"
+                f'import the main script again: from a script, call effbench under `if __name__ == "__main__":`'
             ) from None
         return process, parent
 

@@ -91,7 +91,7 @@ class ReasoningFormat:
             text = text.replace(marker, "")
         for marker in self.open_at_start:
             if text.lstrip().startswith(marker):
-                text = text.lstrip()[len(marker):]
+                text = text.lstrip()[len(marker) :]
         return text
 
     def _answer_part(self, text: str) -> str:
@@ -104,14 +104,22 @@ THINK = ReasoningFormat("think", opens=("<think>",), closes=("</think>",))
 FORMATS: dict[str, ReasoningFormat] = {
     "think": THINK,
     "none": ReasoningFormat("none"),
-    "sky-t1": ReasoningFormat("sky-t1", opens=("<|begin_of_thought|>",), closes=("<|end_of_thought|>",),
-                              answer_opens=("<|begin_of_solution|>",), answer_closes=("<|end_of_solution|>",)),
-    "marco": ReasoningFormat("marco", opens=("<Thought>",), closes=("</Thought>",),
-                             answer_opens=("<Output>",), answer_closes=("</Output>",)),
+    "sky-t1": ReasoningFormat(
+        "sky-t1",
+        opens=("<|begin_of_thought|>",),
+        closes=("<|end_of_thought|>",),
+        answer_opens=("<|begin_of_solution|>",),
+        answer_closes=("<|end_of_solution|>",),
+    ),
+    "marco": ReasoningFormat(
+        "marco", opens=("<Thought>",), closes=("</Thought>",), answer_opens=("<Output>",), answer_closes=("</Output>",)
+    ),
     "harmony": ReasoningFormat(
-        "harmony", opens=("<|channel|>analysis<|message|>",),
+        "harmony",
+        opens=("<|channel|>analysis<|message|>",),
         closes=("<|start|>assistant<|channel|>final<|message|>", "<|channel|>final<|message|>", "assistantfinal"),
-        answer_closes=("<|return|>", "<|end|>"), open_at_start=("<|start|>assistant", "analysis"),
+        answer_closes=("<|return|>", "<|end|>"),
+        open_at_start=("<|start|>assistant", "analysis"),
     ),
 }
 MARKER = re.compile(r"^\S(?:.*\S)?$")
@@ -124,5 +132,6 @@ def reasoning_format(name: str) -> ReasoningFormat:
     opening, separator, closing = name.partition(CUSTOM_SEPARATOR)
     if separator and MARKER.match(opening) and MARKER.match(closing) and opening != closing:
         return ReasoningFormat(name, opens=(opening,), closes=(closing,))
-    raise ValueError(f"unknown reasoning format {name!r}: use one of {', '.join(FORMATS)}, "
-                     f"or a custom pair such as <reasoning>...</reasoning>")
+    raise ValueError(
+        f"unknown reasoning format {name!r}: use one of {', '.join(FORMATS)}, or a custom pair such as <reasoning>...</reasoning>"
+    )

@@ -78,8 +78,9 @@ def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) ->
     return graded
 
 
-def _locate_first_correct(pool: GradingPool, grade: Grade, stated: list[tuple[float, str]], gold: str, grader: str,
-                          graded: Future) -> None:
+def _locate_first_correct(
+    pool: GradingPool, grade: Grade, stated: list[tuple[float, str]], gold: str, grader: str, graded: Future
+) -> None:
     """Grade the stated answers in order until one is correct, then resolve `graded` with its position.
 
     They share one budget, LOCATE_BUDGET times the pool's timeout, however many there are: a completion

@@ -52,8 +52,15 @@ def lmeval_task_name(task: str) -> str:
     return "effbench_" + _identifier(task)
 
 
-def export_lmeval(out: Path, *, tasks: list[str] | None = None, prompt: str = "chat", n: int = 1,
-                  max_tokens: int | None = None, data_dir: Path | None = None) -> list[Path]:
+def export_lmeval(
+    out: Path,
+    *,
+    tasks: list[str] | None = None,
+    prompt: str = "chat",
+    n: int = 1,
+    max_tokens: int | None = None,
+    data_dir: Path | None = None,
+) -> list[Path]:
     """Write the tasks' YAMLs, their samples and the grading hooks into `out`; the YAML paths."""
     if prompt not in ("chat", "plain"):
         raise ConfigError(f"prompt={prompt} is not one of chat, plain")
@@ -63,12 +70,21 @@ def export_lmeval(out: Path, *, tasks: list[str] | None = None, prompt: str = "c
     for spec in specs:
         dataset = load_dataset(spec, root=data_dir)
         samples_file = out / f"{lmeval_task_name(spec.name)}.jsonl"
-        samples_file.write_text("".join(json.dumps({**{k: str(v) for k, v in s.metadata.items()}, "id": s.id,
-                                                    "question": s.question, "gold": s.gold}, ensure_ascii=False) + "\n"
-                                        for s in dataset.samples), encoding="utf-8")
+        samples_file.write_text(
+            "".join(
+                json.dumps(
+                    {**{k: str(v) for k, v in s.metadata.items()}, "id": s.id, "question": s.question, "gold": s.gold},
+                    ensure_ascii=False,
+                )
+                + "\n"
+                for s in dataset.samples
+            ),
+            encoding="utf-8",
+        )
         task_file = out / f"{lmeval_task_name(spec.name)}.yaml"
-        task_file.write_text(_header(spec, dataset.fingerprint) + _yaml(_task_config(spec, samples_file, prompt, n, max_tokens)),
-                             encoding="utf-8")
+        task_file.write_text(
+            _header(spec, dataset.fingerprint) + _yaml(_task_config(spec, samples_file, prompt, n, max_tokens)), encoding="utf-8"
+        )
         written.append(task_file)
     (out / f"{HOOKS}.py").write_text(_hooks(specs), encoding="utf-8")
     return written
@@ -86,12 +102,21 @@ def _task_config(spec: TaskSpec, samples_file: Path, prompt: str, n: int, max_to
         "doc_to_target": "{{gold}}",
         "num_fewshot": 0,
         "repeats": n,
-        "generation_kwargs": {"until": [], "do_sample": g.temperature > 0, "temperature": g.temperature,
-                              **({"top_p": g.top_p} if g.top_p < 1 else {}), "max_gen_toks": max_tokens or g.max_tokens},
+        "generation_kwargs": {
+            "until": [],
+            "do_sample": g.temperature > 0,
+            "temperature": g.temperature,
+            **({"top_p": g.top_p} if g.top_p < 1 else {}),
+            "max_gen_toks": max_tokens or g.max_tokens,
+        },
         "process_results": Function(f"{HOOKS}.{_identifier(spec.name)}"),
         "metric_list": [{"metric": METRIC, "aggregation": "mean", "higher_is_better": True}],
-        "metadata": {"version": spec.version, "effbench_task": spec.name, "effbench_prompt": prompt,
-                     "effbench_template_sha256": spec.template_hash()},
+        "metadata": {
+            "version": spec.version,
+            "effbench_task": spec.name,
+            "effbench_prompt": prompt,
+            "effbench_template_sha256": spec.template_hash(),
+        },
     }
 
 
@@ -99,16 +124,20 @@ def _prompt_template(spec: TaskSpec, prompt: str) -> str:
     if prompt == "plain":
         return spec.prompt.plain
     if [m["role"] for m in spec.prompt.chat] != ["user"]:
-        raise ConfigError(f"{spec.name}: its chat prompt is not one user message, which lm-eval's doc_to_text cannot hold; "
-                          "export it with prompt=plain")
+        raise ConfigError(
+            f"{spec.name}: its chat prompt is not one user message, which lm-eval's doc_to_text cannot hold; "
+            "export it with prompt=plain"
+        )
     return spec.prompt.chat[0]["content"]
 
 
 def _header(spec: TaskSpec, fingerprint: dict[str, Any]) -> str:
-    return (f"# effbench task {spec.name} v{spec.version}, written by `effbench export lm-eval`.\n"
-            f"# Samples: {fingerprint.get('source')} (sha256 {fingerprint.get('sha256')}), as effbench maps them.\n"
-            "# Run: lm_eval --include_path THIS_FOLDER --tasks " + lmeval_task_name(spec.name) + " --log_samples ...\n"
-            "# (add --apply_chat_template when exported with prompt=chat); import: effbench import lm-eval OUTPUT_PATH\n")
+    return (
+        f"# effbench task {spec.name} v{spec.version}, written by `effbench export lm-eval`.\n"
+        f"# Samples: {fingerprint.get('source')} (sha256 {fingerprint.get('sha256')}), as effbench maps them.\n"
+        "# Run: lm_eval --include_path THIS_FOLDER --tasks " + lmeval_task_name(spec.name) + " --log_samples ...\n"
+        "# (add --apply_chat_template when exported with prompt=chat); import: effbench import lm-eval OUTPUT_PATH\n"
+    )
 
 
 class Function(str):
@@ -120,8 +149,12 @@ class _Dumper(yaml.SafeDumper):
 
 
 _Dumper.add_representer(Function, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
-_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(  # prompts read as written: a literal block
-    "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None))
+_Dumper.add_representer(
+    str,
+    lambda dumper, value: dumper.represent_scalar(  # prompts read as written: a literal block
+        "tag:yaml.org,2002:str", value, style="|" if "\n" in value else None
+    ),
+)
 
 
 def _yaml(config: dict[str, Any]) -> str:
@@ -129,8 +162,12 @@ def _yaml(config: dict[str, Any]) -> str:
 
 
 def _hooks(specs: list[TaskSpec]) -> str:
-    lines = ['"""Written by `effbench export lm-eval`: lm-eval calls these; effbench grades."""', "",
-             "from effbench.lmeval.export import grader_for", ""]
+    lines = [
+        '"""Written by `effbench export lm-eval`: lm-eval calls these; effbench grades."""',
+        "",
+        "from effbench.lmeval.export import grader_for",
+        "",
+    ]
     lines += [f"{_identifier(spec.name)} = grader_for({spec.name!r})" for spec in specs]
     return "\n".join(lines) + "\n"
 

@@ -38,8 +38,10 @@ from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Sampling, Scored
 
-SPECIAL_TOKENS = {"hf": "stripped: lm-eval's hf backend decodes with skip_special_tokens=True",
-                  "vllm": "kept: lm-eval's vllm backend decodes with skip_special_tokens=False"}
+SPECIAL_TOKENS = {
+    "hf": "stripped: lm-eval's hf backend decodes with skip_special_tokens=True",
+    "vllm": "kept: lm-eval's vllm backend decodes with skip_special_tokens=False",
+}
 
 
 @dataclass(frozen=True)
@@ -112,9 +114,17 @@ class ImportKeys(Strict):
     _name = field_validator("name")(plain_run_name)
 
 
-def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None = None, out: Path = Path("runs"),
-                  tasks: list[str] | None = None, data_dir: Path | None = None, workers: int = 2,
-                  grade_timeout: float = 10.0) -> ImportOutcome:
+def import_lmeval(
+    path: Path,
+    *,
+    tokenizer: str | None = None,
+    name: str | None = None,
+    out: Path = Path("runs"),
+    tasks: list[str] | None = None,
+    data_dir: Path | None = None,
+    workers: int = 2,
+    grade_timeout: float = 10.0,
+) -> ImportOutcome:
     """`tasks` limits the effbench tasks searched for the logged questions (default: the tasks that an
     `effbench export` named in the logs' metadata, else every task)."""
     log = read_log(path)
@@ -123,8 +133,9 @@ def import_lmeval(path: Path, *, tokenizer: str | None = None, name: str | None 
     index = QuestionIndex(data_dir, tasks or (sorted(exported) if None not in exported else task_names()))
     matched, mapping = _match(log.tasks, index, problems)
     if not matched:
-        raise ConfigError(f"{log.results_file}: no logged document matches an effbench task's questions "
-                          f"({index.searched()}); nothing to import")
+        raise ConfigError(
+            f"{log.results_file}: no logged document matches an effbench task's questions ({index.searched()}); nothing to import"
+        )
     store = RunStore.open(out, name or _default_name(log))
     if store.folder.exists():
         raise StoreError(f"{store.folder} exists already; choose another name= or remove it")
@@ -149,8 +160,9 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
         keys = [doc_keys(doc) for doc in task.docs]  # hashed once per document, then looked up in every task
         target = index.best_task(keys)
         if target is None:
-            problems.append(f"{task.name}: none of its {len(task.docs)} documents matches an effbench task's questions "
-                            f"({index.searched()})")
+            problems.append(
+                f"{task.name}: none of its {len(task.docs)} documents matches an effbench task's questions ({index.searched()})"
+            )
             continue
         mapping[task.name] = target
         spec, dataset, _ = index.tasks[target]
@@ -173,8 +185,10 @@ def _codec(tokenizer: str) -> Codec:
     try:
         return TokenizerCodec.load(tokenizer)
     except Exception as exc:
-        raise ConfigError(f"the tokenizer {tokenizer!r} could not be loaded ({str(exc).splitlines()[0][:200]}); "
-                          "give the model's tokenizer with tokenizer=NAME_OR_PATH") from None
+        raise ConfigError(
+            f"the tokenizer {tokenizer!r} could not be loaded ({str(exc).splitlines()[0][:200]}); "
+            "give the model's tokenizer with tokenizer=NAME_OR_PATH"
+        ) from None
 
 
 def _write_task(store: RunStore, found: Matched, codec: Codec, pool: GradingPool) -> TaskPlan:
@@ -199,15 +213,25 @@ def _write_task(store: RunStore, found: Matched, codec: Codec, pool: GradingPool
 
 def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
     sampled = bool(gen_kwargs.get("do_sample")) or float(gen_kwargs.get("temperature") or 0) > 0
-    return Sampling(n=n, temperature=float(gen_kwargs.get("temperature") or 0) if sampled else 0.0,
-                    top_p=float(gen_kwargs.get("top_p") or 1.0), top_k=int(gen_kwargs.get("top_k") or -1),
-                    max_tokens=int(gen_kwargs.get("max_gen_toks") or 256))  # lm-eval's default max_gen_toks
+    return Sampling(
+        n=n,
+        temperature=float(gen_kwargs.get("temperature") or 0) if sampled else 0.0,
+        top_p=float(gen_kwargs.get("top_p") or 1.0),
+        top_k=int(gen_kwargs.get("top_k") or -1),
+        max_tokens=int(gen_kwargs.get("max_gen_toks") or 256),
+    )  # lm-eval's default max_gen_toks
 
 
 def _completion(text: str, codec: Codec, max_tokens: int, rules: Rules) -> Completion:
     ids = codec.encode(text)
-    return Completion(text=text, tokens=len(ids), finish_reason="length" if len(ids) >= max_tokens else "stop",
-                      token_ids=ids, reasoning_tokens=codec.reasoning_tokens(ids, text, rules.reasoning), token_count_source="retokenized")
+    return Completion(
+        text=text,
+        tokens=len(ids),
+        finish_reason="length" if len(ids) >= max_tokens else "stop",
+        token_ids=ids,
+        reasoning_tokens=codec.reasoning_tokens(ids, text, rules.reasoning),
+        token_count_source="retokenized",
+    )
 
 
 def _default_name(log: LmEvalLog) -> str:
@@ -228,28 +252,45 @@ def _template_hash(spec: TaskSpec, configs: list[dict[str, Any]], log: LmEvalLog
     return "lm-eval:" + hashlib.sha256(repr((settings, chat, log.results.get("system_instruction"))).encode()).hexdigest()
 
 
-def _run_record(log: LmEvalLog, path: Path, tokenizer: str, plans: list[TaskPlan], mapping: dict[str, str],
-                problems: list[str], started: float) -> RunRecord:
+def _run_record(
+    log: LmEvalLog,
+    path: Path,
+    tokenizer: str,
+    plans: list[TaskPlan],
+    mapping: dict[str, str],
+    problems: list[str],
+    started: float,
+) -> RunRecord:
     backend = str((log.results.get("config") or {}).get("model", "unknown"))
     configs = defaultdict(list)
     for task, target in mapping.items():
         configs[target].append(log.results["configs"][task])
     identity_tasks = {
-        p.spec.name: TaskIdentity(version=p.spec.version, samples_sha256=p.dataset.fingerprint["samples_sha256"],
-                                  template_sha256=_template_hash(p.spec, configs[p.spec.name], log), sampling=vars(p.sampling))
+        p.spec.name: TaskIdentity(
+            version=p.spec.version,
+            samples_sha256=p.dataset.fingerprint["samples_sha256"],
+            template_sha256=_template_hash(p.spec, configs[p.spec.name], log),
+            sampling=vars(p.sampling),
+        )
         for p in plans
     }
     return RunRecord(
         effbench_version=__version__,
         created=now(),
-        config={"model": log.model, "tasks": [p.spec.name for p in plans], "backend": "lm-eval",
-                "backend_options": {"lm_eval_model": backend, "model_args": log.model_args}},
+        config={
+            "model": log.model,
+            "tasks": [p.spec.name for p in plans],
+            "backend": "lm-eval",
+            "backend_options": {"lm_eval_model": backend, "model_args": log.model_args},
+        },
         identity=Identity(model=log.model, tasks=identity_tasks),
         tasks={p.spec.name: task_info(p) for p in plans},
         environment=environment(),
         backend={"engine": "lm-eval import", "lm_eval_version": log.results.get("lm_eval_version"), "model": backend},
         imported={
-            "from": str(log.results_file), "given": str(path), "tasks": mapping,
+            "from": str(log.results_file),
+            "given": str(path),
+            "tasks": mapping,
             "token_counts": f"re-tokenized from the logged text with the tokenizer of {tokenizer}, without adding special tokens",
             "special_tokens": SPECIAL_TOKENS.get(backend, f"unknown for lm-eval's {backend} backend"),
             "stop_strings": "lm-eval cut each text at its `until` strings; what followed is neither stored nor counted",

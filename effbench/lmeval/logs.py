@@ -52,7 +52,9 @@ class LmEvalLog:
 
     @property
     def model(self) -> str:
-        return str(self.model_args.get("pretrained") or self.model_args.get("model") or self.results.get("model_name") or "unknown")
+        return str(
+            self.model_args.get("pretrained") or self.model_args.get("model") or self.results.get("model_name") or "unknown"
+        )
 
 
 def find_results(path: Path) -> Path:
@@ -122,5 +124,6 @@ def _logged_doc(number: int, line: dict[str, Any]) -> LoggedDoc:
         raise ValueError("resps holds no generated text")
     if not isinstance(line["doc"], dict):
         raise TypeError("doc must be an object")
-    return LoggedDoc(number, int(line["doc_id"]), line["doc"], str(prompt),
-                     gen_kwargs if isinstance(gen_kwargs, dict) else {}, tuple(texts))
+    return LoggedDoc(
+        number, int(line["doc_id"]), line["doc"], str(prompt), gen_kwargs if isinstance(gen_kwargs, dict) else {}, tuple(texts)
+    )

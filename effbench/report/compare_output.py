@@ -33,25 +33,44 @@ def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for run, comparison in result["runs"].items():
         for task, t in comparison["tasks"].items():
-            rows.append({
-                "run": run, "task": task,
-                "baseline_accuracy": t["baseline"]["accuracy"], "baseline_accuracy_ci95": t["baseline"]["accuracy_ci95"],
-                "accuracy": t["run"]["accuracy"], "accuracy_ci95": t["run"]["accuracy_ci95"],
-                "baseline_mean_tokens": t["baseline"]["mean_tokens"], "mean_tokens": t["run"]["mean_tokens"],
-                "compression": t["compression"], "aes": t["aes"], "aes_as_published": t["aes_as_published"],
-                "accuracy_delta": t["accuracy_delta"], "accuracy_delta_ci95": t["accuracy_delta_ci95"],
-                "mcnemar_p": t["mcnemar_p"], "token_ratio": t["token_ratio"], "token_ratio_ci95": t["token_ratio_ci95"],
-                "samples": t["samples"], "notes": "; ".join(t["notes"]),
-            })
+            rows.append(
+                {
+                    "run": run,
+                    "task": task,
+                    "baseline_accuracy": t["baseline"]["accuracy"],
+                    "baseline_accuracy_ci95": t["baseline"]["accuracy_ci95"],
+                    "accuracy": t["run"]["accuracy"],
+                    "accuracy_ci95": t["run"]["accuracy_ci95"],
+                    "baseline_mean_tokens": t["baseline"]["mean_tokens"],
+                    "mean_tokens": t["run"]["mean_tokens"],
+                    "compression": t["compression"],
+                    "aes": t["aes"],
+                    "aes_as_published": t["aes_as_published"],
+                    "accuracy_delta": t["accuracy_delta"],
+                    "accuracy_delta_ci95": t["accuracy_delta_ci95"],
+                    "mcnemar_p": t["mcnemar_p"],
+                    "token_ratio": t["token_ratio"],
+                    "token_ratio_ci95": t["token_ratio_ci95"],
+                    "samples": t["samples"],
+                    "notes": "; ".join(t["notes"]),
+                }
+            )
         a = comparison["average"]
-        rows.append({
-            "run": run, "task": "average",
-            "baseline_accuracy": a["baseline_accuracy"], "accuracy": a["run_accuracy"],
-            "baseline_mean_tokens": a["baseline_mean_tokens"], "mean_tokens": a["run_mean_tokens"],
-            "compression": a["compression_of_means"], "aes": a["aes_mean_of_tasks"],
-            "aes_as_published": a["aes_as_published_mean_of_tasks"], "aes_of_means": a["aes_of_means"],
-            "notes": "AES: mean of the tasks' AES; compression: of the mean lengths",
-        })
+        rows.append(
+            {
+                "run": run,
+                "task": "average",
+                "baseline_accuracy": a["baseline_accuracy"],
+                "accuracy": a["run_accuracy"],
+                "baseline_mean_tokens": a["baseline_mean_tokens"],
+                "mean_tokens": a["run_mean_tokens"],
+                "compression": a["compression_of_means"],
+                "aes": a["aes_mean_of_tasks"],
+                "aes_as_published": a["aes_as_published_mean_of_tasks"],
+                "aes_of_means": a["aes_of_means"],
+                "notes": "AES: mean of the tasks' AES; compression: of the mean lengths",
+            }
+        )
     return rows
 
 
@@ -73,16 +92,35 @@ def _p_value(p: float | None) -> str:
 
 def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
     table = Table(title=for_terminal(f"against {baseline}"), title_justify="left")
-    for column in ("run", "task", "base acc %", "acc % [95% CI]", "Δacc pts [95% CI]", "p (McNemar)", "base tok", "tok",
-                   "tok ratio [95% CI]", "compression %", "AES", "AES as published"):
+    for column in (
+        "run",
+        "task",
+        "base acc %",
+        "acc % [95% CI]",
+        "Δacc pts [95% CI]",
+        "p (McNemar)",
+        "base tok",
+        "tok",
+        "tok ratio [95% CI]",
+        "compression %",
+        "AES",
+        "AES as published",
+    ):
         table.add_column(column, justify="left" if column in ("run", "task") else "right")
     for r in rows:
         table.add_row(
-            for_terminal(r["run"]), for_terminal(r["task"]), percent(r["baseline_accuracy"]), percent(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
-            percent(r.get("accuracy_delta")) + _interval(r.get("accuracy_delta_ci95")), _p_value(r.get("mcnemar_p")),
-            _num(r["baseline_mean_tokens"], 0), _num(r["mean_tokens"], 0),
+            for_terminal(r["run"]),
+            for_terminal(r["task"]),
+            percent(r["baseline_accuracy"]),
+            percent(r["accuracy"]) + _interval(r.get("accuracy_ci95")),
+            percent(r.get("accuracy_delta")) + _interval(r.get("accuracy_delta_ci95")),
+            _p_value(r.get("mcnemar_p")),
+            _num(r["baseline_mean_tokens"], 0),
+            _num(r["mean_tokens"], 0),
             _num(r.get("token_ratio")) + _interval(r.get("token_ratio_ci95"), scale=1, digits=2),
-            percent(r["compression"]), _num(r["aes"]), _num(r["aes_as_published"]),
+            percent(r["compression"]),
+            _num(r["aes"]),
+            _num(r["aes_as_published"]),
         )
     notes = [f"{r['run']} / {r['task']}: {r['notes']}" for r in rows if r.get("notes")]
     table.caption = for_terminal("\n".join(notes))
@@ -92,12 +130,30 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
 
 def published_table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=for_terminal(title), title_justify="left")
-    for column in ("entry", "baseline", "task", "acc %", "tok", "compression %", "AES published",
-                   "AES recomputed as published", "AES (the paper's formula)"):
+    for column in (
+        "entry",
+        "baseline",
+        "task",
+        "acc %",
+        "tok",
+        "compression %",
+        "AES published",
+        "AES recomputed as published",
+        "AES (the paper's formula)",
+    ):
         table.add_column(column, justify="left" if column in ("entry", "baseline", "task") else "right")
     for r in rows:
-        table.add_row(for_terminal(r["entry"]), for_terminal(r["baseline"]), for_terminal(r["task"]), f"{r['accuracy']:.1f}", f"{r['mean_tokens']:.0f}",
-                      percent(r["compression"]), _num(r["aes_published"]), _num(r["aes_as_published"]), _num(r["aes"]))
+        table.add_row(
+            for_terminal(r["entry"]),
+            for_terminal(r["baseline"]),
+            for_terminal(r["task"]),
+            f"{r['accuracy']:.1f}",
+            f"{r['mean_tokens']:.0f}",
+            percent(r["compression"]),
+            _num(r["aes_published"]),
+            _num(r["aes_as_published"]),
+            _num(r["aes"]),
+        )
     return table
 
 

@@ -62,14 +62,22 @@ def gather(board: Leaderboard) -> ReportData:
     weights = board.aes_weights
     tasks = {}
     for task in board.tasks:
-        found = {e.name: _sweep_point(e, task, sweeps[e.name], pages) if e.name in sweeps
-                 else _point(e, task, entry_runs.get(e.name), pages) for e in board.entries}
+        found = {
+            e.name: _sweep_point(e, task, sweeps[e.name], pages)
+            if e.name in sweeps
+            else _point(e, task, entry_runs.get(e.name), pages)
+            for e in board.entries
+        }
         points = {name: point for name, point in found.items() if point is not None}
         for point in points.values():
             base = points.get(point.baseline) if point.baseline else None
             if base is not None:
                 scores = efficiency(base.accuracy, point.accuracy, base.mean_tokens, point.mean_tokens, weights)
-                point.compression, point.aes, point.aes_as_published = scores["compression"], scores["aes"], scores["aes_as_published"]
+                point.compression, point.aes, point.aes_as_published = (
+                    scores["compression"],
+                    scores["aes"],
+                    scores["aes_as_published"],
+                )
         mark_pareto(list(points.values()))
         tasks[task] = list(points.values())
     if not any(tasks.values()):
@@ -86,7 +94,9 @@ def page_names(runs: list[Run]) -> dict[Path, tuple[Run, str]]:
     pages: dict[Path, tuple[Run, str]] = {}
     taken: set[str] = set()
     for folder, run in folders.items():
-        name = plain[folder] if clash[plain[folder]] == 1 else re.sub(r"[^A-Za-z0-9._-]+", "-", f"{folder.parent.name}-{run.name}")
+        name = (
+            plain[folder] if clash[plain[folder]] == 1 else re.sub(r"[^A-Za-z0-9._-]+", "-", f"{folder.parent.name}-{run.name}")
+        )
         unique, number = name, 2
         while unique in taken:
             unique, number = f"{name}-{number}", number + 1
@@ -102,20 +112,32 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
         if result is None or result.metrics.tokens is None or result.metrics.accuracy is None:
             return None  # no completions for this task: nothing to place
         metrics = result.metrics
-        return Point(**common, source=MEASURED, accuracy=metrics.accuracy, mean_tokens=metrics.tokens.mean,
-                     accuracy_ci=metrics.accuracy_ci95, truncation_rate=metrics.truncation_rate,
-                     n=result.sampling.n, samples=metrics.samples, run=pages[run.folder.resolve()][1])
+        return Point(
+            **common,
+            source=MEASURED,
+            accuracy=metrics.accuracy,
+            mean_tokens=metrics.tokens.mean,
+            accuracy_ci=metrics.accuracy_ci95,
+            truncation_rate=metrics.truncation_rate,
+            n=result.sampling.n,
+            samples=metrics.samples,
+            run=pages[run.folder.resolve()][1],
+        )
     reported = (entry.reported or {}).get(task)
     if reported is None:
         return None
-    return Point(**common, source=REPORTED, accuracy=reported.accuracy / 100, mean_tokens=reported.mean_tokens,
-                 aes_published=reported.aes)
+    return Point(
+        **common, source=REPORTED, accuracy=reported.accuracy / 100, mean_tokens=reported.mean_tokens, aes_published=reported.aes
+    )
 
 
 def _sweep_point(entry: Entry, task: str, sweep: Sweep, pages: dict[Path, tuple[Run, str]]) -> Point | None:
     """The sweep's largest budget, carrying the whole curve and its AUC."""
-    curve = [replace(point, entry=f"{entry.name} @{budget}", budget=budget)
-             for budget, run in sweep.runs.items() if (point := _point(entry, task, run, pages)) is not None]
+    curve = [
+        replace(point, entry=f"{entry.name} @{budget}", budget=budget)
+        for budget, run in sweep.runs.items()
+        if (point := _point(entry, task, run, pages)) is not None
+    ]
     if not curve:
         return None
     return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task))
@@ -132,7 +154,9 @@ def mark_pareto(points: list[Point]) -> None:
     candidates = plotted(points)
     for point in candidates:
         point.pareto = not any(
-            o is not point and o.accuracy >= point.accuracy and o.mean_tokens <= point.mean_tokens
+            o is not point
+            and o.accuracy >= point.accuracy
+            and o.mean_tokens <= point.mean_tokens
             and (o.accuracy > point.accuracy or o.mean_tokens < point.mean_tokens)
             for o in candidates
         )
@@ -149,13 +173,24 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
         if any(p is None for p in mine):
             continue
         first = mine[0]
-        rows.append(Point(
-            entry=entry.name, model=entry.model, method=entry.method, source=first.source, baseline=entry.baseline,
-            accuracy=float(np.mean([p.accuracy for p in mine])), mean_tokens=float(np.mean([p.mean_tokens for p in mine])),
-            truncation_rate=mean_or_none([p.truncation_rate for p in mine]), n=first.n, run=first.run,
-            aes=mean_or_none([p.aes for p in mine]), aes_as_published=mean_or_none([p.aes_as_published for p in mine]),
-            aes_published=mean_or_none([p.aes_published for p in mine]), auc=mean_or_none([p.auc for p in mine]),
-        ))
+        rows.append(
+            Point(
+                entry=entry.name,
+                model=entry.model,
+                method=entry.method,
+                source=first.source,
+                baseline=entry.baseline,
+                accuracy=float(np.mean([p.accuracy for p in mine])),
+                mean_tokens=float(np.mean([p.mean_tokens for p in mine])),
+                truncation_rate=mean_or_none([p.truncation_rate for p in mine]),
+                n=first.n,
+                run=first.run,
+                aes=mean_or_none([p.aes for p in mine]),
+                aes_as_published=mean_or_none([p.aes_as_published for p in mine]),
+                aes_published=mean_or_none([p.aes_published for p in mine]),
+                auc=mean_or_none([p.auc for p in mine]),
+            )
+        )
     by_name = {p.entry: p for p in rows}
     for point in rows:
         base = by_name.get(point.baseline) if point.baseline else None

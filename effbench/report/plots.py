@@ -25,8 +25,9 @@ def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png"), *, tight
     names = []
     for extension in formats:
         path = stem.with_suffix(f".{extension}")
-        figure.savefig(path, metadata={"Date": None} if extension == "svg" else None,
-                       **({"bbox_inches": "tight"} if tight else {}))
+        figure.savefig(
+            path, metadata={"Date": None} if extension == "svg" else None, **({"bbox_inches": "tight"} if tight else {})
+        )
         names.append(path.name)
     plt.close(figure)
     return names
@@ -43,15 +44,28 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     for point in points:
         base = by_name.get(point.baseline) if point.baseline else None
         if base is not None:
-            axes.annotate("", xy=(point.mean_tokens, 100 * point.accuracy), xytext=(base.mean_tokens, 100 * base.accuracy),
-                          arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4})
+            axes.annotate(
+                "",
+                xy=(point.mean_tokens, 100 * point.accuracy),
+                xytext=(base.mean_tokens, 100 * base.accuracy),
+                arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4},
+            )
     sweeps_of: dict[str, int] = {}
     for point in points:
         if point.curve:
-            style = LINE_STYLES[sweeps_of.setdefault(point.model, 0) % len(LINE_STYLES)]  # two sweeps of one model differ in style
+            style = LINE_STYLES[
+                sweeps_of.setdefault(point.model, 0) % len(LINE_STYLES)
+            ]  # two sweeps of one model differ in style
             sweeps_of[point.model] += 1
-            axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
-                      linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")
+            axes.plot(
+                [q.mean_tokens for q in point.curve],
+                [100 * q.accuracy for q in point.curve],
+                color=colour[point.model],
+                linestyle=style,
+                linewidth=1.3,
+                zorder=2,
+                label=f"{point.entry} (sweep)",
+            )
             for budget_point in point.curve:
                 _place(axes, budget_point, colour[point.model], label=f"{budget_point.budget}", below=True)
         else:
@@ -59,8 +73,16 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     everything = plotted(points)
     frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.mean_tokens)
     if len(frontier) > 1:
-        axes.step([p.mean_tokens for p in frontier], [100 * p.accuracy for p in frontier], where="post",
-                  linestyle="--", color="#444444", linewidth=1, label="Pareto frontier", zorder=2)
+        axes.step(
+            [p.mean_tokens for p in frontier],
+            [100 * p.accuracy for p in frontier],
+            where="post",
+            linestyle="--",
+            color="#444444",
+            linewidth=1,
+            label="Pareto frontier",
+            zorder=2,
+        )
     tokens = [p.mean_tokens for p in everything if p.mean_tokens > 0]
     if tokens and max(tokens) / min(tokens) > 8:
         axes.set_xscale("log")
@@ -81,12 +103,33 @@ def _place(axes, point: Point, colour: str, label: str, *, below: bool = False) 
     measured = point.source == MEASURED
     if point.accuracy_ci:
         low, high = (100 * v for v in point.accuracy_ci)
-        axes.errorbar(point.mean_tokens, 100 * point.accuracy, yerr=[[100 * point.accuracy - low], [high - 100 * point.accuracy]],
-                      fmt="none", ecolor=colour, elinewidth=0.8, capsize=2)
-    axes.scatter(point.mean_tokens, 100 * point.accuracy, s=42 if point.pareto else 30, marker="o" if measured else "D",
-                 facecolors=colour if measured else "white", edgecolors=colour, linewidths=1.4, zorder=3)
-    axes.annotate(label, (point.mean_tokens, 100 * point.accuracy), textcoords="offset points", xytext=(5, -10 if below else 4), fontsize=7,
-                  color="#333333")
+        axes.errorbar(
+            point.mean_tokens,
+            100 * point.accuracy,
+            yerr=[[100 * point.accuracy - low], [high - 100 * point.accuracy]],
+            fmt="none",
+            ecolor=colour,
+            elinewidth=0.8,
+            capsize=2,
+        )
+    axes.scatter(
+        point.mean_tokens,
+        100 * point.accuracy,
+        s=42 if point.pareto else 30,
+        marker="o" if measured else "D",
+        facecolors=colour if measured else "white",
+        edgecolors=colour,
+        linewidths=1.4,
+        zorder=3,
+    )
+    axes.annotate(
+        label,
+        (point.mean_tokens, 100 * point.accuracy),
+        textcoords="offset points",
+        xytext=(5, -10 if below else 4),
+        fontsize=7,
+        color="#333333",
+    )
 
 
 def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, dict[str, GroupStats]], stem: Path) -> list[str]:
@@ -107,7 +150,9 @@ def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, di
                 axes.axis("off")
                 continue
             names = list(table)
-            axes.bar(range(len(names)), [100 * table[n].accuracy for n in names], color=OKABE_ITO[2], hatch="//", edgecolor="white")
+            axes.bar(
+                range(len(names)), [100 * table[n].accuracy for n in names], color=OKABE_ITO[2], hatch="//", edgecolor="white"
+            )
             axes.set_xticks(range(len(names)), [n.replace("Level ", "L") for n in names], fontsize=7)
             axes.set_ylabel("accuracy (%)")
             twin = axes.twinx()

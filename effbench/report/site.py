@@ -32,6 +32,8 @@ class ReportKeys(Strict):
 
     out: Path | None = Field(None, description="the site's folder (default: reports/<leaderboard file name>)")
     samples_per_task: int = Field(SAMPLES_PER_TASK, ge=0, description="samples per task in each run page's browser")
+
+
 PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
@@ -49,11 +51,18 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         pareto_plot(task, points, out / "plots" / f"pareto-{task}")
     weights = data.board.aes_weights
     show_published = any(p.aes_published is not None for points in data.tasks.values() for p in points)
-    (out / "index.html").write_text(templates.get_template("index.html.j2").render(
-        board=data.board, tasks=data.tasks, overall=data.overall if len(data.tasks) > 1 else [],
-        show_published=show_published, show_auc=any(p.curve for points in data.tasks.values() for p in points),
-        weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
-        version=__version__), encoding="utf-8")
+    (out / "index.html").write_text(
+        templates.get_template("index.html.j2").render(
+            board=data.board,
+            tasks=data.tasks,
+            overall=data.overall if len(data.tasks) > 1 else [],
+            show_published=show_published,
+            show_auc=any(p.curve for points in data.tasks.values() for p in points),
+            weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
+            version=__version__,
+        ),
+        encoding="utf-8",
+    )
     jobs = [(run, page, out, data.board.title, samples_per_task) for page, run in data.runs.items()]
     if len(jobs) < PARALLEL_FROM:
         for job in jobs:
@@ -74,10 +83,19 @@ def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task:
 
     sample_lists, tokens, levels = _samples(run, samples_per_task)
     run_figure(run.name, tokens, levels, out / "plots" / f"run-{page}")
-    (out / f"run-{page}.html").write_text(_templates().get_template("run.html.j2").render(
-        run=run, page=page, title=title, sample_lists=sample_lists,
-        config=json.dumps(run.info.config, indent=2, ensure_ascii=False),
-        environment=json.dumps(run.info.environment, indent=2, ensure_ascii=False)), encoding="utf-8")
+    (out / f"run-{page}.html").write_text(
+        _templates()
+        .get_template("run.html.j2")
+        .render(
+            run=run,
+            page=page,
+            title=title,
+            sample_lists=sample_lists,
+            config=json.dumps(run.info.config, indent=2, ensure_ascii=False),
+            environment=json.dumps(run.info.environment, indent=2, ensure_ascii=False),
+        ),
+        encoding="utf-8",
+    )
 
 
 def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:
@@ -92,14 +110,28 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                 continue
             for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades)):
                 split = reasoning.split(completion.text, completion.reasoning)
-                status = [grade.verdict] + (["truncated"] if completion.finish_reason == "length" else []) \
+                status = (
+                    [grade.verdict]
+                    + (["truncated"] if completion.finish_reason == "length" else [])
                     + (["forced"] if completion.forced else [])
-                items.append({
-                    "id": scored.sample.id, "index": index, "question": scored.sample.question, "gold": scored.sample.gold,
-                    "answer": grade.answer, "verdict": grade.verdict, "rule": grade.rule, "tokens": completion.tokens,
-                    "truncated": completion.finish_reason == "length", "forced": completion.forced, "status": " ".join(status),
-                    "reasoning": split.reasoning, "answer_text": split.answer if split.answer is not None else "(the reasoning never ended)",
-                })
+                )
+                items.append(
+                    {
+                        "id": scored.sample.id,
+                        "index": index,
+                        "question": scored.sample.question,
+                        "gold": scored.sample.gold,
+                        "answer": grade.answer,
+                        "verdict": grade.verdict,
+                        "rule": grade.rule,
+                        "tokens": completion.tokens,
+                        "truncated": completion.finish_reason == "length",
+                        "forced": completion.forced,
+                        "status": " ".join(status),
+                        "reasoning": split.reasoning,
+                        "answer_text": split.answer if split.answer is not None else "(the reasoning never ended)",
+                    }
+                )
         lists[task] = {"rows": items, "shown": min(total, limit), "total": total, "forced": any(i["forced"] for i in items)}
         tokens[task] = task_tokens
         levels[task] = entry.metrics.breakdown.get("level", {})

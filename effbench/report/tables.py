@@ -18,8 +18,22 @@ def _num(value: float | None) -> str:
 
 def results_table(results: Results, timings: dict[str, Any]) -> Table:
     table = Table(title=for_terminal(results.model))
-    for column in ("task", "samples", "n", "accuracy %", "95% CI", "mean tok", "median", "p90", "reasoning tok",
-                   "truncated %", "no answer", "timeouts", "gen s", "tok/s"):
+    for column in (
+        "task",
+        "samples",
+        "n",
+        "accuracy %",
+        "95% CI",
+        "mean tok",
+        "median",
+        "p90",
+        "reasoning tok",
+        "truncated %",
+        "no answer",
+        "timeouts",
+        "gen s",
+        "tok/s",
+    ):
         table.add_column(column, justify="left" if column == "task" else "right")
     for task, entry in results.tasks.items():
         m = entry.metrics
@@ -27,12 +41,20 @@ def results_table(results: Results, timings: dict[str, Any]) -> Table:
         timing = timings.get(task) or {}
         speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
         table.add_row(
-            for_terminal(task), str(m.samples), str(entry.sampling.n), percent(m.accuracy), _interval(m.accuracy_ci95),
-            _num(m.tokens.mean if m.tokens else None), _num(m.tokens.median if m.tokens else None),
-            _num(m.tokens.p90 if m.tokens else None), _num(m.reasoning_tokens.mean if m.reasoning_tokens else None),
+            for_terminal(task),
+            str(m.samples),
+            str(entry.sampling.n),
+            percent(m.accuracy),
+            _interval(m.accuracy_ci95),
+            _num(m.tokens.mean if m.tokens else None),
+            _num(m.tokens.median if m.tokens else None),
+            _num(m.tokens.p90 if m.tokens else None),
+            _num(m.reasoning_tokens.mean if m.reasoning_tokens else None),
             percent(m.truncation_rate),
-            str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)), str(verdicts.get("timeout", 0)),
-            "-" if seconds is None else f"{seconds:.1f}", "-" if speed is None else f"{speed:.0f}",
+            str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)),
+            str(verdicts.get("timeout", 0)),
+            "-" if seconds is None else f"{seconds:.1f}",
+            "-" if speed is None else f"{speed:.0f}",
         )
     return table
 
@@ -49,11 +71,27 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
     for task in tasks:
         curve = sweep.curve(task)
         for budget, m in curve:
-            table.add_row(for_terminal(task), str(budget), percent(m.accuracy), _interval(m.accuracy_ci95), _num(m.mean_tokens),
-                          percent(m.truncation_rate), percent(m.forced_rate),
-                          for_terminal(sweep.runs[budget].name))
-        table.add_row(for_terminal(task), "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens",
-                      end_section=True)
+            table.add_row(
+                for_terminal(task),
+                str(budget),
+                percent(m.accuracy),
+                _interval(m.accuracy_ci95),
+                _num(m.mean_tokens),
+                percent(m.truncation_rate),
+                percent(m.forced_rate),
+                for_terminal(sweep.runs[budget].name),
+            )
+        table.add_row(
+            for_terminal(task),
+            "AUC",
+            percent(sweep.auc(task)),
+            "",
+            "",
+            "",
+            "",
+            f"over {curve[0][0]}–{curve[-1][0]} tokens",
+            end_section=True,
+        )
     return table
 
 
@@ -68,8 +106,15 @@ def tasks_table() -> Table:
     for name in task_names():
         spec = load_task(name)
         where, available = describe_source(spec)
-        table.add_row(name, str(spec.source.records), str(spec.version), spec.extractor, spec.grader, for_terminal(where),
-                      "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"))
+        table.add_row(
+            name,
+            str(spec.source.records),
+            str(spec.version),
+            spec.extractor,
+            spec.grader,
+            for_terminal(where),
+            "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"),
+        )
     return table
 
 

@@ -61,7 +61,9 @@ def resolve_sampling(config: EvalConfig, spec: TaskSpec) -> Sampling:
         max_tokens=g.max_tokens if config.max_tokens is None else config.max_tokens,
     )
     if sampling.n > 1 and sampling.temperature == 0:
-        raise ConfigError(f"n={sampling.n} needs sampling, but {spec.name} decodes greedily by default: set temperature (e.g. 0.6)")
+        raise ConfigError(
+            f"n={sampling.n} needs sampling, but {spec.name} decodes greedily by default: set temperature (e.g. 0.6)"
+        )
     return sampling
 
 
@@ -82,9 +84,16 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
         rules = spec.rules(config.reasoning)
         done = store.completed_ids(spec.name)
         todo = tuple(
-            Request(spec.name, s.id, render(spec, s, mode=config.prompt, system=config.system), sampling,
-                    sample_seed(config.seed, spec.name, s.id), reasoning=rules.reasoning)
-            for s in dataset.samples if s.id not in done
+            Request(
+                spec.name,
+                s.id,
+                render(spec, s, mode=config.prompt, system=config.system),
+                sampling,
+                sample_seed(config.seed, spec.name, s.id),
+                reasoning=rules.reasoning,
+            )
+            for s in dataset.samples
+            if s.id not in done
         )
         plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in dataset.samples}, rules))
     return plans
@@ -94,12 +103,23 @@ def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> I
     """What must match for a stored run to be resumed: anything that changes what is generated or graded."""
     backend_keys = {k: v for k, v in options.model_dump(mode="json").items() if k in {"revision", "dtype"}}
     return Identity(
-        model=config.model, **backend_keys, prompt=config.prompt, system=config.system,
-        enable_thinking=config.enable_thinking, reasoning=config.reasoning, seed=config.seed,
+        model=config.model,
+        **backend_keys,
+        prompt=config.prompt,
+        system=config.system,
+        enable_thinking=config.enable_thinking,
+        reasoning=config.reasoning,
+        seed=config.seed,
         force={"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
-        tasks={p.spec.name: TaskIdentity(version=p.spec.version, template_sha256=p.spec.template_hash(),
-                                         samples_sha256=p.dataset.fingerprint["samples_sha256"], sampling=vars(p.sampling))
-               for p in plans},
+        tasks={
+            p.spec.name: TaskIdentity(
+                version=p.spec.version,
+                template_sha256=p.spec.template_hash(),
+                samples_sha256=p.dataset.fingerprint["samples_sha256"],
+                sampling=vars(p.sampling),
+            )
+            for p in plans
+        },
     )
 
 
@@ -108,8 +128,10 @@ def _check_resumable(store: RunStore, wanted: Identity) -> RunRecord | None:
     run.json that says what made them are never resumed: their identity would be a guess."""
     if not store.run_file.exists():
         if store.has_samples():
-            raise StoreError(f"{store.folder} holds samples but no run.json, the record of what made them, so it cannot "
-                             "be resumed; choose another name= or delete that folder")
+            raise StoreError(
+                f"{store.folder} holds samples but no run.json, the record of what made them, so it cannot "
+                "be resumed; choose another name= or delete that folder"
+            )
         return None
     stored = read_run_record(store.run_file)
     old = stored.identity
@@ -118,10 +140,14 @@ def _check_resumable(store: RunStore, wanted: Identity) -> RunRecord | None:
             for task, info in wanted.tasks.items():
                 if task in old.tasks and old.tasks[task] != info:
                     differs = next(k for k in TaskIdentity.model_fields if getattr(old.tasks[task], k) != getattr(info, k))
-                    raise StoreError(f"{store.folder} holds {task} made with another {differs}; choose another name= or delete that folder")
+                    raise StoreError(
+                        f"{store.folder} holds {task} made with another {differs}; choose another name= or delete that folder"
+                    )
         elif getattr(old, key) != getattr(wanted, key):
-            raise StoreError(f"{store.folder} was made with {key}={getattr(old, key)!r}, this command has "
-                             f"{getattr(wanted, key)!r}; choose another name= or delete that folder")
+            raise StoreError(
+                f"{store.folder} was made with {key}={getattr(old, key)!r}, this command has "
+                f"{getattr(wanted, key)!r}; choose another name= or delete that folder"
+            )
     return stored
 
 
@@ -137,8 +163,9 @@ def open_backend(config: EvalConfig, options: BaseModel) -> Backend:
     return backend
 
 
-def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | None = None,
-             backend: Backend | None = None) -> Outcome:
+def evaluate(
+    config: EvalConfig, options: BaseModel, *, progress: Progress | None = None, backend: Backend | None = None
+) -> Outcome:
     """Evaluate, resuming whatever the run folder already holds.
 
     The backend is opened here when samples are missing, unless the caller gives one (and closes it). The run
@@ -148,8 +175,9 @@ def evaluate(config: EvalConfig, options: BaseModel, *, progress: Progress | Non
         return _evaluate(store, config, options, progress, backend)
 
 
-def _evaluate(store: RunStore, config: EvalConfig, options: BaseModel, progress: Progress | None,
-              backend: Backend | None) -> Outcome:
+def _evaluate(
+    store: RunStore, config: EvalConfig, options: BaseModel, progress: Progress | None, backend: Backend | None
+) -> Outcome:
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
     record = _run_record(config, options, plans, wanted, _check_resumable(store, wanted))
@@ -181,13 +209,19 @@ def _evaluate(store: RunStore, config: EvalConfig, options: BaseModel, progress:
             record = record.model_copy(update={"status": "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"})
             raise
         finally:
-            invocation = {"started": iso(started), "finished": now(), "wall_s": round(time.time() - started, 3),
-                          "backend_start_s": backend_start_s, "tasks": timings}
+            invocation = {
+                "started": iso(started),
+                "finished": now(),
+                "wall_s": round(time.time() - started, 3),
+                "backend_start_s": backend_start_s,
+                "tasks": timings,
+            }
             write_record(store.run_file, record.model_copy(update={"invocations": [*record.invocations, invocation]}))
 
 
-def _run_record(config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wanted: Identity,
-                stored: RunRecord | None) -> RunRecord:
+def _run_record(
+    config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wanted: Identity, stored: RunRecord | None
+) -> RunRecord:
     """run.json for this invocation, keeping what earlier invocations of the run recorded (and the tasks they added)."""
     identity_tasks = {**(stored.identity.tasks if stored else {}), **wanted.tasks}
     return RunRecord(
@@ -202,8 +236,16 @@ def _run_record(config: EvalConfig, options: BaseModel, plans: list[TaskPlan], w
     )
 
 
-def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunStore, config: EvalConfig,
-              progress: Progress | None, *, replayed: bool) -> dict[str, Any]:
+def _generate(
+    plan: TaskPlan,
+    backend: Backend,
+    pool: GradingPool,
+    store: RunStore,
+    config: EvalConfig,
+    progress: Progress | None,
+    *,
+    replayed: bool,
+) -> dict[str, Any]:
     """Generate the plan's missing samples; each is graded and appended as soon as it finishes.
 
     The timings of a backend that reads stored completions back name them replayed, with no tokens/s."""
@@ -221,7 +263,9 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
                 if wait or all(f.done() for f in futures):
                     sample = plan.samples[request.sample_id]
                     grades = tuple(f.result() for f in futures)
-                    out.append(Scored(sample, request.prompt, tuple(completions), grades).to_json(with_token_ids=config.store_token_ids))
+                    out.append(
+                        Scored(sample, request.prompt, tuple(completions), grades).to_json(with_token_ids=config.store_token_ids)
+                    )
                     pending.remove(item)
                     stored += 1
                     if progress:
@@ -246,9 +290,16 @@ def _generate(plan: TaskPlan, backend: Backend, pool: GradingPool, store: RunSto
 
 
 def task_info(plan: TaskPlan) -> TaskInfo:
-    return TaskInfo(version=plan.spec.version, template_sha256=plan.spec.template_hash(), extractor=plan.rules.extractor,
-                    grader=plan.rules.grader, reasoning=plan.rules.reasoning.name, dataset=plan.dataset.fingerprint,
-                    excluded=list(plan.dataset.excluded), sampling=vars(plan.sampling))
+    return TaskInfo(
+        version=plan.spec.version,
+        template_sha256=plan.spec.template_hash(),
+        extractor=plan.rules.extractor,
+        grader=plan.rules.grader,
+        reasoning=plan.rules.reasoning.name,
+        dataset=plan.dataset.fingerprint,
+        excluded=list(plan.dataset.excluded),
+        sampling=vars(plan.sampling),
+    )
 
 
 def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan]) -> Results:
@@ -258,9 +309,12 @@ def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskP
         scored = (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
         metrics = task_metrics(scored, plan.spec.breakdown)
         if metrics.samples != len(plan.samples):
-            raise EffbenchError(f"{plan.spec.name}: {metrics.samples} of {len(plan.samples)} samples are stored; run the command again")
-        tasks[plan.spec.name] = TaskResult(version=plan.spec.version, excluded=len(plan.dataset.excluded),
-                                           sampling=plan.sampling, metrics=metrics)
+            raise EffbenchError(
+                f"{plan.spec.name}: {metrics.samples} of {len(plan.samples)} samples are stored; run the command again"
+            )
+        tasks[plan.spec.name] = TaskResult(
+            version=plan.spec.version, excluded=len(plan.dataset.excluded), sampling=plan.sampling, metrics=metrics
+        )
     return Results(run=store.folder.name, model=model, backend=backend, tasks=tasks)
 
 

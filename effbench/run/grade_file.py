@@ -67,7 +67,7 @@ def read_outputs(path: Path) -> list[dict[str, Any]]:
             raise DataError(f"{path} line {number} needs string fields gold and completion")
         wrong = [k for k in OPTIONAL_TEXT if k in row and not isinstance(row[k], str)]
         if wrong:
-            raise DataError(f"{path} line {number}: {wrong[0]} must be a string, such as \"gsm8k\"")
+            raise DataError(f'{path} line {number}: {wrong[0]} must be a string, such as "gsm8k"')
         rows.append(row)
     return rows
 
@@ -79,8 +79,9 @@ def task_for(task: str | None) -> TaskSpec | None:
     try:
         return load_task(ALIASES.get(task, task))
     except TaskError:
-        raise DataError(f"unknown task {task!r} in the input; use one of {', '.join(task_names())}, "
-                        "or gsm8k, math, aime, gaokao") from None
+        raise DataError(
+            f"unknown task {task!r} in the input; use one of {', '.join(task_names())}, or gsm8k, math, aime, gaokao"
+        ) from None
 
 
 @lru_cache(maxsize=None)
@@ -102,8 +103,9 @@ def gold_as_task_reads_it(spec: TaskSpec | None, gold: str) -> str:
     return narrow(spec.fields.answer, gold.strip()) or gold
 
 
-def grade_outputs(rows: list[dict[str, Any]], *, task: str | None, workers: int, timeout: float,
-                  reasoning: str | None = None) -> Iterator[dict[str, Any]]:
+def grade_outputs(
+    rows: list[dict[str, Any]], *, task: str | None, workers: int, timeout: float, reasoning: str | None = None
+) -> Iterator[dict[str, Any]]:
     """Each row with `pred`, `correct` and `status`, in input order."""
     with GradingPool(workers, timeout) as pool:
         futures = []
@@ -115,8 +117,13 @@ def grade_outputs(rows: list[dict[str, Any]], *, task: str | None, workers: int,
             futures.append(score(pool, completion, gold, rules))
         for row, future in zip(rows, futures, strict=True):
             grade = future.result()
-            yield {**row, "pred": grade.answer, "correct": grade.correct, "status": STATUS.get(grade.verdict, grade.verdict),
-                   "rule": grade.rule}
+            yield {
+                **row,
+                "pred": grade.answer,
+                "correct": grade.correct,
+                "status": STATUS.get(grade.verdict, grade.verdict),
+                "rule": grade.rule,
+            }
 
 
 def summary(graded: list[dict[str, Any]]) -> str:

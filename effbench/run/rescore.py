@@ -27,7 +27,9 @@ class RescoreOptions(Strict):
 
     name: str | None = Field(None, description="the new run's folder name (default: RUN-rescored, beside RUN)")
     workers: int | None = Field(None, ge=1, description="grading worker processes (default: the run's)")
-    grade_timeout: float | None = Field(None, gt=0, description="seconds before a stuck grading worker is killed (default: the run's)")
+    grade_timeout: float | None = Field(
+        None, gt=0, description="seconds before a stuck grading worker is killed (default: the run's)"
+    )
     reasoning: str | None = Field(None, description="grade with another reasoning format (default: the run's)")
 
     _known_format = field_validator("reasoning")(known_reasoning_format)

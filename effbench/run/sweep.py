@@ -38,7 +38,7 @@ from effbench.types import Request
 MODES = ("truncate", "force")
 DERIVATION = {
     True: "derived: generated once at the largest budget, the other budgets cut from the stored token ids "
-          "(token for token under greedy decoding; the same distribution under sampling, the budgets sharing their draws)",
+    "(token for token under greedy decoding; the same distribution under sampling, the budgets sharing their draws)",
     False: "generated: every budget generated separately",
 }
 
@@ -53,8 +53,11 @@ class SweepKeys(Strict):
     """`effbench sweep`'s own keys; every eval key applies too, but max_tokens and force, which the sweep sets."""
 
     budgets: tuple[int, ...] = Field(description="comma-separated token budgets, at least two: 256,512,1024")
-    mode: Literal["truncate", "force"] = Field("truncate", description="truncate: grade what was written within the "
-                                               "budget; force: end the reasoning there, append force_cue, let the model answer")
+    mode: Literal["truncate", "force"] = Field(
+        "truncate",
+        description="truncate: grade what was written within the "
+        "budget; force: end the reasoning there, append force_cue, let the model answer",
+    )
     derive: bool = Field(True, description="generate once, at the largest budget, and cut the others from the stored token ids")
 
     @field_validator("budgets", mode="before")
@@ -76,8 +79,15 @@ def parse_budgets(text: str) -> tuple[int, ...]:
     return tuple(sorted(budgets))
 
 
-def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, mode: str = "truncate",
-          derive: bool = True, progress: Progress | None = None) -> SweepOutcome:
+def sweep(
+    config: EvalConfig,
+    options: BaseModel,
+    budgets: tuple[int, ...],
+    *,
+    mode: str = "truncate",
+    derive: bool = True,
+    progress: Progress | None = None,
+) -> SweepOutcome:
     """Evaluate `config` once per budget (its max_tokens), resuming whatever the sweep folder holds."""
     if mode not in MODES:
         raise ConfigError(f"mode={mode} is not one of {', '.join(MODES)}")
@@ -90,8 +100,15 @@ def sweep(config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], *, m
         return _sweep(folder, config, options, budgets, mode, derive, progress)
 
 
-def _sweep(folder: Path, config: EvalConfig, options: BaseModel, budgets: tuple[int, ...], mode: str, derive: bool,
-           progress: Progress | None) -> SweepOutcome:
+def _sweep(
+    folder: Path,
+    config: EvalConfig,
+    options: BaseModel,
+    budgets: tuple[int, ...],
+    mode: str,
+    derive: bool,
+    progress: Progress | None,
+) -> SweepOutcome:
     record = _record(folder, config, budgets, mode, derive)
     engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))
     runs: dict[int, Outcome] = {}
@@ -115,15 +132,25 @@ def _sweep(folder: Path, config: EvalConfig, options: BaseModel, budgets: tuple[
             generator: Backend = replay or engine
             if mode == "force":
                 generator = ForcingBackend(generator, engine, cue=config.force_cue, answer_tokens=config.force_tokens)
-            finished(budget, _evaluate(config, options, folder, f"{folder.name}-b{budget}", budget, mode == "force",
-                                       generator, progress))
+            finished(
+                budget,
+                _evaluate(config, options, folder, f"{folder.name}-b{budget}", budget, mode == "force", generator, progress),
+            )
     finally:
         engine.close()
     return SweepOutcome(folder, runs)
 
 
-def _evaluate(config: EvalConfig, options: BaseModel, folder: Path, name: str, budget: int, force: bool,
-              backend: Backend, progress: Progress | None) -> Outcome:
+def _evaluate(
+    config: EvalConfig,
+    options: BaseModel,
+    folder: Path,
+    name: str,
+    budget: int,
+    force: bool,
+    backend: Backend,
+    progress: Progress | None,
+) -> Outcome:
     budget_config = config.model_copy(update={"out": folder, "name": name, "max_tokens": budget, "force": force})
     labelled = (lambda task, stored, total: progress(f"{task}@{budget}", stored, total)) if progress else None
     return evaluate(budget_config, options, progress=labelled, backend=backend)
@@ -131,21 +158,32 @@ def _evaluate(config: EvalConfig, options: BaseModel, folder: Path, name: str, b
 
 def _record(folder: Path, config: EvalConfig, budgets: tuple[int, ...], mode: str, derive: bool) -> SweepRecord:
     """sweep.json's content; a sweep folder made with another mode, derivation or largest budget is refused."""
-    wanted = SweepRecord(model=config.model, tasks=list(config.tasks), mode=mode, derive=derive, how=DERIVATION[derive],
-                         force={"cue": config.force_cue, "tokens": config.force_tokens} if mode == "force" else None,
-                         budgets=list(budgets))
+    wanted = SweepRecord(
+        model=config.model,
+        tasks=list(config.tasks),
+        mode=mode,
+        derive=derive,
+        how=DERIVATION[derive],
+        force={"cue": config.force_cue, "tokens": config.force_tokens} if mode == "force" else None,
+        budgets=list(budgets),
+    )
     if not (folder / SWEEP_FILE).exists():
         return wanted
     stored = read_sweep_record(folder / SWEEP_FILE)
     for key in ("mode", "derive", "force"):
         if getattr(stored, key) != getattr(wanted, key):
-            raise StoreError(f"sweep {folder} was made with {key}={getattr(stored, key)}, this command has "
-                             f"{getattr(wanted, key)}; choose another name= or delete that folder")
+            raise StoreError(
+                f"sweep {folder} was made with {key}={getattr(stored, key)}, this command has "
+                f"{getattr(wanted, key)}; choose another name= or delete that folder"
+            )
     if derive and max(stored.budgets) != budgets[-1]:
-        raise StoreError(f"sweep {folder} derives its budgets from one generation at {max(stored.budgets)} tokens; "
-                         f"keep that largest budget, or choose another name= for a sweep up to {budgets[-1]}")
-    return stored.model_copy(update={"tasks": sorted(set(stored.tasks) | set(config.tasks)),
-                                     "budgets": sorted(set(stored.budgets) | set(budgets))})
+        raise StoreError(
+            f"sweep {folder} derives its budgets from one generation at {max(stored.budgets)} tokens; "
+            f"keep that largest budget, or choose another name= for a sweep up to {budgets[-1]}"
+        )
+    return stored.model_copy(
+        update={"tasks": sorted(set(stored.tasks) | set(config.tasks)), "budgets": sorted(set(stored.budgets) | set(budgets))}
+    )
 
 
 class LazyBackend:

@@ -27,8 +27,14 @@ def watch_descendants() -> None:
     started = start_time(me)
     if started is None:
         return
-    subprocess.Popen([sys.executable, "-m", "effbench.run.watchdog", str(me), str(started)], stdin=subprocess.DEVNULL,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True)
+    subprocess.Popen(
+        [sys.executable, "-m", "effbench.run.watchdog", str(me), str(started)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def start_time(pid: int) -> int | None:
@@ -38,7 +44,7 @@ def start_time(pid: int) -> int | None:
         stat = (PROC / str(pid) / "stat").read_text()
     except OSError:
         return None
-    fields = stat[stat.rindex(")") + 2:].split()
+    fields = stat[stat.rindex(")") + 2 :].split()
     return None if fields[0] in ("Z", "X") else int(fields[19])
 
 
@@ -51,7 +57,7 @@ def parents() -> dict[int, int]:
                 stat = (entry / "stat").read_text()
             except OSError:
                 continue
-            found[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            found[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
     return found
 
 

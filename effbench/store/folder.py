@@ -57,8 +57,10 @@ def read_record(path: Path) -> dict[str, Any]:
     """A JSON object written by effbench (run.json, results.json, sweep.json); anything else is a one-line error."""
     data = read_json(path)
     if not isinstance(data, dict):
-        raise StoreError(f"{path} holds a JSON {type(data).__name__}, not the object effbench writes; "
-                         "it is not an effbench run file (restore it, or delete the run folder)")
+        raise StoreError(
+            f"{path} holds a JSON {type(data).__name__}, not the object effbench writes; "
+            "it is not an effbench run file (restore it, or delete the run folder)"
+        )
     return data
 
 

@@ -49,8 +49,9 @@ class RunLock:
         except BlockingIOError:
             holder = os.read(fd, 512).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise StoreError(f"{self.folder} is in use by another effbench ({holder}); wait for it to finish, "
-                             "or choose another name=") from None
+            raise StoreError(
+                f"{self.folder} is in use by another effbench ({holder}); wait for it to finish, or choose another name="
+            ) from None
         try:
             same = os.stat(path).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:

@@ -184,13 +184,16 @@ def _read(path: Path, model: type[R], current: int) -> R:
     version = data.get("schema_version", 1)
     if version != current:
         newer = isinstance(version, int) and version > current
-        raise StoreError(f"{path} is of schema version {version!r}, this effbench reads {current}: "
-                         + ("upgrade effbench to read it" if newer else "make it again with effbench rescore"))
+        raise StoreError(
+            f"{path} is of schema version {version!r}, this effbench reads {current}: "
+            + ("upgrade effbench to read it" if newer else "make it again with effbench rescore")
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise StoreError(f"{path} is not a {model.__name__} effbench wrote ({first_problem(exc)}); restore it, "
-                         "or make the run again") from None
+        raise StoreError(
+            f"{path} is not a {model.__name__} effbench wrote ({first_problem(exc)}); restore it, or make the run again"
+        ) from None
 
 
 def read_sweep_record(path: Path) -> SweepRecord:

@@ -172,25 +172,27 @@ def load_runs(root: str | Path = "runs") -> Any:
             metrics, sampling = entry.metrics, entry.sampling
             low, high = metrics.accuracy_ci95 or (None, None)
             tokens = metrics.tokens
-            rows.append({
-                "run": run.name,
-                "sweep": run.sweep,
-                "model": run.results.model,
-                "task": task,
-                "samples": metrics.samples,
-                "n": sampling.n,
-                "accuracy": metrics.accuracy,
-                "accuracy_low": low,
-                "accuracy_high": high,
-                "mean_tokens": tokens.mean if tokens else None,
-                "median_tokens": tokens.median if tokens else None,
-                "p90_tokens": tokens.p90 if tokens else None,
-                "truncation_rate": metrics.truncation_rate,
-                "forced_rate": metrics.forced_rate,
-                **{f"pass@{k}": v for k, v in metrics.pass_at_k.items()},
-                **{f"maj@{k}": v for k, v in metrics.maj_at_k.items()},
-                "max_tokens": sampling.max_tokens,
-                "temperature": sampling.temperature,
-                "folder": str(run.folder),
-            })
+            rows.append(
+                {
+                    "run": run.name,
+                    "sweep": run.sweep,
+                    "model": run.results.model,
+                    "task": task,
+                    "samples": metrics.samples,
+                    "n": sampling.n,
+                    "accuracy": metrics.accuracy,
+                    "accuracy_low": low,
+                    "accuracy_high": high,
+                    "mean_tokens": tokens.mean if tokens else None,
+                    "median_tokens": tokens.median if tokens else None,
+                    "p90_tokens": tokens.p90 if tokens else None,
+                    "truncation_rate": metrics.truncation_rate,
+                    "forced_rate": metrics.forced_rate,
+                    **{f"pass@{k}": v for k, v in metrics.pass_at_k.items()},
+                    **{f"maj@{k}": v for k, v in metrics.maj_at_k.items()},
+                    "max_tokens": sampling.max_tokens,
+                    "temperature": sampling.temperature,
+                    "folder": str(run.folder),
+                }
+            )
     return pd.DataFrame(rows)

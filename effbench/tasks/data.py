@@ -146,7 +146,9 @@ def _value(spec: TaskSpec, fs: FieldSpec, record: dict, index: int, *, required:
     raw = _raw(spec, fs, record, index)
     if raw is None:
         if required:
-            raise DataError(f"{spec.name}: record {index} has no field {' or '.join(fs.fields)!r}; check the task's field mapping")
+            raise DataError(
+                f"{spec.name}: record {index} has no field {' or '.join(fs.fields)!r}; check the task's field mapping"
+            )
         return None
     return narrow(fs, str(raw).strip())
 

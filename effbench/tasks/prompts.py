@@ -33,8 +33,9 @@ def render(spec: TaskSpec, sample: Sample, *, mode: str = "chat", system: str | 
             return _template(spec.prompt.plain).render(variables)
         messages = [{"role": m["role"], "content": _template(m["content"]).render(variables)} for m in spec.prompt.chat]
     except Exception as exc:  # a template is the task author's code: any failure is theirs to fix, said in one line
-        raise TaskError(f"{spec.name}: its {mode} prompt template failed on sample {sample.id}: "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise TaskError(
+            f"{spec.name}: its {mode} prompt template failed on sample {sample.id}: {type(exc).__name__}: {exc}"
+        ) from None
     if system is not None:
         messages = [{"role": "system", "content": system}, *[m for m in messages if m["role"] != "system"]]
     return tuple(messages)
