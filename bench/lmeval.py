@@ -115,7 +115,8 @@ def run_lmeval(model: str, work: dict, tasks: Path, out: Path, env: dict[str, st
     wall = time.perf_counter() - started
     results = json.loads(Path(sorted(glob.glob(str(out / "*" / "results_*.json")))[-1]).read_text())
     samples = sorted(glob.glob(str(out / "*" / "samples_effbench_gsm8k_*.jsonl")))[-1]
-    texts = [t for line in open(samples, encoding="utf-8") for t in json.loads(line)["resps"][0]]
+    with open(samples, encoding="utf-8") as lines:
+        texts = [t for line in lines for t in json.loads(line)["resps"][0]]
     return {
         "wall": wall,
         "evaluation_s": float(results["total_evaluation_time_seconds"]),
@@ -134,7 +135,10 @@ def tokens_of(model: str, texts: list[str]) -> int:
 
 def index_time(env: dict[str, str]) -> float:
     """What lm-eval spends before any work: importing itself and indexing its built-in tasks."""
-    code = "import time; t = time.perf_counter(); from lm_eval.tasks import TaskManager; TaskManager(); print(time.perf_counter() - t)"
+    code = (
+        "import time; t = time.perf_counter(); from lm_eval.tasks import TaskManager; TaskManager(); "
+        "print(time.perf_counter() - t)"
+    )
     result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={**os.environ, **env})
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -170,7 +174,8 @@ def compare(name: str, model: str, rounds: int, folder: Path, env: dict[str, str
         f"best of {rounds}"
     )
     print(
-        f"  effbench eval:        {ours['wall']:7.1f} s process; {ours['engine_s']:6.1f} s starting the engine (importing vLLM included), "
+        f"  effbench eval:        {ours['wall']:7.1f} s process; {ours['engine_s']:6.1f} s starting the engine "
+        "(importing vLLM included), "
         f"{ours['generate_s']:6.1f} s generating, {ours['task_s'] - ours['generate_s']:4.1f} s grading the last samples, "
         f"{ours['invocation_s'] - ours['engine_s'] - ours['task_s']:4.1f} s else (mostly vLLM's graceful engine shutdown, about "
         f"5 s on CPU); {ours['tokens']} tokens"

@@ -5,8 +5,8 @@
 For each size N: a task of N arithmetic problems (written here), evaluated through the scripted
 backend (every completion about 300 words of reasoning and a boxed answer), then compared with
 itself and reported. Each command runs as its own process; the peak resident memory of that
-process (ru_maxrss; the grading workers are separate processes of bounded size) is printed with the growth per added completion, which stays flat when memory grows linearly or
-better (streaming, not loading every sample at once).
+process (ru_maxrss; the grading workers are separate processes of bounded size) is printed with the growth
+per added completion, which stays flat when memory grows linearly or better (streaming, not loading every sample at once).
 """
 
 from __future__ import annotations
@@ -92,11 +92,13 @@ def main() -> None:
                 f"title: m\ntasks: [mem]\nentries:\n  - {{name: a, model: m, run: {root / 'runs' / 'a'}}}\n"
             )
             report_mib, report_s = peak_mib("report", str(root / "board.yaml"), f"out={root / 'site'}", cwd=root)
-        line = f"{count:>11} {eval_mib:>9.0f} {compare_mib:>12.0f} {report_mib:>11.0f}   {eval_s:.1f}, {compare_s:.1f}, {report_s:.1f}"
+        line = f"{count:>11} {eval_mib:>9.0f} {compare_mib:>12.0f} {report_mib:>11.0f}   "
+        line += f"{eval_s:.1f}, {compare_s:.1f}, {report_s:.1f}"
         if previous:
             grown = count - previous[0]
             line += "   KiB per added completion: " + ", ".join(
-                f"{1024 * (now - before) / grown:.2f}" for now, before in zip((eval_mib, compare_mib, report_mib), previous[1:])
+                f"{1024 * (now - before) / grown:.2f}"
+                for now, before in zip((eval_mib, compare_mib, report_mib), previous[1:], strict=True)
             )
         print(line)
         previous = (count, eval_mib, compare_mib, report_mib)

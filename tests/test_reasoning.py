@@ -80,7 +80,7 @@ def test_reasoning_tokens_are_located_in_the_real_qwen_token_ids(codec):
         reasoning = codec.reasoning_tokens(ids, sample, FORMATS[name])
         marker = FORMATS[name].closes[0]
         head = codec.tokenizer.decode(list(ids[:reasoning]))
-        assert head.endswith(marker) or marker in head and marker not in codec.tokenizer.decode(list(ids[: reasoning - 1]))
+        assert head.endswith(marker) or (marker in head and marker not in codec.tokenizer.decode(list(ids[: reasoning - 1])))
         assert 0 < reasoning < len(ids)
     assert codec.reasoning_tokens(codec.encode("no markers here"), "no markers here", FORMATS["sky-t1"]) is None
     assert codec.reasoning_tokens((), "anything", FORMATS["none"]) is None

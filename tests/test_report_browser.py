@@ -133,9 +133,10 @@ def test_sorting_a_column_reorders_the_rows(site, page):
     page.goto((site / "index.html").as_uri())
     table = page.locator("#table-gsm8k")
     order = lambda: table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.entry)")  # noqa: E731
-    tokens = lambda: [
-        float(v) for v in table.locator("tbody tr td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")
-    ]  # noqa: E731
+
+    def tokens() -> list[float]:
+        return [float(v) for v in table.locator("tbody tr td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")]
+
     table.locator("th", has_text="mean tokens").click()
     assert tokens() == sorted(tokens()) and order()[0] == "short"
     table.locator("th", has_text="mean tokens").click()
@@ -222,6 +223,7 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
                 float(t)
                 for t in page.locator("#table-demo tbody td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")
             ),
+            strict=True,
         )
     )
     assert 0 < tokens["tiny-16"] <= 16 < tokens["tiny-48"] <= 48

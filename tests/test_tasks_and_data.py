@@ -160,6 +160,6 @@ def test_unreachable_hub_is_one_clear_error(monkeypatch):
     monkeypatch.setattr(datasets, "load_dataset", offline)
     monkeypatch.delenv("EFFBENCH_DATA_DIR")
     with pytest.raises(
-        DataError, match="could not load openai/gsm8k from the Hugging Face hub .ConnectionError.; set EFFBENCH_DATA_DIR"
+        DataError, match=r"could not load openai/gsm8k from the Hugging Face hub .ConnectionError.; set EFFBENCH_DATA_DIR"
     ):
         load_dataset(load_task("gsm8k"))

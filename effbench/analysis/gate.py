@@ -54,7 +54,7 @@ class GateSettings(Strict):
 
 class GateSpec(GateSettings):
     rules: Rules = Rules()
-    tasks: dict[str, Rules] = {}
+    tasks: dict[str, Rules] = Field(default_factory=dict)
     aes: AESWeights = AESWeights()
 
     def rules_for(self, task: str) -> dict[str, float]:

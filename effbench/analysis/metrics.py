@@ -61,7 +61,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> T
     ci = bootstrap_ci(accuracy_values)
     n = min((count for count, _ in correct_counts), default=0)
     ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
-    right = [t for t, ok in zip(tokens, correct_flags) if ok]
+    right = [t for t, ok in zip(tokens, correct_flags, strict=True) if ok]
     return TaskMetrics(
         samples=len(per_sample_accuracy),
         completions=completions,
@@ -78,7 +78,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> T
         answer_tokens=_stats(answer_tokens),
         completions_with_reasoning=len(reasoning),
         correct_tokens=_stats(right),
-        wrong_tokens=_stats([t for t, ok in zip(tokens, correct_flags) if not ok]),
+        wrong_tokens=_stats([t for t, ok in zip(tokens, correct_flags, strict=True) if not ok]),
         tokens_per_correct=sum(tokens) / len(right) if right else None,
         truncation_rate=finish["length"] / completions if completions else None,
         forced_rate=forced / completions if completions else None,

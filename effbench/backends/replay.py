@@ -43,7 +43,8 @@ class ReplayBackend:
         return {
             "engine": "replay",
             "replay_from": str(self.store.folder),
-            "longer_completions": "cut at max_tokens: token for token under greedy decoding, the same distribution under sampling",
+            "longer_completions": "cut at max_tokens: token for token under greedy decoding, "
+            "the same distribution under sampling",
         }
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:

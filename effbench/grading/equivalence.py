@@ -41,13 +41,9 @@ def normal_text(answer: str) -> str:
 
 # --- numbers ---------------------------------------------------------------------------------
 
-WORD_NUMBERS = {
-    w: str(i)
-    for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-        "seventeen eighteen nineteen twenty".split()
-    )
-}
+NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+NUMBER_WORDS += "seventeen eighteen nineteen twenty"
+WORD_NUMBERS = {w: str(i) for i, w in enumerate(NUMBER_WORDS.split())}
 DIGIT_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ )(?=\d{3}(?!\d))")
 UNIT_TEXT = re.compile(r"\\(?:text|textrm|textbf|mbox|mathrm)\s*\{[^{}]*\}")
 PLAIN_NUMBER = re.compile(
@@ -111,7 +107,7 @@ def same_number(answer: str, gold: str) -> bool | None:
         return None
     if a.percent and not g.percent:
         return g.value in (a.value, a.value / 100)
-    if a.value != g.value and (a.decimal and not _terminates(g.value) or g.decimal and not _terminates(a.value)):
+    if a.value != g.value and ((a.decimal and not _terminates(g.value)) or (g.decimal and not _terminates(a.value))):
         return None
     return a.value == g.value
 

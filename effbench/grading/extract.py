@@ -95,8 +95,8 @@ def _answer_is(text: str) -> str | None:
     """The statement after the last "final answer is" / "the answer is" / "Answer:"."""
     text = text.replace("**", "")
     last = None
-    for last in ANSWER_IS.finditer(text):
-        pass
+    for match in ANSWER_IS.finditer(text):
+        last = match
     return None if last is None else _statement(text, last.end())[1]
 
 
@@ -130,8 +130,8 @@ MATH_WORDS = set(
 def _zh_therefore(text: str) -> str | None:
     """A Chinese conclusion: `所以 a 的值为 2。` gives `2`; the last one."""
     last = None
-    for last in ZH_THEREFORE.finditer(text):
-        pass
+    for match in ZH_THEREFORE.finditer(text):
+        last = match
     return None if last is None else _statement(text, last.end())[1]
 
 

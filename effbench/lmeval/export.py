@@ -13,8 +13,9 @@ maps the logs back onto the task and compares them with effbench's own runs.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, field_validator

@@ -143,7 +143,7 @@ def import_lmeval(
     started = time.time()
     plans = []
     with RunLock(store.folder), GradingPool(workers, grade_timeout) as pool:
-        for task, found in matched.items():
+        for found in matched.values():
             plans.append(_write_task(store, found, codec, pool))
         results = collect_results(log.model, "lm-eval", store, plans)
         write_record(store.results_file, results)
@@ -168,7 +168,7 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
         spec, dataset, _ = index.tasks[target]
         entry = matched.setdefault(target, Matched(spec, dataset, []))
         taken = {sample.id for sample, _ in entry.docs}
-        for doc, doc_key in zip(task.docs, keys):
+        for doc, doc_key in zip(task.docs, keys, strict=True):
             sample = index.find(target, doc_key)
             where = f"{task.samples_file.name} line {doc.line} (doc_id {doc.doc_id})"
             if sample is None:

@@ -11,10 +11,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
+import matplotlib.pyplot as plt
 
-from effbench.report.gather import MEASURED, Point, plotted  # noqa: E402
-from effbench.store.records import GroupStats  # noqa: E402
+from effbench.report.gather import MEASURED, Point, plotted
+from effbench.store.records import GroupStats
 
 LINE_STYLES = ["-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]

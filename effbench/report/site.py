@@ -69,7 +69,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
             write_run_page(*job)
     else:  # a figure and a page per run: spread over the cores
         with ProcessPoolExecutor(os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
-            list(pool.map(write_run_page, *zip(*jobs)))
+            list(pool.map(write_run_page, *zip(*jobs, strict=True)))
     return out / "index.html"
 
 
@@ -108,7 +108,7 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
             task_tokens.extend(c.tokens for c in scored.completions)
             if total > limit:
                 continue
-            for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades)):
+            for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades, strict=True)):
                 split = reasoning.split(completion.text, completion.reasoning)
                 status = (
                     [grade.verdict]

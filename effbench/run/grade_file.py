@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,7 @@ def read_outputs(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-@lru_cache(maxsize=None)  # one YAML parse per task, not one per input line
+@cache  # one YAML parse per task, not one per input line
 def task_for(task: str | None) -> TaskSpec | None:
     if task is None:
         return None
@@ -84,7 +84,7 @@ def task_for(task: str | None) -> TaskSpec | None:
         ) from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def rules_for(task: str | None, reasoning: str | None) -> Rules:
     spec = task_for(task)
     rules = spec.rules() if spec else Rules()

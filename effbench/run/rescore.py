@@ -47,8 +47,9 @@ class Change:
     new_answer: str | None
 
 
-def rescore(folder: Path, options: RescoreOptions = RescoreOptions(), *, progress=None) -> tuple[Outcome, list[Change], int]:
+def rescore(folder: Path, options: RescoreOptions | None = None, *, progress=None) -> tuple[Outcome, list[Change], int]:
     """(the new run, the changed verdicts, how many completions were compared)."""
+    options = options or RescoreOptions()
     run = open_run(folder)
     target = options.name or f"{run.name}-rescored"
     _check_target(run, run.folder.parent / target)
@@ -79,7 +80,7 @@ def verdict_changes(old: Run, new: Run, tasks: list[str]) -> tuple[list[Change],
     for task in tasks:
         before = {s.sample.id: s.grades for s in old.scored(task)}
         for scored in new.scored(task):
-            for index, (was, now) in enumerate(zip(before.get(scored.sample.id, ()), scored.grades)):
+            for index, (was, now) in enumerate(zip(before.get(scored.sample.id, ()), scored.grades, strict=False)):
                 compared += 1
                 if was.verdict != now.verdict:
                     changes.append(Change(task, scored.sample.id, index, was.verdict, now.verdict, was.answer, now.answer))

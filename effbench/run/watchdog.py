@@ -9,6 +9,7 @@ watchdog notes its descendants every half second; once effbench is gone, it ends
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,10 +92,8 @@ def end(processes: dict[int, int]) -> None:
     for sig, wait in ((signal.SIGTERM, GRACE_S), (signal.SIGKILL, 0.0)):
         alive = {pid: start for pid, start in processes.items() if start_time(pid) == start}
         for pid in alive:
-            try:
+            with contextlib.suppress(OSError):  # ended in the meantime
                 os.kill(pid, sig)
-            except OSError:
-                pass
         deadline = time.monotonic() + wait
         while alive and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -158,7 +158,8 @@ def budget_auc(budgets: list[int], accuracies: list[float]) -> float | None:
     over the range, on the budget's linear scale; None for fewer than two budgets."""
     if len(budgets) < 2:
         return None
-    area = sum((b1 - b0) * (a0 + a1) / 2 for b0, b1, a0, a1 in zip(budgets, budgets[1:], accuracies, accuracies[1:]))
+    steps = zip(budgets, budgets[1:], accuracies, accuracies[1:], strict=False)
+    area = sum((b1 - b0) * (a0 + a1) / 2 for b0, b1, a0, a1 in steps)
     return area / (budgets[-1] - budgets[0])
 
 
