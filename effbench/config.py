@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -138,7 +138,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in data.items()}
 
 
-def build(model: type[BaseModel], values: dict[str, Any], *, what: str) -> BaseModel:
+M = TypeVar("M", bound=BaseModel)
+
+
+def build(model: type[M], values: dict[str, Any], *, what: str) -> M:
     """Validate `values` into `model`, turning the first problem into one ConfigError line."""
     try:
         return model(**values)
@@ -188,7 +191,7 @@ def split_keys(values: dict[str, Any], options_model: type[BaseModel]) -> tuple[
     return common, backend
 
 
-def parse_keys(model: type[BaseModel], words: list[str] | tuple[str, ...], *, what: str) -> Any:
+def parse_keys(model: type[M], words: list[str] | tuple[str, ...], *, what: str) -> M:
     """A command's `key=value` words (and a `config=FILE.yaml`) validated into its keys model, or one ConfigError line."""
     return build(model, parse_words(words), what=what)
 

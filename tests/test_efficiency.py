@@ -1,11 +1,23 @@
 """Efficiency metrics against hand-computed values, and O1-Pruner's Table 2 reproduced from its inputs."""
 
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from effbench.analysis.compare import AESWeights, aes, average, compression, paired, summary
+from effbench.analysis.compare import (
+    AESWeights,
+    Paired,
+    Side,
+    TaskComparison,
+    aes,
+    average,
+    compression,
+    efficiency,
+    paired,
+    summary,
+)
 from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
 from effbench.analysis.metrics import task_metrics
 from effbench.analysis.stats import mcnemar_exact, pass_at_k
@@ -88,12 +100,12 @@ def test_paired_statistics_by_hand():
     base = samples([[1], [0], [1], [0]], [[100], [200], [300], [400]])
     model = samples([[1], [1], [0], [1]], [[50], [100], [150], [200]])
     result = paired(base, model)
-    assert result["accuracy_delta"] == pytest.approx(0.25)
-    assert (result["only_baseline_correct"], result["only_run_correct"]) == (1, 2)
-    assert result["mcnemar_p"] == pytest.approx(1.0)
-    assert result["token_ratio"] == pytest.approx(0.5)
-    assert result["token_ratio_ci95"] == pytest.approx([0.5, 0.5])  # every sample halved: no spread
-    low, high = result["accuracy_delta_ci95"]
+    assert result.accuracy_delta == pytest.approx(0.25)
+    assert (result.only_baseline_correct, result.only_run_correct) == (1, 2)
+    assert result.mcnemar_p == pytest.approx(1.0)
+    assert result.token_ratio == pytest.approx(0.5)
+    assert result.token_ratio_ci95 == pytest.approx((0.5, 0.5))  # every sample halved: no spread
+    low, high = result.accuracy_delta_ci95
     assert low <= 0.25 <= high and low < 0 < high  # four samples cannot tell this change from noise
 
 
@@ -102,27 +114,26 @@ def test_paired_difference_detects_a_real_drop():
     base_correct = rng.random((400, 1)) < 0.8
     model_correct = base_correct & (rng.random((400, 1)) < 0.7)  # loses about 30% of its right answers
     result = paired(samples(base_correct, np.full((400, 1), 100)), samples(model_correct, np.full((400, 1), 100)))
-    assert result["accuracy_delta_ci95"][1] < 0 and result["mcnemar_p"] < 1e-6
+    assert result.accuracy_delta_ci95[1] < 0 and result.mcnemar_p < 1e-6
 
 
 def test_average_names_both_aes_averages():
     tasks = {}
     for task, (base_acc, acc, base_len, length) in {"a": (0.5, 0.6, 1000, 800), "b": (0.8, 0.4, 100, 50)}.items():
-        tasks[task] = {
-            "baseline": {"accuracy": base_acc, "mean_tokens": base_len},
-            "run": {"accuracy": acc, "mean_tokens": length},
-            "aes": aes(base_acc, acc, base_len, length),
-            "aes_as_published": aes(base_acc, acc, base_len, length, as_published=True),
-        }
+        scores = efficiency(base_acc, acc, base_len, length, AESWeights())
+        pairs = Paired(4, acc - base_acc, None, 1.0, 0, 0, length / base_len, None)
+        tasks[task] = TaskComparison(
+            **asdict(scores), **asdict(pairs), baseline=Side(base_acc, None, base_len), run=Side(acc, None, length), notes=()
+        )
     result = average(tasks, AESWeights())
-    assert result["aes_mean_of_tasks"] == pytest.approx((0.8 + (0.5 - 5 * 0.5)) / 2)
-    assert result["aes_of_means"] == pytest.approx(aes(0.65, 0.5, 550, 425))
-    assert result["aes_mean_of_tasks"] != pytest.approx(result["aes_of_means"])
+    assert result.aes_mean_of_tasks == pytest.approx((0.8 + (0.5 - 5 * 0.5)) / 2)
+    assert result.aes_of_means == pytest.approx(aes(0.65, 0.5, 550, 425))
+    assert result.aes_mean_of_tasks != pytest.approx(result.aes_of_means)
 
 
 def test_summary_of_all_right_and_all_wrong():
-    assert summary(samples([[1, 1], [1, 1]], [[3, 5], [7, 9]]))["accuracy"] == 1.0
-    assert summary(samples([[0, 0], [0, 0]], [[0, 0], [0, 0]]))["mean_tokens"] == 0.0
+    assert summary(samples([[1, 1], [1, 1]], [[3, 5], [7, 9]])).accuracy == 1.0
+    assert summary(samples([[0, 0], [0, 0]], [[0, 0], [0, 0]])).mean_tokens == 0.0
 
 
 def test_o1_pruner_table_2_is_reproduced():

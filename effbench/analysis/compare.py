@@ -58,45 +58,116 @@ def aes(
     return weights.alpha * length_gain - weights.gamma * abs(accuracy_change)
 
 
+@dataclass(frozen=True)
+class Efficiency:
+    compression: float | None
+    aes: float | None
+    aes_as_published: float | None
+
+
 def efficiency(
     base_accuracy: float, model_accuracy: float, base_tokens: float, model_tokens: float, weights: AESWeights
-) -> dict[str, float | None]:
-    return {
-        "compression": compression(base_tokens, model_tokens),
-        "aes": aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights),
-        "aes_as_published": aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights, as_published=True),
-    }
+) -> Efficiency:
+    return Efficiency(
+        compression=compression(base_tokens, model_tokens),
+        aes=aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights),
+        aes_as_published=aes(base_accuracy, model_accuracy, base_tokens, model_tokens, weights, as_published=True),
+    )
 
 
-def summary(samples: TaskSamples, confidence: float = 0.95) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison on one task: its accuracy, with its interval, and its mean tokens."""
+
+    accuracy: float
+    accuracy_ci95: tuple[float, float] | None
+    mean_tokens: float
+
+
+def summary(samples: TaskSamples, confidence: float = 0.95) -> Side:
     per_sample_accuracy = samples.correct.mean(axis=1)
-    ci = bootstrap_ci(per_sample_accuracy, level=confidence)
-    return {
-        "accuracy": float(per_sample_accuracy.mean()),
-        "accuracy_ci95": list(ci) if ci else None,
-        "mean_tokens": float(samples.tokens.mean()),
-    }
+    return Side(
+        float(per_sample_accuracy.mean()), bootstrap_ci(per_sample_accuracy, level=confidence), float(samples.tokens.mean())
+    )
 
 
-def paired(base: TaskSamples, model: TaskSamples, confidence: float = 0.95) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Paired:
+    """A run against its baseline over the same samples: paired intervals and McNemar on the discordant pairs."""
+
+    samples: int
+    accuracy_delta: float
+    accuracy_delta_ci95: tuple[float, float] | None
+    mcnemar_p: float
+    only_baseline_correct: int
+    only_run_correct: int
+    token_ratio: float | None
+    token_ratio_ci95: tuple[float, float] | None
+
+
+def paired(base: TaskSamples, model: TaskSamples, confidence: float = 0.95) -> Paired:
     """Accuracy difference and token ratio over the same samples, with paired bootstrap intervals and McNemar."""
     base_accuracy, model_accuracy = base.correct.mean(axis=1), model.correct.mean(axis=1)
     base_tokens, model_tokens = base.tokens.mean(axis=1), model.tokens.mean(axis=1)
     pairs = min(base.correct.shape[1], model.correct.shape[1])  # completion i of a sample against completion i
     only_base = int((base.correct[:, :pairs] & ~model.correct[:, :pairs]).sum())
     only_model = int((~base.correct[:, :pairs] & model.correct[:, :pairs]).sum())
-    difference_ci = paired_bootstrap_ci(base_accuracy, model_accuracy, mean_difference, level=confidence)
-    ratio_ci = paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio, level=confidence)
-    return {
-        "samples": len(base.ids),
-        "accuracy_delta": float(model_accuracy.mean() - base_accuracy.mean()),
-        "accuracy_delta_ci95": list(difference_ci) if difference_ci else None,
-        "mcnemar_p": mcnemar_exact(only_base, only_model),
-        "only_baseline_correct": only_base,
-        "only_run_correct": only_model,
-        "token_ratio": float(model_tokens.mean() / base_tokens.mean()) if base_tokens.mean() > 0 else None,
-        "token_ratio_ci95": list(ratio_ci) if ratio_ci else None,
-    }
+    return Paired(
+        samples=len(base.ids),
+        accuracy_delta=float(model_accuracy.mean() - base_accuracy.mean()),
+        accuracy_delta_ci95=paired_bootstrap_ci(base_accuracy, model_accuracy, mean_difference, level=confidence),
+        mcnemar_p=mcnemar_exact(only_base, only_model),
+        only_baseline_correct=only_base,
+        only_run_correct=only_model,
+        token_ratio=float(model_tokens.mean() / base_tokens.mean()) if base_tokens.mean() > 0 else None,
+        token_ratio_ci95=paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio, level=confidence),
+    )
+
+
+@dataclass(frozen=True)
+class TaskComparison(Efficiency, Paired):
+    """A run against the baseline on one task: both sides, the efficiency scores, the paired statistics, and notes
+    on the settings that differ."""
+
+    baseline: Side
+    run: Side
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Average:
+    """A run's averages over the tasks, both ways, named: the mean of the tasks' AES (the paper's average) and
+    the AES of the mean accuracy and length."""
+
+    baseline_accuracy: float | None
+    run_accuracy: float | None
+    baseline_mean_tokens: float | None
+    run_mean_tokens: float | None
+    compression_of_means: float | None
+    aes_mean_of_tasks: float | None
+    aes_of_means: float | None
+    aes_as_published_mean_of_tasks: float | None
+    aes_as_published_of_means: float | None
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    tasks: dict[str, TaskComparison]
+    average: Average
+    skipped_tasks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """`compare_runs`' answer; `to_json()` is what `effbench compare format=json` prints."""
+
+    baseline: str
+    weights: AESWeights
+    confidence: float
+    runs: dict[str, RunComparison]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def check_comparable(baseline: Run, run: Run, task: str, *, same_prompt: bool = False) -> list[str]:
@@ -136,12 +207,12 @@ def compare_runs(
     confidence: float = 0.95,
     same_tasks: bool = False,
     same_prompt: bool = False,
-) -> dict[str, Any]:
+) -> Comparison:
     """Per run and task: both sides' accuracy and length, efficiency scores and paired statistics; plus averages.
 
     `same_tasks` and `same_prompt` (for gates) refuse runs whose tasks or prompts differ.
     """
-    comparisons: dict[str, Any] = {}
+    comparisons: dict[str, RunComparison] = {}
     base_samples: dict[str, TaskSamples] = {}
     for run in runs:
         shared = [task for task in baseline.tasks if task in run.tasks]
@@ -163,45 +234,43 @@ def compare_runs(
                     f"not the same ones: these runs were made on different samples (another limit=?); "
                     f"compare runs over the same samples"
                 )
-            model = model.aligned(base.ids)
-            base_summary, model_summary = summary(base, confidence), summary(model, confidence)
-            tasks[task] = {
-                "baseline": base_summary,
-                "run": model_summary,
-                **efficiency(
-                    base_summary["accuracy"],
-                    model_summary["accuracy"],
-                    base_summary["mean_tokens"],
-                    model_summary["mean_tokens"],
-                    weights,
-                ),
-                **paired(base, model, confidence),
-                "notes": notes,
-            }
-        comparisons[run.name] = {
-            "tasks": tasks,
-            "average": average(tasks, weights),
-            "skipped_tasks": sorted(set(baseline.tasks) ^ set(run.tasks)),
-        }
-    return {"baseline": baseline.name, "weights": asdict(weights), "confidence": confidence, "runs": comparisons}
+            tasks[task] = compare_task(base, model.aligned(base.ids), weights, confidence, tuple(notes))
+        skipped = tuple(sorted(set(baseline.tasks) ^ set(run.tasks)))
+        comparisons[run.name] = RunComparison(tasks, average(tasks, weights), skipped)
+    return Comparison(baseline.name, weights, confidence, comparisons)
 
 
-def average(tasks: dict[str, Any], weights: AESWeights) -> dict[str, float | None]:
+def compare_task(
+    base: TaskSamples, model: TaskSamples, weights: AESWeights, confidence: float, notes: tuple[str, ...]
+) -> TaskComparison:
+    """One task of a run against the baseline's, over the same samples in the same order."""
+    base_side, model_side = summary(base, confidence), summary(model, confidence)
+    scores = efficiency(base_side.accuracy, model_side.accuracy, base_side.mean_tokens, model_side.mean_tokens, weights)
+    return TaskComparison(
+        **asdict(scores), **asdict(paired(base, model, confidence)), baseline=base_side, run=model_side, notes=notes
+    )
+
+
+def average(tasks: dict[str, TaskComparison], weights: AESWeights) -> Average:
     """Both averages, named: the mean of the per-task AES (the paper's) and the AES of the mean accuracy and length."""
     mean = mean_or_none
-    base_accuracy = mean([t["baseline"]["accuracy"] for t in tasks.values()])
-    model_accuracy = mean([t["run"]["accuracy"] for t in tasks.values()])
-    base_tokens = mean([t["baseline"]["mean_tokens"] for t in tasks.values()])
-    model_tokens = mean([t["run"]["mean_tokens"] for t in tasks.values()])
-    of_means = efficiency(base_accuracy, model_accuracy, base_tokens, model_tokens, weights)
-    return {
-        "baseline_accuracy": base_accuracy,
-        "run_accuracy": model_accuracy,
-        "baseline_mean_tokens": base_tokens,
-        "run_mean_tokens": model_tokens,
-        "compression_of_means": of_means["compression"],
-        "aes_mean_of_tasks": mean([t["aes"] for t in tasks.values()]),
-        "aes_of_means": of_means["aes"],
-        "aes_as_published_mean_of_tasks": mean([t["aes_as_published"] for t in tasks.values()]),
-        "aes_as_published_of_means": of_means["aes_as_published"],
-    }
+    base_accuracy = mean([t.baseline.accuracy for t in tasks.values()])
+    model_accuracy = mean([t.run.accuracy for t in tasks.values()])
+    base_tokens = mean([t.baseline.mean_tokens for t in tasks.values()])
+    model_tokens = mean([t.run.mean_tokens for t in tasks.values()])
+    of_means = (
+        efficiency(base_accuracy, model_accuracy, base_tokens, model_tokens, weights)
+        if None not in (base_accuracy, model_accuracy, base_tokens, model_tokens)
+        else Efficiency(None, None, None)
+    )
+    return Average(
+        baseline_accuracy=base_accuracy,
+        run_accuracy=model_accuracy,
+        baseline_mean_tokens=base_tokens,
+        run_mean_tokens=model_tokens,
+        compression_of_means=of_means.compression,
+        aes_mean_of_tasks=mean([t.aes for t in tasks.values()]),
+        aes_of_means=of_means.aes,
+        aes_as_published_mean_of_tasks=mean([t.aes_as_published for t in tasks.values()]),
+        aes_as_published_of_means=of_means.aes_as_published,
+    )

@@ -24,7 +24,7 @@ from xml.etree import ElementTree
 import yaml
 from pydantic import Field, ValidationError
 
-from effbench.analysis.compare import AESWeights, compare_runs
+from effbench.analysis.compare import AESWeights, TaskComparison, compare_runs
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
 from effbench.store.runs import Run
@@ -133,14 +133,14 @@ def run_gate(baseline: Run, candidate: Run, spec: GateSpec) -> list[Check]:
     if unknown:
         raise ConfigError(f"gate rules name task {sorted(unknown)[0]!r}, which these runs do not have")
     checks = []
-    for task, result in comparison["runs"][candidate.name]["tasks"].items():
+    for task, result in comparison.runs[candidate.name].tasks.items():
         truncation = candidate.tasks[task].metrics.truncation_rate
         for rule, threshold in spec.rules_for(task).items():
             checks.append(_check(task, rule, threshold, result, truncation, spec))
     return checks
 
 
-def _check(task: str, rule: str, threshold: float, r: dict[str, Any], truncation: float | None, spec: GateSpec) -> Check:
+def _check(task: str, rule: str, threshold: float, r: TaskComparison, truncation: float | None, spec: GateSpec) -> Check:
     """Observed value and interval in the rule's units; a `max_` rule fails above, a `min_` rule below."""
     observed, interval = _observed(rule, r, truncation)
     if observed is None:
@@ -169,23 +169,23 @@ DESCRIBE = {
 PERCENT_RULES = ("max_token_increase", "min_compression", "max_truncation_rate")
 
 
-def _observed(rule: str, r: dict[str, Any], truncation: float | None) -> tuple[float | None, tuple[float, float] | None]:
-    def pair(ci, factor=1.0, shift=0.0):
+def _observed(rule: str, r: TaskComparison, truncation: float | None) -> tuple[float | None, tuple[float, float] | None]:
+    def pair(ci: tuple[float, float] | None, factor: float = 1.0, shift: float = 0.0) -> tuple[float, float] | None:
         if ci is None:
             return None
         low, high = sorted((factor * ci[0] + shift, factor * ci[1] + shift))
         return low, high
 
     if rule == "max_accuracy_drop":
-        return -100 * r["accuracy_delta"], pair(r["accuracy_delta_ci95"], -100)
+        return -100 * r.accuracy_delta, pair(r.accuracy_delta_ci95, -100)
     if rule == "max_token_increase":
-        return (None if r["token_ratio"] is None else r["token_ratio"] - 1), pair(r["token_ratio_ci95"], 1, -1)
+        return (None if r.token_ratio is None else r.token_ratio - 1), pair(r.token_ratio_ci95, 1, -1)
     if rule == "min_compression":
-        return r["compression"], pair(r["token_ratio_ci95"], -1, 1)
+        return r.compression, pair(r.token_ratio_ci95, -1, 1)
     if rule == "min_accuracy":
-        return 100 * r["run"]["accuracy"], pair(r["run"]["accuracy_ci95"], 100)
+        return 100 * r.run.accuracy, pair(r.run.accuracy_ci95, 100)
     if rule == "min_aes":
-        return r["aes"], None
+        return r.aes, None
     return truncation, None
 
 

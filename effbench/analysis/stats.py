@@ -63,9 +63,10 @@ def _percentiles(values: np.ndarray, level: float) -> tuple[float, float]:
 
 def mean_or_none(values: list[float | None]) -> float | None:
     """The mean; None when a value is missing, since a mean over the others would stand for something else."""
-    if not values or any(v is None for v in values):
+    present = [v for v in values if v is not None]
+    if not values or len(present) != len(values):
         return None
-    return float(np.mean(values))
+    return float(np.mean(present))
 
 
 def mcnemar_exact(only_first: int, only_second: int) -> float:

@@ -99,7 +99,7 @@ class ForcingBackend:
             text=stopped.text + text + answer.text,
             tokens=stopped.tokens + answer.tokens,
             finish_reason=answer.finish_reason,
-            token_ids=tuple(stopped.token_ids) + ids + tuple(answer.token_ids or ()),
+            token_ids=tuple(stopped.token_ids or ()) + ids + tuple(answer.token_ids or ()),
             reasoning_tokens=stopped.tokens if closes_thinking else stopped.reasoning_tokens,
             token_count_source=stopped.token_count_source,
             forced={

@@ -90,7 +90,8 @@ def check_script(script: Any, path: Path) -> None:
 
     if not isinstance(script, dict):
         raise BackendError(f'script {path} must hold a JSON object of "<task>/<id>": text (or a list of texts)')
-    for key, value in {**script, **(script.get("after_cue") if isinstance(script.get("after_cue"), dict) else {})}.items():
+    after_cue = script.get("after_cue")
+    for key, value in {**script, **(after_cue if isinstance(after_cue, dict) else {})}.items():
         if key != "after_cue" and not texts(value):
             raise BackendError(f"script {path}: {key!r} must be a text or a non-empty list of texts")
     if "after_cue" in script and not isinstance(script["after_cue"], dict):

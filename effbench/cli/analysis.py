@@ -49,9 +49,10 @@ def compare_command(words: tuple[str, ...]) -> None:
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
-        result = compare_runs(open_run(paths[0]), [open_run(p) for p in paths[1:]], keys.weights)
-        rows = comparison_rows(result)
-        table = comparison_table(rows, result["baseline"])
+        comparison = compare_runs(open_run(paths[0]), [open_run(p) for p in paths[1:]], keys.weights)
+        result = comparison.to_json()
+        rows = comparison_rows(comparison)
+        table = comparison_table(rows, comparison.baseline)
     if keys.format == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif keys.format == "csv":

@@ -143,7 +143,8 @@ def choice_letters(text: str, *, option_text: bool = False) -> str | None:
     """
     text = TEXT_WRAPPERS.sub(r"\1", re.sub(r"\\(?:left|right)\b", "", _strip_math(text))).replace("**", "")
     text = CHOICE_PREFIX.sub("", text)
-    letters, position = [], 0
+    letters: list[str] = []
+    position = 0
     while match := NEXT_LETTER.match(text, position):
         letters.extend(match[1])
         position = match.end()
@@ -236,10 +237,10 @@ def relations_as_union(text: str) -> str:
     parts = OR.split(text)
     if len(parts) < 2:
         return text
-    intervals = [_interval(RELATION.split(part.strip())) for part in parts]
-    if any(interval is None for interval in intervals) or len({interval[0] for interval in intervals}) != 1:
+    intervals = [interval for part in parts if (interval := _interval(RELATION.split(part.strip()))) is not None]
+    if len(intervals) != len(parts) or len({variable for variable, _ in intervals}) != 1:
         return text
-    return " \\cup ".join(interval[1] for interval in intervals)
+    return " \\cup ".join(interval for _, interval in intervals)
 
 
 def _interval(pieces: list[str]) -> tuple[str, str] | None:

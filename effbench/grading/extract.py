@@ -102,7 +102,8 @@ def _answer_is(text: str) -> str | None:
 
 def _statement(text: str, start: int) -> tuple[int, str | None]:
     """(end, answer) of the statement that starts at `start`, up to the end of its sentence."""
-    end = SENTENCE_END.search(text, start).start()
+    found = SENTENCE_END.search(text, start)
+    end = found.start() if found else len(text)  # the pattern matches at the end of the text at the latest
     statement = _after_verb(ANSWER_ENDS.sub("", text[start:end]).strip().removesuffix("<eoa>").strip())
     enclosed = re.fullmatch(r"\$+([^$]+)\$+", statement)  # `$x$` -> `x`; `$2$ and $3$` stays as it is
     return end, (enclosed[1].strip() if enclosed else statement) or None

@@ -36,11 +36,11 @@ def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, s
     An answer written with decimal commas is judged in decimal points when the completion's own
     numbers make that convention unambiguous; the detail says so."""
     split = rules.reasoning.split(completion.text, completion.reasoning)
-    if split.unfinished:
+    if split.answer is None:
         closing = rules.reasoning.closes[0] if rules.reasoning.closes else "its closing marker"
         return Grade("unfinished", detail=f"the reasoning was never closed with {closing}")
     answer, rule = extract(split.answer, rules.extractor)
-    if answer is None:
+    if answer is None or rule is None:
         return Grade("no_answer")
     if writes_decimal_commas(split.answer) and (converted := with_decimal_points(answer)) != answer:
         return converted, rule, f"decimal commas, as the completion writes its numbers: {answer} -> {converted}"

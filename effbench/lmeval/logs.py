@@ -87,17 +87,17 @@ def read_log(path: Path) -> LmEvalLog:
         elif task.samples_file is None:
             task.problems.append(f"{name}: no {samples.name} beside {results_file.name}; run lm_eval with --log_samples")
         else:
-            _read_samples(task)
+            _read_samples(task, task.samples_file)
         tasks.append(task)
     return LmEvalLog(results_file, results, tasks)
 
 
-def _read_samples(task: LoggedTask) -> None:
+def _read_samples(task: LoggedTask, samples_file: Path) -> None:
     """Each document once (lm-eval writes a line per filter); every line that cannot be used is named."""
     seen: set[int] = set()
-    with task.samples_file.open("rb") as handle:
+    with samples_file.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
-            where = f"{task.samples_file.name} line {number}"
+            where = f"{samples_file.name} line {number}"
             try:
                 line = json.loads(raw)
                 doc = _logged_doc(number, line)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field
 from rich.table import Table
 
-from effbench.analysis.compare import AESWeights
+from effbench.analysis.compare import AESWeights, Comparison
 from effbench.schema import Strict
 from effbench.text import for_terminal
 
@@ -28,49 +28,30 @@ class CompareKeys(Strict):
         return AESWeights(self.alpha, self.beta, self.gamma)
 
 
-def comparison_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """One row per run and task, then the run's average row."""
-    rows = []
-    for run, comparison in result["runs"].items():
-        for task, t in comparison["tasks"].items():
-            rows.append(
-                {
-                    "run": run,
-                    "task": task,
-                    "baseline_accuracy": t["baseline"]["accuracy"],
-                    "baseline_accuracy_ci95": t["baseline"]["accuracy_ci95"],
-                    "accuracy": t["run"]["accuracy"],
-                    "accuracy_ci95": t["run"]["accuracy_ci95"],
-                    "baseline_mean_tokens": t["baseline"]["mean_tokens"],
-                    "mean_tokens": t["run"]["mean_tokens"],
-                    "compression": t["compression"],
-                    "aes": t["aes"],
-                    "aes_as_published": t["aes_as_published"],
-                    "accuracy_delta": t["accuracy_delta"],
-                    "accuracy_delta_ci95": t["accuracy_delta_ci95"],
-                    "mcnemar_p": t["mcnemar_p"],
-                    "token_ratio": t["token_ratio"],
-                    "token_ratio_ci95": t["token_ratio_ci95"],
-                    "samples": t["samples"],
-                    "notes": "; ".join(t["notes"]),
-                }
-            )
-        a = comparison["average"]
-        rows.append(
-            {
-                "run": run,
-                "task": "average",
-                "baseline_accuracy": a["baseline_accuracy"],
-                "accuracy": a["run_accuracy"],
-                "baseline_mean_tokens": a["baseline_mean_tokens"],
-                "mean_tokens": a["run_mean_tokens"],
-                "compression": a["compression_of_means"],
-                "aes": a["aes_mean_of_tasks"],
-                "aes_as_published": a["aes_as_published_mean_of_tasks"],
-                "aes_of_means": a["aes_of_means"],
-                "notes": "AES: mean of the tasks' AES; compression: of the mean lengths",
-            }
-        )
+def comparison_rows(result: Comparison) -> list[dict[str, Any]]:
+    """One flat row per run and task, then the run's average row: the table's and the CSV's lines."""
+    rows: list[dict[str, Any]] = []
+    for run, comparison in result.runs.items():
+        for task, t in comparison.tasks.items():
+            rows.append({
+                "run": run, "task": task,
+                "baseline_accuracy": t.baseline.accuracy, "baseline_accuracy_ci95": t.baseline.accuracy_ci95,
+                "accuracy": t.run.accuracy, "accuracy_ci95": t.run.accuracy_ci95,
+                "baseline_mean_tokens": t.baseline.mean_tokens, "mean_tokens": t.run.mean_tokens,
+                "compression": t.compression, "aes": t.aes, "aes_as_published": t.aes_as_published,
+                "accuracy_delta": t.accuracy_delta, "accuracy_delta_ci95": t.accuracy_delta_ci95, "mcnemar_p": t.mcnemar_p,
+                "token_ratio": t.token_ratio, "token_ratio_ci95": t.token_ratio_ci95, "samples": t.samples,
+                "notes": "; ".join(t.notes),
+            })  # fmt: skip
+        a = comparison.average
+        rows.append({
+            "run": run, "task": "average",
+            "baseline_accuracy": a.baseline_accuracy, "accuracy": a.run_accuracy,
+            "baseline_mean_tokens": a.baseline_mean_tokens, "mean_tokens": a.run_mean_tokens,
+            "compression": a.compression_of_means, "aes": a.aes_mean_of_tasks,
+            "aes_as_published": a.aes_as_published_mean_of_tasks, "aes_of_means": a.aes_of_means,
+            "notes": "AES: mean of the tasks' AES; compression: of the mean lengths",
+        })  # fmt: skip
     return rows
 
 

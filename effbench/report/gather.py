@@ -73,11 +73,7 @@ def gather(board: Leaderboard) -> ReportData:
             base = points.get(point.baseline) if point.baseline else None
             if base is not None:
                 scores = efficiency(base.accuracy, point.accuracy, base.mean_tokens, point.mean_tokens, weights)
-                point.compression, point.aes, point.aes_as_published = (
-                    scores["compression"],
-                    scores["aes"],
-                    scores["aes_as_published"],
-                )
+                point.compression, point.aes, point.aes_as_published = scores.compression, scores.aes, scores.aes_as_published
         mark_pareto(list(points.values()))
         tasks[task] = list(points.values())
     if not any(tasks.values()):

