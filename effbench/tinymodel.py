@@ -70,7 +70,7 @@ def build_tiny_model(folder: Path, *, seed: int = 0, layers: int = 2, hidden: in
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,
         tie_word_embeddings=True,
-        torch_dtype="float32",
+        dtype="float32",
     )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)

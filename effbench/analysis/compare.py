@@ -258,11 +258,9 @@ def average(tasks: dict[str, TaskComparison], weights: AESWeights) -> Average:
     model_accuracy = mean([t.run.accuracy for t in tasks.values()])
     base_tokens = mean([t.baseline.mean_tokens for t in tasks.values()])
     model_tokens = mean([t.run.mean_tokens for t in tasks.values()])
-    of_means = (
-        efficiency(base_accuracy, model_accuracy, base_tokens, model_tokens, weights)
-        if None not in (base_accuracy, model_accuracy, base_tokens, model_tokens)
-        else Efficiency(None, None, None)
-    )
+    of_means = Efficiency(None, None, None)
+    if base_accuracy is not None and model_accuracy is not None and base_tokens is not None and model_tokens is not None:
+        of_means = efficiency(base_accuracy, model_accuracy, base_tokens, model_tokens, weights)
     return Average(
         baseline_accuracy=base_accuracy,
         run_accuracy=model_accuracy,

@@ -34,7 +34,8 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> T
     """Accuracy is the mean over samples of the mean over their n completions."""
     per_sample_accuracy, votes, correct_counts, outcome_efficiency = [], [], [], []
     tokens, correct_flags, reasoning, answer_tokens, located = [], [], [], [], 0
-    verdicts, finish = Counter(), Counter()
+    verdicts: Counter[str] = Counter()
+    finish: Counter[str] = Counter()
     forced = 0
     groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
     for item in scored:

@@ -24,7 +24,8 @@ from effbench.types import Completion, Request
 class ContinuingBackend(Backend, Protocol):
     """A backend that continues a completion from token ids: what budget forcing needs of the engine."""
 
-    codec: Codec
+    @property
+    def codec(self) -> Codec: ...
 
     def prompt_text(self, request: Request) -> str: ...
 

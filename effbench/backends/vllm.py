@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from pydantic import Field
 
@@ -19,7 +19,7 @@ CONTINUES = True  # continues a completion from its token ids (Request.continue_
 
 class Options(Strict):
     revision: str | None = Field(None, description="model revision (hub models)")
-    dtype: str = Field("auto", description="weights dtype: auto, bfloat16, float16, float32")
+    dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] = Field("auto", description="weights dtype")
     max_model_len: int | None = Field(None, ge=1, description="context length (default: the model's)")
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model replica")
     data_parallel_size: int = Field(1, ge=1, description="model replicas")
@@ -60,23 +60,25 @@ class VLLMBackend:
             chunked_prefill = False  # vLLM CPU rewinds a CPU generator's offset after a partial prefill, and dies
         self.model, self.options = model, options
         self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+        engine_args: dict[str, Any] = {
+            "model": str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
+            "revision": options.revision,
+            "dtype": options.dtype,
+            "max_model_len": options.max_model_len,
+            "tensor_parallel_size": options.tensor_parallel_size,
+            "data_parallel_size": options.data_parallel_size,
+            "distributed_executor_backend": options.distributed_executor_backend,
+            "gpu_memory_utilization": options.gpu_memory_utilization,
+            "kv_cache_memory_bytes": int(kv_gb * (1 << 30)) if kv_gb else None,
+            "enforce_eager": options.enforce_eager,
+            "enable_prefix_caching": options.enable_prefix_caching,
+            "enable_chunked_prefill": chunked_prefill,
+            "trust_remote_code": options.trust_remote_code,
+        }
+        if options.max_num_seqs:
+            engine_args["max_num_seqs"] = options.max_num_seqs
         try:
-            self.llm = LLM(
-                model=str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
-                revision=options.revision,
-                dtype=options.dtype,
-                max_model_len=options.max_model_len,
-                tensor_parallel_size=options.tensor_parallel_size,
-                data_parallel_size=options.data_parallel_size,
-                distributed_executor_backend=options.distributed_executor_backend,
-                gpu_memory_utilization=options.gpu_memory_utilization,
-                kv_cache_memory_bytes=int(kv_gb * (1 << 30)) if kv_gb else None,
-                enforce_eager=options.enforce_eager,
-                **({"max_num_seqs": options.max_num_seqs} if options.max_num_seqs else {}),
-                enable_prefix_caching=options.enable_prefix_caching,
-                enable_chunked_prefill=chunked_prefill,
-                trust_remote_code=options.trust_remote_code,
-            )
+            self.llm = LLM(**engine_args)
         except Exception as exc:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
             raise BackendError(f"model {model!r} could not be loaded by vLLM: {first_line}") from None
@@ -113,7 +115,7 @@ class VLLMBackend:
                 for output in engine.step():
                     if output.finished:
                         request = by_id[output.request_id]
-                        yield request, [self._completion(o, request) for o in output.outputs]
+                        yield request, [self._completion(o, request) for o in cast(list, output.outputs)]
         finally:  # an interrupted generator must not leave requests running in the engine
             if engine.has_unfinished_requests():
                 engine.abort_request(list(by_id))
@@ -122,11 +124,10 @@ class VLLMBackend:
         """The prompt as the model reads it: the plain prompt, or the chat rendered by the model's template."""
         if isinstance(request.prompt, str):
             return request.prompt
-        return self.tokenizer.apply_chat_template(
-            list(request.prompt), tokenize=False, add_generation_prompt=True, **self._template_kwargs
-        )
+        options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True, **self._template_kwargs}
+        return str(self.tokenizer.apply_chat_template(list(request.prompt), **options))
 
-    def _engine_prompt(self, request: Request) -> dict[str, Any]:
+    def _engine_prompt(self, request: Request) -> Any:  # a vLLM TextPrompt or TokensPrompt
         if isinstance(request.prompt, str) and not request.continue_after:
             return {"prompt": request.prompt}  # vLLM adds the tokenizer's special tokens, as for any text prompt
         text = self.prompt_text(request)

@@ -129,8 +129,9 @@ def import_lmeval(
     `effbench export` named in the logs' metadata, else every task)."""
     log = read_log(path)
     problems = [p for task in log.tasks for p in task.problems]
-    exported = {(t.config.get("metadata") or {}).get("effbench_task") for t in log.tasks}
-    index = QuestionIndex(data_dir, tasks or (sorted(exported) if None not in exported else task_names()))
+    exported = [(t.config.get("metadata") or {}).get("effbench_task") for t in log.tasks]
+    named = sorted({name for name in exported if isinstance(name, str)})
+    index = QuestionIndex(data_dir, tasks or (named if all(isinstance(name, str) for name in exported) else task_names()))
     matched, mapping = _match(log.tasks, index, problems)
     if not matched:
         raise ConfigError(
@@ -170,7 +171,7 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
         taken = {sample.id for sample, _ in entry.docs}
         for doc, doc_key in zip(task.docs, keys, strict=True):
             sample = index.find(target, doc_key)
-            where = f"{task.samples_file.name} line {doc.line} (doc_id {doc.doc_id})"
+            where = f"{task.samples_file.name if task.samples_file else task.name} line {doc.line} (doc_id {doc.doc_id})"
             if sample is None:
                 problems.append(f"{where}: its question is not one of {target}'s")
             elif sample.id in taken:

@@ -102,15 +102,17 @@ def page_names(runs: list[Run]) -> dict[Path, tuple[Run, str]]:
 
 
 def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run, str]]) -> Point | None:
-    common = {"entry": entry.name, "model": entry.model, "method": entry.method, "baseline": entry.baseline}
     if run is not None:
         result = run.tasks.get(task)
-        if result is None or result.metrics.tokens is None or result.metrics.accuracy is None:
+        metrics = result.metrics if result else None
+        if result is None or metrics is None or metrics.tokens is None or metrics.accuracy is None:
             return None  # no completions for this task: nothing to place
-        metrics = result.metrics
         return Point(
-            **common,
+            entry.name,
+            entry.model,
+            entry.method,
             source=MEASURED,
+            baseline=entry.baseline,
             accuracy=metrics.accuracy,
             mean_tokens=metrics.tokens.mean,
             accuracy_ci=metrics.accuracy_ci95,
@@ -123,7 +125,14 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
     if reported is None:
         return None
     return Point(
-        **common, source=REPORTED, accuracy=reported.accuracy / 100, mean_tokens=reported.mean_tokens, aes_published=reported.aes
+        entry.name,
+        entry.model,
+        entry.method,
+        source=REPORTED,
+        baseline=entry.baseline,
+        accuracy=reported.accuracy / 100,
+        mean_tokens=reported.mean_tokens,
+        aes_published=reported.aes,
     )
 
 
@@ -165,8 +174,9 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
     """Entries that have every task: mean accuracy and length, compression of the means, the mean of the tasks' AES."""
     rows = []
     for entry in board.entries:
-        mine = [next((p for p in points if p.entry == entry.name), None) for points in tasks.values()]
-        if any(p is None for p in mine):
+        found = [next((p for p in points if p.entry == entry.name), None) for points in tasks.values()]
+        mine = [p for p in found if p is not None]
+        if len(mine) != len(found):
             continue
         first = mine[0]
         rows.append(

@@ -102,7 +102,8 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
     """Per task: the first `limit` samples for the browser; every completion's tokens; the per-level table."""
     lists, tokens, levels = {}, {}, {}
     for task, entry in run.tasks.items():
-        items, total, task_tokens, reasoning = [], 0, [], run.reasoning(task)
+        items, total, reasoning = [], 0, run.reasoning(task)
+        task_tokens: list[int] = []
         for scored in run.scored(task):
             total += 1
             task_tokens.extend(c.tokens for c in scored.completions)

@@ -186,12 +186,12 @@ def _evaluate(
     with GradingPool(config.workers, config.grade_timeout) as pool:
         if todo:
             pool.start()  # the grading workers load beside the engine, not during generation
-        if owned and todo:
+        if todo and backend is None:
             opening = time.time()
             backend = open_backend(config, options)  # before anything is written: a model that will not load leaves no run
             backend_start_s = round(time.time() - opening, 3)
         try:
-            if todo:
+            if todo and backend is not None:
                 record = record.model_copy(update={"backend": (described := backend.describe())})
                 write_record(store.run_file, record)
                 replayed = described.get("engine") == "replay" and "budget_forcing" not in described  # rescore, a derived budget

@@ -190,7 +190,8 @@ class LazyBackend:
     """Opens the backend on first use, so that a sweep whose budgets are all stored starts no engine."""
 
     def __init__(self, open_backend: Callable[[], Backend]):
-        self._open, self._backend = open_backend, None
+        self._open = open_backend
+        self._backend: Backend | None = None
 
     @property
     def backend(self) -> Any:
