@@ -40,32 +40,14 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     figure, axes = plt.subplots(figsize=(6.4, 4.2))
     models = sorted({p.model for p in points})
     colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
-    by_name = {p.entry: p for p in points}
-    for point in points:
-        base = by_name.get(point.baseline) if point.baseline else None
-        if base is not None:
-            axes.annotate(
-                "",
-                xy=(point.mean_tokens, 100 * point.accuracy),
-                xytext=(base.mean_tokens, 100 * base.accuracy),
-                arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4},
-            )
+    _baseline_arrows(axes, points)
     sweeps_of: dict[str, int] = {}
     for point in points:
         if point.curve:
-            style = LINE_STYLES[
-                sweeps_of.setdefault(point.model, 0) % len(LINE_STYLES)
-            ]  # two sweeps of one model differ in style
+            style = LINE_STYLES[sweeps_of.setdefault(point.model, 0) % len(LINE_STYLES)]  # two sweeps of a model differ
             sweeps_of[point.model] += 1
-            axes.plot(
-                [q.mean_tokens for q in point.curve],
-                [100 * q.accuracy for q in point.curve],
-                color=colour[point.model],
-                linestyle=style,
-                linewidth=1.3,
-                zorder=2,
-                label=f"{point.entry} (sweep)",
-            )
+            axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
+                      linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")  # fmt: skip
             for budget_point in point.curve:
                 _place(axes, budget_point, colour[point.model], label=f"{budget_point.budget}", below=True)
         else:
@@ -73,29 +55,36 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     everything = plotted(points)
     frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.mean_tokens)
     if len(frontier) > 1:
-        axes.step(
-            [p.mean_tokens for p in frontier],
-            [100 * p.accuracy for p in frontier],
-            where="post",
-            linestyle="--",
-            color="#444444",
-            linewidth=1,
-            label="Pareto frontier",
-            zorder=2,
-        )
+        axes.step([p.mean_tokens for p in frontier], [100 * p.accuracy for p in frontier], where="post", linestyle="--",
+                  color="#444444", linewidth=1, label="Pareto frontier", zorder=2)  # fmt: skip
     tokens = [p.mean_tokens for p in everything if p.mean_tokens > 0]
     if tokens and max(tokens) / min(tokens) > 8:
         axes.set_xscale("log")
-    for model in models:
-        axes.scatter([], [], marker="s", color=colour[model], label=model)
-    axes.scatter([], [], marker="o", color="#555555", label="measured here")
-    axes.scatter([], [], marker="D", facecolors="white", edgecolors="#555555", label="reported by a paper")
-    axes.legend(fontsize=7, frameon=False, loc="best")
+    _legend(axes, models, colour)
     axes.set_xlabel("mean completion tokens")
     axes.set_ylabel("accuracy (%)")
     axes.set_title(task)
     axes.grid(alpha=0.3, linewidth=0.5)
     return save(figure, stem)
+
+
+def _baseline_arrows(axes, points: list[Point]) -> None:
+    """An arrow from each entry's baseline to the entry."""
+    by_name = {p.entry: p for p in points}
+    for point in points:
+        base = by_name.get(point.baseline) if point.baseline else None
+        if base is not None:
+            axes.annotate("", xy=(point.mean_tokens, 100 * point.accuracy), xytext=(base.mean_tokens, 100 * base.accuracy),
+                          arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4})  # fmt: skip
+
+
+def _legend(axes, models: list[str], colour: dict[str, str]) -> None:
+    """One square per model, and the two point shapes (measured here, reported by a paper)."""
+    for model in models:
+        axes.scatter([], [], marker="s", color=colour[model], label=model)
+    axes.scatter([], [], marker="o", color="#555555", label="measured here")
+    axes.scatter([], [], marker="D", facecolors="white", edgecolors="#555555", label="reported by a paper")
+    axes.legend(fontsize=7, frameon=False, loc="best")
 
 
 def _place(axes, point: Point, colour: str, label: str, *, below: bool = False) -> None:
