@@ -1,53 +1,80 @@
-"""`effbench demo`: a tiny model and 20 problems, made here, through the whole pipeline."""
+"""`effbench demo`: effbench's tiny reasoning model on the arith task, in its three chain styles, through real vLLM.
+
+One model (`effbench/tiny_reasoner`, trained by scripts/train_tiny_reasoner.py) writes explicit,
+composed or implicit chains as its system message asks. The demo evaluates the three styles with one
+engine, compares the shorter two with the explicit one (accuracy with intervals, tokens, compression,
+AES) and writes the report with its Pareto plot: shorter chains cost accuracy on harder problems,
+measured exactly as a real model would be.
+"""
 
 from __future__ import annotations
 
-import json
 import os
-import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from effbench.tinymodel import build_tiny_model
+from pydantic import BaseModel
 
-DEMO_TASK = Path(__file__).parent / "demo_task.yaml"
-PROBLEMS_FILE = "demo/arithmetic.jsonl"
+from effbench.analysis.compare import Comparison, compare_runs
+from effbench.analysis.leaderboard import Entry, Leaderboard
+from effbench.backends import backend_module
+from effbench.config import EvalConfig
+from effbench.report.gather import gather
+from effbench.report.site import write_site
+from effbench.run.evaluate import Outcome, Progress, evaluate
+from effbench.run.sweep import LazyBackend
+from effbench.store.runs import open_run
+from effbench.tasks.arith import STYLES, write_test_set
+
+TINY_REASONER = Path(__file__).parent / "tiny_reasoner"
+ARITH_TASK = Path(__file__).parent / "arith_task.yaml"
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("EFFBENCH_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "effbench"
-    )
+    root = os.environ.get("EFFBENCH_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "effbench")
     return Path(root)
 
 
-def write_problems(root: Path, count: int = 20, seed: int = 0) -> Path:
-    """Deterministic arithmetic problems; their sha256 is pinned in demo_task.yaml."""
-    rng = random.Random(seed)
-    lines = []
-    for index in range(count):
-        a, b = rng.randint(2, 99), rng.randint(2, 99)
-        op = rng.choice("+-*")
-        answer = {"+": a + b, "-": a - b, "*": a * b}[op]
-        lines.append(json.dumps({"id": f"arith-{index}", "question": f"What is {a} {op} {b}?", "answer": str(answer)}))
-    path = root / PROBLEMS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
 def demo_defaults() -> dict[str, Any]:
-    """The eval keys of the demo; any of them can be overridden on the command line."""
-    root = cache_dir()
-    model = root / "tiny-model"
-    if not (model / "config.json").exists():
-        build_tiny_model(model)
-    write_problems(root / "data")
-    return {
-        "model": str(model),
-        "tasks": str(DEMO_TASK),
-        "data_dir": str(root / "data"),
-        "max_tokens": "48",
-        "name": "demo",
-        "enforce_eager": "true",
-    }
+    """The eval keys of the demo (any can be given on the command line); its test set is written first."""
+    data = cache_dir() / "data"
+    write_test_set(data)
+    return {"model": str(TINY_REASONER), "tasks": str(ARITH_TASK), "data_dir": str(data), "name": "arith",
+            "enforce_eager": "true", "dtype": "float32"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DemoOutcome:
+    runs: dict[str, Outcome]  # by style
+    comparison: Comparison  # composed and implicit against explicit
+    report: Path
+
+
+def run_demo(config: EvalConfig, options: BaseModel, progress: Progress | None = None, *, report: Path | None = None) -> DemoOutcome:
+    """The three styles as three runs (`<name>-explicit`, …) made with one engine, their comparison and report."""
+    engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))  # started only if a run needs it
+    runs = {}
+    try:
+        for style in STYLES:
+            styled = config.model_copy(update={"system": style, "name": f"{config.run_name}-{style}"})
+            runs[style] = evaluate(styled, options, progress=_labelled(progress, style), backend=engine)
+    finally:
+        engine.close()
+    comparison = compare_runs(open_run(runs["explicit"].folder), [open_run(runs[s].folder) for s in STYLES[1:]])
+    board = Leaderboard(
+        title="effbench demo: one tiny model, three chain lengths",
+        tasks=[spec_name(runs)],
+        entries=[Entry(name=style, model="effbench tiny reasoner", method=f"{style} chains", run=str(runs[style].folder),
+                       baseline=None if style == "explicit" else "explicit") for style in STYLES],  # fmt: skip
+    )
+    index = write_site(gather(board), report or Path("reports") / config.run_name)
+    return DemoOutcome(runs, comparison, index)
+
+
+def spec_name(runs: dict[str, Outcome]) -> str:
+    return next(iter(runs["explicit"].results.tasks))
+
+
+def _labelled(progress: Progress | None, style: str) -> Progress | None:
+    return (lambda task, stored, total: progress(f"{task} {style}", stored, total)) if progress else None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from effbench.demo import cache_dir
+from effbench.demo import ARITH_TASK, TINY_REASONER
 from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import load_task
 from tests.conftest import run_cli, write_script
@@ -193,42 +193,32 @@ def test_published_leaderboard_renders_offline(tmp_path, page):
 
 @pytest.mark.vllm
 def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
-    """The shipped leaderboard of real runs: two runs of the tiny model through the vLLM CPU engine, then the report."""
-    for name, max_tokens in (("tiny-48", 48), ("tiny-16", 16)):
-        result = run_cli("demo", f"name={name}", f"max_tokens={max_tokens}", cwd=tmp_path)
-        assert result.returncode == 0, result.stderr
-    cache = cache_dir()
-    result = run_cli(
-        "sweep",
-        f"model={cache / 'tiny-model'}",
-        f"tasks={REPO / 'effbench' / 'demo_task.yaml'}",
-        f"data_dir={cache / 'data'}",
-        "budgets=8,16,32,48",
-        "name=tiny-sweep",
-        "enforce_eager=true",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
+    """The shipped leaderboard of real runs: the tiny reasoning model's three chain styles and a budget sweep of the
+    explicit one, through the vLLM CPU engine, then the report with a frontier and a rising curve."""
+    engine = ("enforce_eager=true", "dtype=float32", "limit=120")
+    result = run_cli("demo", *engine, cwd=tmp_path, env={"EFFBENCH_CACHE": str(tmp_path)}, timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    result = run_cli("sweep", f"model={TINY_REASONER}", f"tasks={ARITH_TASK}", f"data_dir={tmp_path / 'data'}", "system=explicit",
+                     "budgets=16,24,32,48,64", "name=arith-explicit-sweep", *engine, cwd=tmp_path, timeout=900)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
     result = run_cli("report", str(REPO / "leaderboards" / "tiny_cpu.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     site = tmp_path / "reports" / "tiny_cpu"
     page.goto((site / "index.html").as_uri())
     shoot(page, "tiny-cpu")
-    assert page.errors == [] and page.locator("#table-demo .badge.measured").count() == 3
-    rows = page.locator("#table-demo tbody tr")
-    tokens = dict(
-        zip(
-            rows.evaluate_all("rs => rs.map(r => r.dataset.entry)"),
-            (
-                float(t)
-                for t in page.locator("#table-demo tbody td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")
-            ),
-            strict=True,
-        )
-    )
-    assert 0 < tokens["tiny-16"] <= 16 < tokens["tiny-48"] <= 48
-    assert tokens["tiny-sweep"] == tokens["tiny-48"]  # the sweep's row is its largest budget, the same work as tiny-48
-    page.goto((site / "run-tiny-16.html").as_uri())
-    assert page.errors == [] and page.locator("#list-demo .sample").count() == 20
-    page.goto((site / "run-tiny-sweep-b8.html").as_uri())
-    assert page.errors == [] and page.locator("#list-demo .sample").count() == 20
+    assert page.errors == [] and page.locator("#table-arith .badge.measured").count() == 4
+    column = {"accuracy": 6, "tokens": 8}
+    values = {
+        name: dict(zip(page.locator("#table-arith tbody tr").evaluate_all("rs => rs.map(r => r.dataset.entry)"),
+                       (float(v) for v in page.locator(f"#table-arith tbody td:nth-child({index})").evaluate_all(
+                           "c => c.map(x => x.dataset.value)")), strict=True))
+        for name, index in column.items()
+    }  # fmt: skip
+    accuracy, tokens = values["accuracy"], values["tokens"]
+    assert tokens["implicit"] < tokens["composed"] < tokens["explicit"] and accuracy["implicit"] < accuracy["explicit"]
+    assert page.locator("#table-arith tr.frontier").count() >= 2  # a real frontier: more than one entry on it
+    page.goto((site / "run-arith-explicit-sweep-b16.html").as_uri())
+    assert page.errors == [] and page.locator("#list-arith .sample").count() == 100
+    page.goto((site / "run-arith-implicit.html").as_uri())
+    assert page.errors == []
+    shoot(page, "tiny-cpu-implicit-run")

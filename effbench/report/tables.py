@@ -95,6 +95,22 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
     return table
 
 
+def level_table(results: dict[str, Results], field: str = "level") -> Table:
+    """Accuracy and mean tokens of several runs per value of a breakdown field (difficulty), side by side."""
+    tasks = {task for r in results.values() for task in r.tasks}
+    table = Table(title=f"accuracy % and mean tokens by {field}", title_justify="left")
+    table.add_column("run", justify="left")
+    values = sorted({v for r in results.values() for t in r.tasks.values() for v in t.metrics.breakdown.get(field, {})})
+    for value in values:
+        table.add_column(f"{field} {for_terminal(value)}", justify="right")
+    for name, result in results.items():
+        for task in sorted(tasks & set(result.tasks)):
+            groups = result.tasks[task].metrics.breakdown.get(field, {})
+            cells = [f"{percent(g.accuracy)} · {g.mean_tokens:.0f} tok" if (g := groups.get(v)) else "-" for v in values]
+            table.add_row(for_terminal(name if len(tasks) == 1 else f"{name} {task}"), *cells)
+    return table
+
+
 def tasks_table() -> Table:
     """Every task: its size, version, extractor and grader, where its data comes from, and whether it is at hand."""
     from effbench.tasks.data import describe_source

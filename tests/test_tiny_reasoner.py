@@ -1,0 +1,110 @@
+"""effbench's tiny reasoning model through the real vLLM CPU engine: a real trade-off between chain length and accuracy.
+
+The model is shipped in effbench/tiny_reasoner (trained by scripts/train_tiny_reasoner.py); its three chain
+styles, selected by the system message, are measured exactly as a real model would be.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from effbench.demo import ARITH_TASK, TINY_REASONER
+from effbench.tasks.arith import STYLES, problems, write_test_set
+from effbench.tasks.data import load_dataset
+from effbench.tasks.spec import parse_task
+from tests.conftest import read_lines, run_cli
+
+ENGINE = ("enforce_eager=true", "dtype=float32")
+
+
+def test_the_shipped_model_is_the_recorded_one_and_small():
+    sums = dict(reversed(line.split("  ", 1)) for line in (TINY_REASONER / "SHA256SUMS").read_text().splitlines())
+    assert {"model.safetensors", "tokenizer.json", "config.json"} <= set(sums)
+    for name, digest in sums.items():
+        assert hashlib.sha256((TINY_REASONER / name).read_bytes()).hexdigest() == digest, name
+    assert sum(p.stat().st_size for p in TINY_REASONER.iterdir()) <= 5 * 1024 * 1024
+
+
+def test_the_arith_family_is_deterministic_and_its_test_set_pinned(tmp_path):
+    assert [p.question for p in problems(50, 3)] == [p.question for p in problems(50, 3)]
+    first = problems(400, 0)
+    assert {len(p.steps) for p in first} == {1, 2, 3, 4} and {p.digits for p in first} == {1, 2}
+    assert all(0 <= v <= 99 for p in first for v in p.values())
+    chain = first[3].chain("explicit")
+    assert chain.startswith("<think>\n") and chain.endswith(f"</think>\n\n\\boxed{{{first[3].answer}}}")
+    assert len(first[3].chain("composed")) < len(chain) and first[3].chain("implicit").count("\n") == 3
+    write_test_set(tmp_path)
+    dataset = load_dataset(parse_task(ARITH_TASK), root=tmp_path)  # checked against the pinned sha256 and count
+    assert len(dataset.samples) == 400 and dataset.samples[0].metadata == {"level": "1", "digits": "1"}
+
+
+def results(folder: Path) -> dict:
+    return json.loads((folder / "results.json").read_text())["tasks"]["arith"]["metrics"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """`effbench demo` itself: the three styles, one engine, the comparison and the report."""
+    cwd = tmp_path_factory.mktemp("demo")
+    result = run_cli("demo", *ENGINE, cwd=cwd, env={"EFFBENCH_CACHE": str(cwd)}, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "explicit chains" in result.stdout and "level 4" in result.stdout
+    return cwd
+
+
+@pytest.mark.vllm
+def test_shorter_chains_cost_accuracy_on_harder_problems(demo):
+    explicit, composed, implicit = (results(demo / "runs" / f"arith-{s}") for s in STYLES)
+    assert explicit["accuracy"] >= 0.9
+    assert explicit["accuracy"] > composed["accuracy"] > implicit["accuracy"]
+    hardest = {name: m["breakdown"]["level"]["4"] for name, m in zip(STYLES, (explicit, composed, implicit), strict=True)}
+    assert hardest["implicit"]["accuracy"] <= 0.6 < hardest["explicit"]["accuracy"]
+    assert explicit["tokens"]["mean"] >= 3 * implicit["tokens"]["mean"]
+    assert explicit["tokens"]["mean"] > composed["tokens"]["mean"] > implicit["tokens"]["mean"]
+    assert (demo / "reports" / "arith" / "index.html").exists()
+
+
+@pytest.mark.vllm
+def test_a_gate_of_implicit_against_explicit_fails_on_accuracy(demo):
+    runs = demo / "runs"
+    result = run_cli("gate", str(runs / "arith-explicit"), str(runs / "arith-implicit"), "max_accuracy_drop=5")
+    assert result.returncode == 1
+    assert "FAIL arith max_accuracy_drop: accuracy drop (points)" in result.stderr and "judged on the 95% interval" in result.stderr
+    assert run_cli("gate", str(runs / "arith-explicit"), str(runs / "arith-explicit"), "max_accuracy_drop=0").returncode == 0
+
+
+@pytest.mark.vllm
+def test_rescore_reproduces_the_verdicts_and_a_rerun_the_results(demo):
+    rescored = run_cli("rescore", str(demo / "runs" / "arith-composed"))
+    assert rescored.returncode == 0, rescored.stderr
+    assert "rescored 400 completions" in rescored.stdout and "0 verdicts changed" in rescored.stdout
+    again = run_cli("eval", f"model={TINY_REASONER}", f"tasks={ARITH_TASK}", f"data_dir={demo / 'data'}", "system=composed",
+                    "name=arith-composed-again", *ENGINE, cwd=demo, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    first = read_lines(demo / "runs" / "arith-composed" / "arith.samples.jsonl")
+    second = read_lines(demo / "runs" / "arith-composed-again" / "arith.samples.jsonl")
+    assert first == second  # the same seed: the same tokens, verdicts and counts
+    assert results(demo / "runs" / "arith-composed") == results(demo / "runs" / "arith-composed-again")
+
+
+@pytest.mark.vllm
+def test_the_explicit_sweep_rises_with_the_budget_and_forcing_answers_more(demo):
+    common = (f"model={TINY_REASONER}", f"tasks={ARITH_TASK}", f"data_dir={demo / 'data'}", "system=explicit", "limit=200",
+              *ENGINE)  # fmt: skip
+    truncated = run_cli("sweep", *common, "budgets=16,24,32,48,64", "name=trunc", cwd=demo, timeout=600)
+    assert truncated.returncode == 0, truncated.stderr[-2000:]
+    curve = [results(demo / "runs" / "trunc" / f"trunc-b{b}")["accuracy"] for b in (16, 24, 32, 48, 64)]
+    assert curve == sorted(curve) and curve[0] < 0.5 < curve[-1]
+    forced = run_cli("sweep", *common, "budgets=16,24", "mode=force", "force_cue=\\boxed{", "name=forced", cwd=demo,
+                     timeout=600)  # fmt: skip
+    assert forced.returncode == 0, forced.stderr[-2000:]
+    for budget in (16, 24):
+        cut, answered = results(demo / "runs" / "trunc" / f"trunc-b{budget}"), results(demo / "runs" / "forced" / f"forced-b{budget}")
+        assert answered["verdicts"].get("no_answer", 0) + answered["verdicts"].get("unfinished", 0) < (
+            cut["verdicts"].get("no_answer", 0) + cut["verdicts"].get("unfinished", 0)
+        )
+        assert answered["accuracy"] >= cut["accuracy"]
