@@ -32,7 +32,9 @@ ARITH_TASK = Path(__file__).parent / "arith_task.yaml"
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("EFFBENCH_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "effbench")
+    root = os.environ.get("EFFBENCH_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "effbench"
+    )
     return Path(root)
 
 
@@ -51,7 +53,9 @@ class DemoOutcome:
     report: Path
 
 
-def run_demo(config: EvalConfig, options: BaseModel, progress: Progress | None = None, *, report: Path | None = None) -> DemoOutcome:
+def run_demo(
+    config: EvalConfig, options: BaseModel, progress: Progress | None = None, *, report: Path | None = None
+) -> DemoOutcome:
     """The three styles as three runs (`<name>-explicit`, …) made with one engine, their comparison and report."""
     engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))  # started only if a run needs it
     runs = {}
@@ -65,8 +69,16 @@ def run_demo(config: EvalConfig, options: BaseModel, progress: Progress | None =
     board = Leaderboard(
         title="effbench demo: one tiny model, three chain lengths",
         tasks=[spec_name(runs)],
-        entries=[Entry(name=style, model="effbench tiny reasoner", method=f"{style} chains", run=str(runs[style].folder),
-                       baseline=None if style == "explicit" else "explicit") for style in STYLES],  # fmt: skip
+        entries=[
+            Entry(
+                name=style,
+                model="effbench tiny reasoner",
+                method=f"{style} chains",
+                run=str(runs[style].folder),
+                baseline=None if style == "explicit" else "explicit",
+            )
+            for style in STYLES
+        ],
     )
     index = write_site(gather(board), report or Path("reports") / config.run_name)
     return DemoOutcome(runs, comparison, index)

@@ -7,8 +7,9 @@ that splits numbers into digits, learns to answer arith problems in the style th
 names: `explicit` (every operation a step), `composed` (two per step) or `implicit` (the answer only);
 without a system message it writes explicit chains. Training problems come from other seeds than the
 test set, and any that equals a test question is left out. Seeded, on the CPU; the loss is on the
-completion only. OUT (default effbench/tiny_reasoner) gets the weights, the tokenizer, the chat
-template and SHA256SUMS.
+completion only. 6000 steps of 64 examples take about 22 minutes on 2 cores (1276 s of training and a
+minute making the data, for the shipped model). OUT (default effbench/tiny_reasoner) gets the weights,
+the tokenizer, the chat template and SHA256SUMS.
 """
 
 from __future__ import annotations
@@ -48,10 +49,21 @@ def build_tokenizer(corpus: list[str]):
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(corpus, trainer=trainer)
+    tokenizer = Tokenizer.from_str(thinking_markers_as_text(tokenizer.to_str()))
     fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<|endoftext|>", eos_token="<|im_end|>",
                                    pad_token="<|endoftext|>", unk_token=None)  # fmt: skip
     fast.chat_template = CHAT_TEMPLATE
     return fast
+
+
+def thinking_markers_as_text(tokenizer_json: str) -> str:
+    """`<think>` and `</think>` stay one token each but are not special, so that decoding keeps them (as Qwen3's
+    tokenizer does): a completion cut inside its thinking is then `unfinished`, and budget forcing sees it open."""
+    state = json.loads(tokenizer_json)
+    for token in state["added_tokens"]:
+        if token["content"] in ("<think>", "</think>"):
+            token["special"] = False
+    return json.dumps(state, ensure_ascii=False)
 
 
 def training_examples(count: int, seed: int) -> list[tuple[str, str | None, str]]:
@@ -75,7 +87,7 @@ def encode(tokenizer, example: tuple[str, str | None, str]) -> tuple[list[int], 
     question, style, completion = example
     prompt = tokenizer.apply_chat_template(messages(question, style), tokenize=False, add_generation_prompt=True)
     prompt_ids = tokenizer.encode(prompt, add_special_tokens=False)
-    completion_ids = tokenizer.encode(completion, add_special_tokens=False) + [tokenizer.eos_token_id]
+    completion_ids = [*tokenizer.encode(completion, add_special_tokens=False), tokenizer.eos_token_id]
     return prompt_ids + completion_ids, len(prompt_ids)
 
 
@@ -84,7 +96,7 @@ def batches(encoded: list[tuple[list[int], int]], size: int, rng: random.Random,
     import torch
 
     order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i][0]), rng.random()))
-    groups = [order[i:i + size] for i in range(0, len(order), size)]
+    groups = [order[i : i + size] for i in range(0, len(order), size)]
     rng.shuffle(groups)
     for group in groups:
         width = max(len(encoded[i][0]) for i in group)
@@ -93,9 +105,9 @@ def batches(encoded: list[tuple[list[int], int]], size: int, rng: random.Random,
         mask = torch.zeros((len(group), width), dtype=torch.long)
         for row, i in enumerate(group):
             tokens, start = encoded[i]
-            ids[row, :len(tokens)] = torch.tensor(tokens)
-            labels[row, start:len(tokens)] = torch.tensor(tokens[start:])
-            mask[row, :len(tokens)] = 1
+            ids[row, : len(tokens)] = torch.tensor(tokens)
+            labels[row, start : len(tokens)] = torch.tensor(tokens[start:])
+            mask[row, : len(tokens)] = 1
         yield ids, labels, mask
 
 
@@ -117,7 +129,8 @@ def train(out: Path, steps: int, seed: int, batch_size: int = 64) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01, betas=(0.9, 0.98))
     warmup = max(1, steps // 20)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps)))
+        optimizer, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))
+    )
     rng = random.Random(seed)
     started, step = time.time(), 0
     model.train()
@@ -149,7 +162,7 @@ def save(model, tokenizer, out: Path, info: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?", type=Path, default=REPO / "effbench" / "tiny_reasoner")
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     train(args.out, args.steps, args.seed)

@@ -208,3 +208,13 @@ def test_task_metrics_all_right_and_all_wrong(verdict, expected):
     assert metrics["pass_at_k"] == {"1": expected, "2": expected, "4": expected}
     assert metrics["maj_at_k"] == {"1": expected, "2": expected, "4": expected}
     assert metrics["tokens_per_correct"] == (pytest.approx(78 / 12) if expected else None)
+
+
+def test_task_metrics_do_not_depend_on_the_order_samples_finished_in():
+    """A run's samples are stored as they finish, which varies with batching: the same samples, the same numbers."""
+    import random
+
+    items = [scored(str(i), [("correct" if i % 3 else "wrong", str(i))], [10 + 7 * i], reasoning=3) for i in range(60)]
+    shuffled = items[:]
+    random.Random(5).shuffle(shuffled)
+    assert task_metrics(shuffled, ()) == task_metrics(items, ())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,34 +31,59 @@ def _stats(values: list[int]) -> TokenStats | None:
     )
 
 
+class _Row(NamedTuple):
+    """What the metrics need of one sample: numbers and answers, not its texts."""
+
+    id: str
+    correct: tuple[bool, ...]
+    votes: tuple[str | None, ...]
+    outcome_efficiency: float
+    tokens: tuple[int, ...]
+    reasoning_tokens: tuple[int | None, ...]
+    located: int
+    verdicts: tuple[str, ...]
+    finish_reasons: tuple[str, ...]
+    forced: int
+    groups: tuple[str, ...]  # the sample's value of each breakdown field
+
+
+def _row(item: Scored, breakdown: tuple[str, ...]) -> _Row:
+    return _Row(
+        id=item.sample.id,
+        correct=tuple(g.correct for g in item.grades),
+        votes=tuple(_vote(g) for g in item.grades),
+        outcome_efficiency=float(np.mean([_outcome_efficiency(g) for g in item.grades])),
+        tokens=tuple(c.tokens for c in item.completions),
+        reasoning_tokens=tuple(c.reasoning_tokens for c in item.completions),
+        located=sum(g.correct and g.first_correct is not None for g in item.grades),
+        verdicts=tuple(g.verdict for g in item.grades),
+        finish_reasons=tuple(c.finish_reason for c in item.completions),
+        forced=sum(c.forced is not None for c in item.completions),
+        groups=tuple(str(item.sample.metadata.get(field)) for field in breakdown),
+    )
+
+
 def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> TaskMetrics:
-    """Accuracy is the mean over samples of the mean over their n completions."""
-    per_sample_accuracy, votes, correct_counts, outcome_efficiency = [], [], [], []
-    tokens, correct_flags, reasoning, answer_tokens, located = [], [], [], [], 0
-    verdicts: Counter[str] = Counter()
-    finish: Counter[str] = Counter()
-    forced = 0
+    """Accuracy is the mean over samples of the mean over their n completions.
+
+    The samples are taken in the order of their ids, not of the file (which is the order they finished in),
+    so that the same samples always give the same numbers, bootstrap interval included, to the last bit."""
+    rows = sorted((_row(item, breakdown) for item in scored), key=lambda row: row.id)
+    per_sample_accuracy = [sum(row.correct) / len(row.correct) for row in rows]
+    correct_counts = [(len(row.correct), sum(row.correct)) for row in rows]
+    tokens = [t for row in rows for t in row.tokens]
+    correct_flags = [ok for row in rows for ok in row.correct]
+    pairs = [(t, r) for row in rows for t, r in zip(row.tokens, row.reasoning_tokens, strict=True) if r is not None]
+    reasoning, answer_tokens = [r for _, r in pairs], [t - r for t, r in pairs]
+    verdicts = Counter(v for row in rows for v in row.verdicts)
+    finish = Counter(f for row in rows for f in row.finish_reasons)
     groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
-    for item in scored:
-        correct = [g.correct for g in item.grades]
-        per_sample_accuracy.append(sum(correct) / len(correct))
-        correct_counts.append((len(correct), sum(correct)))
-        votes.append([_vote(g) for g in item.grades])
-        outcome_efficiency.append(float(np.mean([_outcome_efficiency(g) for g in item.grades])))
-        sample_tokens = [c.tokens for c in item.completions]
-        tokens.extend(sample_tokens)
-        correct_flags.extend(correct)
-        located += sum(g.correct and g.first_correct is not None for g in item.grades)
-        for c in item.completions:
-            if c.reasoning_tokens is not None:
-                reasoning.append(c.reasoning_tokens)
-                answer_tokens.append(c.tokens - c.reasoning_tokens)
-        verdicts.update(g.verdict for g in item.grades)
-        finish.update(c.finish_reason for c in item.completions)
-        forced += sum(c.forced is not None for c in item.completions)
-        for field in breakdown:
-            groups[field][str(item.sample.metadata.get(field))].append((per_sample_accuracy[-1], float(np.mean(sample_tokens))))
-    completions = len(tokens)
+    for row, accuracy in zip(rows, per_sample_accuracy, strict=True):
+        for field, value in zip(breakdown, row.groups, strict=True):
+            groups[field][value].append((accuracy, float(np.mean(row.tokens))))
+    completions, forced, located = len(tokens), sum(row.forced for row in rows), sum(row.located for row in rows)
+    votes = [list(row.votes) for row in rows]
+    outcome_efficiency = [row.outcome_efficiency for row in rows]
     accuracy_values = np.asarray(per_sample_accuracy, dtype=float)
     ci = bootstrap_ci(accuracy_values)
     n = min((count for count, _ in correct_counts), default=0)

@@ -125,14 +125,14 @@ def demo_command(words: tuple[str, ...]) -> None:
     and accuracy by difficulty, and writes the report with its Pareto plot to reports/<name>/.
     """
     from effbench.demo import demo_defaults, run_demo
-    from effbench.report.compare_output import comparison_rows, comparison_table
-    from effbench.report.tables import level_table
+    from effbench.report.tables import level_table, styles_table
 
     config, options = eval_config({**demo_defaults(), **parse_words(words)})
     stderr.print("effbench demo: a tiny model trained here answers 400 arithmetic chains in three styles, "
                  "through the real vLLM engine.")  # fmt: skip
     outcome = with_progress(lambda progress: run_demo(config, options, progress))
-    stdout.print(comparison_table(comparison_rows(outcome.comparison), "explicit chains"))
+    runs = {style: run.folder.name for style, run in outcome.runs.items() if style != "explicit"}
+    stdout.print(styles_table(outcome.comparison, outcome.runs["explicit"].results, runs, "explicit"))
     stdout.print(level_table({style: run.results for style, run in outcome.runs.items()}))
     stdout.print("Shorter chains cost accuracy where problems are harder: the implicit style answers in a few tokens, and "
                  "loses most on four operations. effbench measures a real model the same way.")  # fmt: skip

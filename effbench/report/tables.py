@@ -6,6 +6,7 @@ from typing import Any
 
 from rich.table import Table
 
+from effbench.analysis.compare import Comparison
 from effbench.report.compare_output import percent
 from effbench.store.records import Results
 from effbench.store.runs import Sweep
@@ -93,6 +94,29 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
             end_section=True,
         )
     return table
+
+
+def styles_table(comparison: Comparison, baseline: Results, runs: dict[str, str], baseline_label: str) -> Table:
+    """Each run of `runs` (a label -> its run name) against the baseline: accuracy with its interval, mean tokens,
+    compression, AES and the paired accuracy difference; the baseline's own row first."""
+    table = Table(title=f"against {for_terminal(comparison.baseline)}", title_justify="left")
+    for column in ("run", "accuracy % [95% CI]", "mean tokens", "compression %", "AES", "Δacc pts [95% CI]", "p (McNemar)"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    task, metrics = next(iter(baseline.tasks.items()))
+    ci = metrics.metrics.accuracy_ci95
+    table.add_row(for_terminal(baseline_label), f"{percent(metrics.metrics.accuracy)} {_bracket(ci)}",
+                  _num(metrics.metrics.mean_tokens), "-", "-", "-", "-")  # fmt: skip
+    for label, name in runs.items():
+        t = comparison.runs[name].tasks[task]
+        table.add_row(for_terminal(label), f"{percent(t.run.accuracy)} {_bracket(t.run.accuracy_ci95)}", _num(t.run.mean_tokens),
+                      percent(t.compression), "-" if t.aes is None else f"{t.aes:.2f}",
+                      f"{100 * t.accuracy_delta:+.1f} {_bracket(t.accuracy_delta_ci95)}",
+                      "<0.001" if t.mcnemar_p < 0.001 else f"{t.mcnemar_p:.3f}")  # fmt: skip
+    return table
+
+
+def _bracket(ci: tuple[float, float] | None) -> str:
+    return "" if ci is None else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
 def level_table(results: dict[str, Results], field: str = "level") -> Table:

@@ -20,6 +20,7 @@ from effbench.schema import Strict
 from effbench.store.folder import RunStore
 from effbench.store.records import read_run_record
 from effbench.store.runs import Run, open_run
+from effbench.tasks.spec import load_task
 
 
 class RescoreOptions(Strict):
@@ -54,13 +55,21 @@ def rescore(folder: Path, options: RescoreOptions | None = None, *, progress=Non
     target = options.name or f"{run.name}-rescored"
     _check_target(run, run.folder.parent / target)
     values: dict[str, Any] = {k: v for k, v in run.info.config.items() if k in EvalConfig.model_fields}
-    values.update(backend="replay", name=target, out=str(run.folder.parent), tasks=tuple(run.info.identity.tasks or run.tasks))
+    values.update(backend="replay", name=target, out=str(run.folder.parent), tasks=stored_tasks(run))
     values.update(options.model_dump(exclude_none=True, exclude={"name"}))
     config = build(EvalConfig, values, what=f"the stored config of {run.folder}")
     replay = backend_module("replay").Options(replay_from=run.folder)
     outcome = evaluate(config, replay, progress=progress)
     changes, compared = verdict_changes(run, open_run(outcome.folder), list(outcome.results.tasks))
     return outcome, changes, compared
+
+
+def stored_tasks(run: Run) -> tuple[str, ...]:
+    """The run's tasks as its commands named them (a registry name, or a task file of the user's), then any other
+    task it holds by name."""
+    named = [task for task in run.info.config.get("tasks") or [] if isinstance(task, str)]
+    covered = {load_task(task).name for task in named}
+    return (*named, *(task for task in (run.info.identity.tasks or run.tasks) if task not in covered))
 
 
 def _check_target(run: Run, folder: Path) -> None:

@@ -63,7 +63,7 @@ class Problem:
             lines = [f"{values[i]} {SYMBOL[s.op]} {s.operand} = {values[i + 1]}" for i, s in enumerate(self.steps)]
         elif style == "composed":
             for i in range(0, len(self.steps), 2):
-                pair = self.steps[i:i + 2]
+                pair = self.steps[i : i + 2]
                 if len(pair) == 2:
                     first, second = pair
                     inner = f"({values[i]} {SYMBOL[first.op]} {first.operand})"
@@ -113,8 +113,9 @@ def problems(count: int, seed: int) -> list[Problem]:
 def write_test_set(root: Path) -> Path:
     """The task's test set under `root` (its sha256 is pinned in arith_task.yaml): the same bytes on every machine."""
     lines = [
-        json.dumps({"id": f"arith-{i}", "question": p.question, "answer": str(p.answer), "level": len(p.steps),
-                    "digits": p.digits})  # fmt: skip
+        json.dumps(
+            {"id": f"arith-{i}", "question": p.question, "answer": str(p.answer), "level": len(p.steps), "digits": p.digits}
+        )
         for i, p in enumerate(problems(TEST_SIZE, TEST_SEED))
     ]
     path = root / TEST_FILE
