@@ -198,6 +198,9 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     engine = ("enforce_eager=true", "dtype=float32", "limit=120")
     result = run_cli("demo", *engine, cwd=tmp_path, env={"EFFBENCH_CACHE": str(tmp_path)}, timeout=900)
     assert result.returncode == 0, result.stderr[-2000:]
+    page.goto((tmp_path / "reports" / "arith" / "index.html").as_uri())  # the report `effbench demo` writes
+    shoot(page, "demo-report")
+    assert page.errors == [] and page.locator("#table-arith .badge.measured").count() == 3
     result = run_cli("sweep", f"model={TINY_REASONER}", f"tasks={ARITH_TASK}", f"data_dir={tmp_path / 'data'}", "system=explicit",
                      "budgets=16,24,32,48,64", "name=arith-explicit-sweep", *engine, cwd=tmp_path, timeout=900)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
