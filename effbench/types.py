@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from effbench.errors import DataError
 from effbench.grading.reasoning import THINK, ReasoningFormat
 
 Message = dict[str, str]
@@ -52,16 +53,27 @@ class Request:
 
 @dataclass(frozen=True)
 class Completion:
-    """One generated completion. `tokens` counts completion tokens; `reasoning_tokens` those up to the end of its reasoning."""
+    """One generated completion. `tokens` counts completion tokens (None where nothing counted them: an import
+    without counts or a tokenizer); `reasoning_tokens` those up to the end of its reasoning."""
 
     text: str
-    tokens: int
+    tokens: int | None
     finish_reason: str
     token_ids: tuple[int, ...] | None = None
     reasoning_tokens: int | None = None
     reasoning: str | None = None
     token_count_source: str = "token_ids"
     forced: dict[str, Any] | None = None  # budget forcing: where the ending was inserted, its text and its tokens
+
+    @property
+    def counted_tokens(self) -> int:
+        """`tokens` where a count is needed (to cut or to force a completion): one that was never counted is refused."""
+        if self.tokens is None:
+            raise DataError(
+                "a stored completion's tokens were not counted (it was imported without tokens= or tokenizer=); "
+                "import it again with tokenizer=NAME_OR_PATH"
+            )
+        return self.tokens
 
     def to_json(self, *, with_token_ids: bool = True) -> dict[str, Any]:
         data = asdict(self)

@@ -17,8 +17,9 @@ LAYERS = {
     "analysis": 2,
     "run": 3,
     "report": 3,
-    "lmeval": 4,
-    "cli": 5,
+    "imports": 4,
+    "lmeval": 5,
+    "cli": 6,
 }
 SHARED = {"types", "errors", "schema", "config", "text"}
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60

@@ -81,14 +81,13 @@ class Side:
 
     accuracy: float
     accuracy_ci95: tuple[float, float] | None
-    mean_tokens: float
+    mean_tokens: float | None  # None where its completions' tokens were not counted
 
 
 def summary(samples: TaskSamples, confidence: float = 0.95) -> Side:
     per_sample_accuracy = samples.correct.mean(axis=1)
-    return Side(
-        float(per_sample_accuracy.mean()), bootstrap_ci(per_sample_accuracy, level=confidence), float(samples.tokens.mean())
-    )
+    tokens = float(samples.tokens.mean()) if samples.counted else None
+    return Side(float(per_sample_accuracy.mean()), bootstrap_ci(per_sample_accuracy, level=confidence), tokens)
 
 
 @dataclass(frozen=True)
@@ -112,6 +111,7 @@ def paired(base: TaskSamples, model: TaskSamples, confidence: float = 0.95) -> P
     pairs = min(base.correct.shape[1], model.correct.shape[1])  # completion i of a sample against completion i
     only_base = int((base.correct[:, :pairs] & ~model.correct[:, :pairs]).sum())
     only_model = int((~base.correct[:, :pairs] & model.correct[:, :pairs]).sum())
+    counted = base.counted and model.counted
     return Paired(
         samples=len(base.ids),
         accuracy_delta=float(model_accuracy.mean() - base_accuracy.mean()),
@@ -119,8 +119,8 @@ def paired(base: TaskSamples, model: TaskSamples, confidence: float = 0.95) -> P
         mcnemar_p=mcnemar_exact(only_base, only_model),
         only_baseline_correct=only_base,
         only_run_correct=only_model,
-        token_ratio=float(model_tokens.mean() / base_tokens.mean()) if base_tokens.mean() > 0 else None,
-        token_ratio_ci95=paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio, level=confidence),
+        token_ratio=float(model_tokens.mean() / base_tokens.mean()) if counted and base_tokens.mean() > 0 else None,
+        token_ratio_ci95=paired_bootstrap_ci(base_tokens, model_tokens, mean_ratio, level=confidence) if counted else None,
     )
 
 
@@ -245,7 +245,11 @@ def compare_task(
 ) -> TaskComparison:
     """One task of a run against the baseline's, over the same samples in the same order."""
     base_side, model_side = summary(base, confidence), summary(model, confidence)
-    scores = efficiency(base_side.accuracy, model_side.accuracy, base_side.mean_tokens, model_side.mean_tokens, weights)
+    scores = Efficiency(None, None, None)
+    if base_side.mean_tokens is not None and model_side.mean_tokens is not None:
+        scores = efficiency(base_side.accuracy, model_side.accuracy, base_side.mean_tokens, model_side.mean_tokens, weights)
+    else:
+        notes = (*notes, "token counts absent: no compression, AES or token ratio")
     return TaskComparison(
         **asdict(scores), **asdict(paired(base, model, confidence)), baseline=base_side, run=model_side, notes=notes
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,7 +38,7 @@ class _Row(NamedTuple):
     correct: tuple[bool, ...]
     votes: tuple[str | None, ...]
     outcome_efficiency: float
-    tokens: tuple[int, ...]
+    tokens: tuple[int | None, ...]
     reasoning_tokens: tuple[int | None, ...]
     located: int
     verdicts: tuple[str, ...]
@@ -67,53 +67,62 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> T
     """Accuracy is the mean over samples of the mean over their n completions.
 
     The samples are taken in the order of their ids, not of the file (which is the order they finished in),
-    so that the same samples always give the same numbers, bootstrap interval included, to the last bit."""
+    so that the same samples always give the same numbers, bootstrap interval included, to the last bit.
+    Where any completion's tokens were not counted, every token figure is absent (None), not 0."""
     rows = sorted((_row(item, breakdown) for item in scored), key=lambda row: row.id)
     per_sample_accuracy = [sum(row.correct) / len(row.correct) for row in rows]
     correct_counts = [(len(row.correct), sum(row.correct)) for row in rows]
-    tokens = [t for row in rows for t in row.tokens]
     correct_flags = [ok for row in rows for ok in row.correct]
-    pairs = [(t, r) for row in rows for t, r in zip(row.tokens, row.reasoning_tokens, strict=True) if r is not None]
-    reasoning, answer_tokens = [r for _, r in pairs], [t - r for t, r in pairs]
+    counted = all(t is not None for row in rows for t in row.tokens)
     verdicts = Counter(v for row in rows for v in row.verdicts)
     finish = Counter(f for row in rows for f in row.finish_reasons)
-    groups: dict[str, dict[str, list[tuple[float, float]]]] = {f: defaultdict(list) for f in breakdown}
+    groups: dict[str, dict[str, list[tuple[float, float | None]]]] = {f: defaultdict(list) for f in breakdown}
     for row, accuracy in zip(rows, per_sample_accuracy, strict=True):
         for field, value in zip(breakdown, row.groups, strict=True):
-            groups[field][value].append((accuracy, float(np.mean(row.tokens))))
-    completions, forced, located = len(tokens), sum(row.forced for row in rows), sum(row.located for row in rows)
+            groups[field][value].append((accuracy, float(np.mean([t or 0 for t in row.tokens])) if counted else None))
+    completions, forced, located = len(correct_flags), sum(row.forced for row in rows), sum(row.located for row in rows)
     votes = [list(row.votes) for row in rows]
     outcome_efficiency = [row.outcome_efficiency for row in rows]
     accuracy_values = np.asarray(per_sample_accuracy, dtype=float)
-    ci = bootstrap_ci(accuracy_values)
     n = min((count for count, _ in correct_counts), default=0)
     ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
-    right = [t for t, ok in zip(tokens, correct_flags, strict=True) if ok]
     return TaskMetrics(
         samples=len(per_sample_accuracy),
         completions=completions,
         accuracy=float(accuracy_values.mean()) if completions else None,
-        accuracy_ci95=ci,
+        accuracy_ci95=bootstrap_ci(accuracy_values),
         pass_at_k={str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
         maj_at_k={str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
         outcome_efficiency=float(np.mean(outcome_efficiency)) if outcome_efficiency else None,
         outcome_efficiency_located=located,
-        correct_completions=len(right),
-        tokens=_stats(tokens),
-        total_tokens=int(sum(tokens)),
-        reasoning_tokens=_stats(reasoning),
-        answer_tokens=_stats(answer_tokens),
-        completions_with_reasoning=len(reasoning),
-        correct_tokens=_stats(right),
-        wrong_tokens=_stats([t for t, ok in zip(tokens, correct_flags, strict=True) if not ok]),
-        tokens_per_correct=sum(tokens) / len(right) if right else None,
-        truncation_rate=finish["length"] / completions if completions else None,
+        correct_completions=sum(correct_flags),
+        truncation_rate=finish["length"] / completions if completions and not finish["unknown"] else None,
         forced_rate=forced / completions if completions else None,
-        truncation_curve=_truncation_curve(tokens, correct_flags),
         verdicts=dict(sorted(verdicts.items())),
         finish_reasons=dict(sorted(finish.items())),
         breakdown={field: _group_table(groups[field]) for field in breakdown},
+        **(_token_figures(rows, correct_flags) if counted else {"total_tokens": None}),
     )
+
+
+def _token_figures(rows: list[_Row], correct_flags: list[bool]) -> dict[str, Any]:
+    """The token statistics of completions that were all counted."""
+    tokens = [int(t) for row in rows for t in row.tokens if t is not None]
+    both = (pair for row in rows for pair in zip(row.tokens, row.reasoning_tokens, strict=True))
+    pairs = [(t, r) for t, r in both if r is not None and t is not None]
+    reasoning, answer_tokens = [r for _, r in pairs], [t - r for t, r in pairs]
+    right = [t for t, ok in zip(tokens, correct_flags, strict=True) if ok]
+    return {
+        "tokens": _stats(tokens),
+        "total_tokens": int(sum(tokens)),
+        "reasoning_tokens": _stats(reasoning),
+        "answer_tokens": _stats(answer_tokens),
+        "completions_with_reasoning": len(reasoning),
+        "correct_tokens": _stats(right),
+        "wrong_tokens": _stats([t for t, ok in zip(tokens, correct_flags, strict=True) if not ok]),
+        "tokens_per_correct": sum(tokens) / len(right) if right else None,
+        "truncation_curve": _truncation_curve(tokens, correct_flags),
+    }
 
 
 def _outcome_efficiency(grade) -> float:
@@ -164,10 +173,12 @@ def _truncation_curve(tokens: list[int], correct: list[bool]) -> dict[str, float
     return {str(b): float((ok & (array <= b)).mean()) for b in budgets}
 
 
-def _group_table(groups: dict[str, list[tuple[float, float]]]) -> dict[str, GroupStats]:
+def _group_table(groups: dict[str, list[tuple[float, float | None]]]) -> dict[str, GroupStats]:
     return {
         value: GroupStats(
-            samples=len(rows), accuracy=float(np.mean([a for a, _ in rows])), mean_tokens=float(np.mean([t for _, t in rows]))
+            samples=len(rows),
+            accuracy=float(np.mean([a for a, _ in rows])),
+            mean_tokens=None if any(t is None for _, t in rows) else float(np.mean([t for _, t in rows if t is not None])),
         )
         for value, rows in sorted(groups.items())
     }

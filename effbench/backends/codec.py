@@ -114,7 +114,7 @@ def cut(completion: Completion, max_tokens: int, codec: Codec, reasoning: Reason
 
     A completion that finished within the cap is unchanged. Under greedy decoding the cut equals a
     separate capped run token for token (the tokens before the cap do not depend on the cap)."""
-    if completion.tokens <= max_tokens:
+    if completion.counted_tokens <= max_tokens:
         return completion
     if (
         completion.forced is not None

@@ -98,7 +98,7 @@ class ForcingBackend:
         text, ids, closes_thinking = ending
         return Completion(
             text=stopped.text + text + answer.text,
-            tokens=stopped.tokens + answer.tokens,
+            tokens=stopped.counted_tokens + answer.counted_tokens,
             finish_reason=answer.finish_reason,
             token_ids=tuple(stopped.token_ids or ()) + ids + tuple(answer.token_ids or ()),
             reasoning_tokens=stopped.tokens if closes_thinking else stopped.reasoning_tokens,

@@ -18,7 +18,7 @@ from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut
 from effbench.errors import BackendError
 from effbench.schema import Strict
 from effbench.store.folder import RunStore
-from effbench.store.records import RunRecord, read_run_record
+from effbench.store.records import RunRecord, TaskIdentity, read_run_record
 from effbench.types import Completion, Request
 
 
@@ -81,7 +81,10 @@ class ReplayBackend:
 
     def _cut(self, completion: Completion, request: Request) -> Completion:
         max_tokens = request.sampling.max_tokens
-        if completion.tokens <= max_tokens:
+        stored_cap = self._info().identity.tasks.get(request.task, TaskIdentity()).sampling.get("max_tokens")
+        if completion.tokens is None and isinstance(stored_cap, int) and max_tokens >= stored_cap:
+            return completion  # nothing to cut: the cap is the one it was made (or imported) with
+        if completion.counted_tokens <= max_tokens:
             return completion
         try:
             return cut(completion, max_tokens, self._codec or self._load_codec(completion), request.reasoning)
@@ -96,7 +99,8 @@ class ReplayBackend:
             self._codec = WordCodec()
         else:
             info = self._info()
-            model, options = info.model, info.backend_options
+            options = info.backend_options
+            model = options.get("tokenizer") or info.model  # an import names the tokenizer that counted it
             try:
                 self._codec = TokenizerCodec.load(model, options.get("revision"), options.get("trust_remote_code", False))
             except Exception as exc:

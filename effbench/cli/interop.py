@@ -14,9 +14,13 @@ from effbench.text import for_terminal, printable
 
 
 def import_sections() -> list[tuple[str, Any]]:
+    from effbench.imports.command import GenerationKeys
     from effbench.lmeval.importer import ImportKeys
 
-    return [("Keys", ImportKeys)]
+    return [("Keys of import lm-eval", ImportKeys), ("Keys of import jsonl and the named formats", GenerationKeys)]
+
+
+IMPORT_KINDS = ("lm-eval", "jsonl", "qwen-math", "lighteval", "evalscope", "openai-batch")
 
 
 @cli.command("import", cls=KeysHelp, keys=import_sections)
@@ -24,20 +28,53 @@ def import_sections() -> list[tuple[str, Any]]:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("words", nargs=-1)
 def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
-    """Make an effbench run from another harness's logs: effbench import lm-eval PATH [tokenizer=NAME_OR_PATH]
-    [name=RUN] [out=runs] [tasks=gsm8k,math500] [data_dir=DIR] [workers=2] [grade_timeout=10]
+    """Make an effbench run from generations made elsewhere: effbench import KIND PATH [key=value ...]
 
-    PATH is the --output_path of `lm_eval ... --log_samples` (or its results_*.json). Each lm-eval task
-    is mapped onto the effbench task whose questions it holds; the texts are graded by effbench and
-    re-tokenized with the model's tokenizer (default: the model lm-eval ran). Documents that match
-    nothing and malformed lines are listed with their line numbers. tasks= limits the effbench tasks
-    searched (each is loaded, from the hub where EFFBENCH_DATA_DIR is not set).
+    \b
+    lm-eval PATH       the --output_path of `lm_eval ... --log_samples` (or its results_*.json)
+    jsonl FILE         any JSON Lines, JSON array or Parquet file: question=FIELD completion=FIELD
+                       [gold= id= task= tokens= score= finish= ...], dotted paths such as code.0
+    qwen-math FILE     the Qwen2.5-Math evaluation's output .jsonl (SkyThought, simpleRL-reason)
+    lighteval FILE     lighteval's details_*.parquet
+    evalscope PATH     evalscope's reviews/<model>/ folder or one of its .jsonl files
+    openai-batch FILE  an OpenAI (or vLLM run_batch) batch output file [requests=INPUT_FILE]
+
+    Each record is matched onto an effbench sample (by its question, or by task and id) and graded by
+    effbench against effbench's gold; records that match nothing, repeat a sample or cannot be read are
+    listed with their line numbers, and golds and scores of the file that disagree are listed. Token
+    counts come from the file, else from tokenizer=; with neither, the run has no token metrics.
     """
-    from effbench.lmeval.importer import ImportKeys, import_lmeval
     from effbench.report.tables import results_table
 
-    if kind != "lm-eval":
-        raise ConfigError(f"cannot import {kind!r}: effbench imports lm-eval logs (effbench import lm-eval PATH)")
+    if kind not in IMPORT_KINDS:
+        raise ConfigError(f"cannot import {kind!r}: effbench imports {', '.join(IMPORT_KINDS)} (effbench import KIND PATH)")
+    if kind == "lm-eval":
+        folder, results, problems, disagreements, mapping = _import_lmeval(path, words)
+        for source, target in mapping.items():
+            stdout.print(printable(f"lm-eval task {source} -> effbench task {target}"), markup=False)
+    else:
+        from effbench.imports.command import GenerationKeys, import_file
+
+        outcome = import_file(kind, path, parse_keys(GenerationKeys, words, what="import"))
+        folder, results, problems, disagreements = outcome.folder, outcome.results, outcome.problems, outcome.disagreements
+        for note in outcome.notes:
+            stdout.print(printable(f"note: {note}"), markup=False, soft_wrap=True)
+        for task, accuracy in outcome.file_accuracy.items():
+            ours = results.tasks[task].metrics.accuracy
+            stdout.print(f"{task}: the file's own scores give {100 * accuracy:.1f}%, effbench's grading {100 * (ours or 0):.1f}%")
+    for problem in problems:
+        stderr.print(printable(f"not imported: {problem}"), markup=False, soft_wrap=True)
+    for disagreement in disagreements:
+        stderr.print(printable(f"disagrees: {disagreement}"), markup=False, soft_wrap=True)
+    stdout.print(results_table(results, {}))
+    what = "lines or tasks" if kind == "lm-eval" else "record" if len(problems) == 1 else "records"
+    missed = f"; {len(problems)} {what} not imported (listed above)" if problems else ""
+    stdout.print(f"run stored in {for_terminal(folder)}{missed}")
+
+
+def _import_lmeval(path: Path, words: tuple[str, ...]):
+    from effbench.lmeval.importer import ImportKeys, import_lmeval
+
     keys = parse_keys(ImportKeys, words, what="import")
     outcome = import_lmeval(
         path,
@@ -49,13 +86,7 @@ def import_command(kind: str, path: Path, words: tuple[str, ...]) -> None:
         workers=keys.workers,
         grade_timeout=keys.grade_timeout,
     )
-    for problem in outcome.problems:
-        stderr.print(printable(f"not imported: {problem}"), markup=False, soft_wrap=True)
-    for source, target in outcome.mapping.items():
-        stdout.print(printable(f"lm-eval task {source} -> effbench task {target}"), markup=False)
-    stdout.print(results_table(outcome.results, {}))
-    missed = f"; {len(outcome.problems)} lines or tasks not imported (listed above)" if outcome.problems else ""
-    stdout.print(f"run stored in {for_terminal(outcome.folder)}{missed}")
+    return outcome.folder, outcome.results, outcome.problems, [], outcome.mapping
 
 
 def export_sections() -> list[tuple[str, Any]]:

@@ -13,30 +13,24 @@ from __future__ import annotations
 
 import hashlib
 import re
-import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from effbench import __version__
-from effbench.backends.codec import Codec, TokenizerCodec
+from effbench.backends.codec import Codec
 from effbench.config import comma_separated, plain_run_name
-from effbench.errors import ConfigError, EffbenchError, StoreError
+from effbench.errors import ConfigError
 from effbench.grading.pool import GradingPool
-from effbench.grading.scoring import Rules, score
+from effbench.imports.matching import QuestionIndex, question_key
+from effbench.imports.writing import Imported, ImportedTask, counted, load_codec, new_store, write_run
 from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
-from effbench.run.environment import environment
-from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
 from effbench.schema import Strict
-from effbench.store.folder import RunStore
-from effbench.store.lock import RunLock
-from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, write_record
-from effbench.tasks.data import Dataset, load_dataset
-from effbench.tasks.spec import TaskSpec, load_task, task_names
-from effbench.types import Completion, Sample, Sampling, Scored
+from effbench.store.records import Results
+from effbench.tasks.data import Dataset
+from effbench.tasks.spec import TaskSpec, task_names
+from effbench.types import Sample, Sampling
 
 SPECIAL_TOKENS = {
     "hf": "stripped: lm-eval's hf backend decodes with skip_special_tokens=True",
@@ -59,44 +53,9 @@ class Matched:
     docs: list[tuple[Sample, LoggedDoc]]  # (effbench sample, the logged document)
 
 
-def question_key(text: str) -> str:
-    return hashlib.sha256(re.sub(r"\s+", " ", text).strip().encode()).hexdigest()
-
-
 def doc_keys(doc: LoggedDoc) -> set[str]:
     """The question keys of every text field of a logged document: its question is one of them, whatever its name."""
     return {question_key(value) for value in doc.doc.values() if isinstance(value, str)}
-
-
-class QuestionIndex:
-    """Every effbench task's samples by question hash, for the tasks whose data is at hand."""
-
-    def __init__(self, data_dir: Path | None, names: list[str]):
-        self.tasks: dict[str, tuple[TaskSpec, Dataset, dict[str, Sample]]] = {}
-        self.unavailable: list[str] = []  # searched for nothing: said with every document that matches no task
-        for name in names:
-            spec = load_task(name)
-            try:
-                dataset = load_dataset(spec, root=data_dir)
-            except EffbenchError:
-                self.unavailable.append(name)
-                continue
-            self.tasks[name] = (spec, dataset, {question_key(s.question): s for s in dataset.samples})
-
-    def best_task(self, keys: list[set[str]]) -> str | None:
-        """The task that holds the most documents; on a tie, the smallest (MATH-500 before all of MATH)."""
-        counts = Counter(name for doc in keys for name in self.tasks if self.find(name, doc) is not None)
-        if not counts:
-            return None
-        return max(counts, key=lambda name: (counts[name], -len(self.tasks[name][1].samples)))
-
-    def find(self, name: str, keys: set[str]) -> Sample | None:
-        by_key = self.tasks[name][2]
-        return next((by_key[k] for k in keys if k in by_key), None)
-
-    def searched(self) -> str:
-        missing = f"; not at hand, so not searched: {', '.join(self.unavailable)}" if self.unavailable else ""
-        return f"searched {', '.join(self.tasks) or 'no task'}{missing}"
 
 
 class ImportKeys(Strict):
@@ -137,18 +96,11 @@ def import_lmeval(
         raise ConfigError(
             f"{log.results_file}: no logged document matches an effbench task's questions ({index.searched()}); nothing to import"
         )
-    store = RunStore.open(out, name or _default_name(log))
-    if store.folder.exists():
-        raise StoreError(f"{store.folder} exists already; choose another name= or remove it")
-    codec = _codec(tokenizer or log.model)
-    started = time.time()
-    plans = []
-    with RunLock(store.folder), GradingPool(workers, grade_timeout) as pool:
-        for found in matched.values():
-            plans.append(_write_task(store, found, codec, pool))
-        results = collect_results(log.model, "lm-eval", store, plans)
-        write_record(store.results_file, results)
-        write_record(store.run_file, _run_record(log, path, tokenizer or log.model, plans, mapping, problems, started))
+    store = new_store(out, name or _default_name(log))
+    codec = load_codec(tokenizer or log.model)
+    imported = [_task(found, codec, log, mapping) for found in matched.values()]
+    with GradingPool(workers, grade_timeout) as pool:
+        results, _ = write_run(store, log.model, imported, pool, _record(log, path, tokenizer or log.model, mapping, problems))
     return ImportOutcome(store.folder, results, mapping, problems)
 
 
@@ -182,34 +134,23 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
     return matched, mapping
 
 
-def _codec(tokenizer: str) -> Codec:
-    try:
-        return TokenizerCodec.load(tokenizer)
-    except Exception as exc:
-        raise ConfigError(
-            f"the tokenizer {tokenizer!r} could not be loaded ({str(exc).splitlines()[0][:200]}); "
-            "give the model's tokenizer with tokenizer=NAME_OR_PATH"
-        ) from None
-
-
-def _write_task(store: RunStore, found: Matched, codec: Codec, pool: GradingPool) -> TaskPlan:
-    """Grade and store the task's documents in the effbench task's order; the plan that describes them."""
-    order = {s.id: i for i, s in enumerate(found.dataset.samples)}
-    docs = sorted(found.docs, key=lambda item: order[item[0].id])
-    sizes = {len(doc.texts) for _, doc in docs}
+def _task(found: Matched, codec: Codec, log: LmEvalLog, mapping: dict[str, str]) -> ImportedTask:
+    """The task's documents as imported completions, counted again and with finish reasons inferred from the counts."""
+    sizes = {len(doc.texts) for _, doc in found.docs}
     if len(sizes) > 1:
         raise ConfigError(f"{found.spec.name}: the logged documents have {sorted(sizes)} completions each; import them apart")
-    sampling = _sampling(docs[0][1].gen_kwargs, sizes.pop())
+    sampling = _sampling(found.docs[0][1].gen_kwargs, sizes.pop())
     rules = found.spec.rules()
-    pending = []
-    with store.appender(found.spec.name) as out:
-        for sample, doc in docs:
-            completions = [_completion(text, codec, sampling.max_tokens, rules) for text in doc.texts]
-            grades = [score(pool, c, sample.gold, rules) for c in completions]
-            pending.append((sample, doc.prompt, completions, grades))
-        for sample, prompt, completions, grades in pending:
-            out.append(Scored(sample, prompt, tuple(completions), tuple(g.result() for g in grades)).to_json())
-    return TaskPlan(found.spec, found.dataset, sampling, (), {sample.id: sample for sample, _ in docs}, rules)
+    items = []
+    for sample, doc in found.docs:
+        completions = []
+        for text in doc.texts:
+            completion = counted(text, codec, rules)
+            finish = "length" if (completion.tokens or 0) >= sampling.max_tokens else "stop"
+            completions.append(replace(completion, finish_reason=finish))
+        items.append(Imported(sample, doc.prompt, tuple(completions)))
+    configs = [log.results["configs"][task] for task, target in mapping.items() if target == found.spec.name]
+    return ImportedTask(found.spec, found.dataset, items, sampling, _template_hash(found.spec, configs, log))
 
 
 def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
@@ -221,18 +162,6 @@ def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:
         top_k=int(gen_kwargs.get("top_k") or -1),
         max_tokens=int(gen_kwargs.get("max_gen_toks") or 256),
     )  # lm-eval's default max_gen_toks
-
-
-def _completion(text: str, codec: Codec, max_tokens: int, rules: Rules) -> Completion:
-    ids = codec.encode(text)
-    return Completion(
-        text=text,
-        tokens=len(ids),
-        finish_reason="length" if len(ids) >= max_tokens else "stop",
-        token_ids=ids,
-        reasoning_tokens=codec.reasoning_tokens(ids, text, rules.reasoning),
-        token_count_source="retokenized",
-    )
 
 
 def _default_name(log: LmEvalLog) -> str:
@@ -253,42 +182,17 @@ def _template_hash(spec: TaskSpec, configs: list[dict[str, Any]], log: LmEvalLog
     return "lm-eval:" + hashlib.sha256(repr((settings, chat, log.results.get("system_instruction"))).encode()).hexdigest()
 
 
-def _run_record(
-    log: LmEvalLog,
-    path: Path,
-    tokenizer: str,
-    plans: list[TaskPlan],
-    mapping: dict[str, str],
-    problems: list[str],
-    started: float,
-) -> RunRecord:
+def _record(log: LmEvalLog, path: Path, tokenizer: str, mapping: dict[str, str], problems: list[str]) -> dict[str, Any]:
     backend = str((log.results.get("config") or {}).get("model", "unknown"))
-    configs = defaultdict(list)
-    for task, target in mapping.items():
-        configs[target].append(log.results["configs"][task])
-    identity_tasks = {
-        p.spec.name: TaskIdentity(
-            version=p.spec.version,
-            samples_sha256=p.dataset.fingerprint["samples_sha256"],
-            template_sha256=_template_hash(p.spec, configs[p.spec.name], log),
-            sampling=vars(p.sampling),
-        )
-        for p in plans
-    }
-    return RunRecord(
-        effbench_version=__version__,
-        created=now(),
-        config={
+    return {
+        "config": {
             "model": log.model,
-            "tasks": [p.spec.name for p in plans],
+            "tasks": sorted(set(mapping.values())),
             "backend": "lm-eval",
             "backend_options": {"lm_eval_model": backend, "model_args": log.model_args},
         },
-        identity=Identity(model=log.model, tasks=identity_tasks),
-        tasks={p.spec.name: task_info(p) for p in plans},
-        environment=environment(),
-        backend={"engine": "lm-eval import", "lm_eval_version": log.results.get("lm_eval_version"), "model": backend},
-        imported={
+        "backend": {"engine": "lm-eval import", "lm_eval_version": log.results.get("lm_eval_version"), "model": backend},
+        "import": {
             "from": str(log.results_file),
             "given": str(path),
             "tasks": mapping,
@@ -298,6 +202,4 @@ def _run_record(
             "finish_reasons": "inferred: length where the re-tokenized count reaches max_gen_toks, stop otherwise",
             "problems": problems,
         },
-        invocations=[{"started": iso(started), "finished": now(), "wall_s": round(time.time() - started, 3), "tasks": {}}],
-        status="complete",
-    )
+    }

@@ -106,7 +106,7 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
         task_tokens: list[int] = []
         for scored in run.scored(task):
             total += 1
-            task_tokens.extend(c.tokens for c in scored.completions)
+            task_tokens.extend(c.tokens for c in scored.completions if c.tokens is not None)
             if total > limit:
                 continue
             for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades, strict=True)):

@@ -130,7 +130,7 @@ def level_table(results: dict[str, Results], field: str = "level") -> Table:
     for name, result in results.items():
         for task in sorted(tasks & set(result.tasks)):
             groups = result.tasks[task].metrics.breakdown.get(field, {})
-            cells = [f"{percent(g.accuracy)} · {g.mean_tokens:.0f} tok" if (g := groups.get(v)) else "-" for v in values]
+            cells = [f"{percent(g.accuracy)} · {_num(g.mean_tokens)} tok" if (g := groups.get(v)) else "-" for v in values]
             table.add_row(for_terminal(name if len(tasks) == 1 else f"{name} {task}"), *cells)
     return table
 

@@ -274,7 +274,7 @@ def _generate(
         for request, completions in backend.generate(plan.todo):
             gold = plan.samples[request.sample_id].gold
             pending.append((request, completions, [score(pool, c, gold, plan.rules) for c in completions]))
-            tokens += sum(c.tokens for c in completions)
+            tokens += sum(c.tokens or 0 for c in completions)  # for the progress line
             write_ready(wait=False)
         generate_s = time.time() - started
         write_ready(wait=True)

@@ -40,7 +40,7 @@ class GroupStats(Record):
 
     samples: int
     accuracy: float
-    mean_tokens: float
+    mean_tokens: float | None  # None where the completions' tokens were not counted
 
 
 class TaskMetrics(Record):
@@ -56,7 +56,7 @@ class TaskMetrics(Record):
     outcome_efficiency_located: int = 0
     correct_completions: int = 0
     tokens: TokenStats | None = None
-    total_tokens: int = 0
+    total_tokens: int | None = 0  # None where the completions' tokens were not counted
     reasoning_tokens: TokenStats | None = None
     answer_tokens: TokenStats | None = None
     completions_with_reasoning: int = 0

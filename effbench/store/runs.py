@@ -34,7 +34,11 @@ class TaskSamples:
 
     ids: tuple[str, ...]
     correct: np.ndarray  # (samples, n) of bool
-    tokens: np.ndarray  # (samples, n) of int
+    tokens: np.ndarray  # (samples, n) of float: counts, NaN where a completion's tokens were not counted
+
+    @property
+    def counted(self) -> bool:
+        return not bool(np.isnan(self.tokens).any())
 
     def aligned(self, ids: tuple[str, ...]) -> TaskSamples:
         """The same samples in the order of `ids`."""
@@ -81,7 +85,7 @@ class Run:
         for scored in self.scored(task):
             ids.append(scored.sample.id)
             correct.append([grade.correct for grade in scored.grades])
-            tokens.append([completion.tokens for completion in scored.completions])
+            tokens.append([np.nan if c.tokens is None else c.tokens for c in scored.completions])
         if len({len(row) for row in correct}) > 1:
             raise StoreError(f"{self.folder / task}.samples.jsonl: samples have different numbers of completions")
         return TaskSamples(tuple(ids), np.asarray(correct, dtype=bool), np.asarray(tokens, dtype=float))

@@ -177,14 +177,18 @@ def _raw(spec: TaskSpec, fs: FieldSpec, record: dict, index: int) -> Any:
 
 
 def lookup(record: dict, path: str) -> Any:
-    """`record[path]`, or the value at a dotted path into nested objects (`other.source`)."""
+    """`record[path]`, or the value at a dotted path into nested objects and lists (`other.source`, `code.0`,
+    `output.choices.1.text`); None where the path leads nowhere."""
     if path in record:
         return record[path]
     value: Any = record
     for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        else:
             return None
-        value = value[part]
     return value
 
 

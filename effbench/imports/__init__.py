@@ -1,0 +1,1 @@
+"""Generations made elsewhere, made into ordinary effbench runs."""
