@@ -13,11 +13,14 @@ for a fraction, `\\$`, units, `x =`, thousands separators, spaces), a third are 
 of the completions end in a pathological answer (towers of powers, deep nesting,
 huge factorials) that can make a grader hang.
 
-Three graders see the same completions, side by side in this one run:
+Four graders see the same completions, side by side in this one run:
 - math-verify as people use it: `verify(parse(gold), parse(completion))` with its defaults, in
   this process, one sample after the other (its own 5 s signal timeouts on);
 - the same, on the answers that effbench's extractor found (isolates what the pool adds);
-- effbench: extraction here, equivalence in the pool of `workers` processes with a hard timeout.
+- effbench: extraction here, equivalence in the pool of `workers` processes with a hard timeout;
+- `effbench.grade`, the Python API a reward function calls (the whole verdict: reasoning split,
+  extraction, equivalence, and for a correct one the position of its first correct answer), one call
+  at a time and from 8 threads at once, over a shared pool of `workers` processes (10 s timeout).
 Prints samples/s, the ratios, the verdict counts and the slowest single sample of each.
 """
 
@@ -117,6 +120,19 @@ def pooled(pairs: list[tuple[str, str]], workers: int, timeout: float) -> tuple[
         return time.perf_counter() - started, verdicts
 
 
+def api(pairs: list[tuple[str, str]], threads: int) -> tuple[float, list[str]]:
+    """`effbench.grade` on every pair, from `threads` threads at once (the pool's workers started before the clock)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import effbench
+
+    effbench.grade("\\boxed{1}", "1")
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as executor:
+        verdicts = [g.verdict for g in executor.map(lambda pair: effbench.grade(*pair), pairs)]
+    return time.perf_counter() - started, verdicts
+
+
 def compare(count: int, share: float, workers: int, timeout: float) -> None:
     pairs = completions(count, share)
     print(
@@ -139,6 +155,11 @@ def compare(count: int, share: float, workers: int, timeout: float) -> None:
     print(
         f"  speed-up vs math-verify on whole completions: {whole_s / pool_s:.2f}x; on extracted answers: {part_s / pool_s:.2f}x"
     )
+    for threads in (1, 8):
+        api_s, verdicts = api(pairs, threads)
+        counts = ", ".join(f"{v} {verdicts.count(v)}" for v in sorted(set(verdicts)))
+        print(f"  effbench.grade, {threads} thread(s):   {api_s:8.2f} s {count / api_s:8.1f}/s  {counts}")
+        print(f"    vs math-verify on whole completions: {whole_s / api_s:.2f}x")
 
 
 def main() -> None:
@@ -148,6 +169,7 @@ def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.01
+    os.environ.setdefault("EFFBENCH_GRADE_WORKERS", str(workers))  # effbench.grade's shared pool: the same size
     compare(count, 0.0, workers, timeout=5.0)  # throughput on realistic completions
     compare(max(count // 10, 100), share, workers, timeout=5.0)  # worst case: some inputs make graders hang
 

@@ -7,9 +7,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
+from effbench.api import compare, evaluate, grade, load_runs
 
-def load_runs(root="runs"):
-    """One row per (run, task) of every finished run under `root`, as a pandas DataFrame: for notebooks."""
-    from effbench.store.runs import load_runs as load
-
-    return load(root)
+__all__ = ["compare", "evaluate", "grade", "load_runs"]

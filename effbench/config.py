@@ -59,6 +59,9 @@ class EvalConfig(Strict):
     force_tokens: int = Field(32, ge=1, description="tokens the model may write after the forced cue")
     seed: int = Field(0, description="sampling seed; each problem's seed derives from it and the problem id")
     limit: int | None = Field(None, ge=1, description="evaluate only the first N problems of each task")
+    sample_ids: dict[str, tuple[str, ...]] | None = Field(
+        None, description="evaluate only these problems of a task (by id; in a config file): a rescore of an imported run"
+    )
     prompt: Literal["chat", "plain"] = Field(
         "chat", description="chat template (instruct/reasoning models) or plain text (base models)"
     )

@@ -11,28 +11,13 @@ import click
 
 from effbench.backends import BACKENDS, backend_module
 from effbench.cli.app import KeysHelp, cli, stderr, stdout, write_output
-from effbench.config import EvalConfig, build, parse_keys, parse_words, split_keys
-from effbench.errors import ConfigError
+from effbench.config import EvalConfig, build, parse_keys, parse_words
+from effbench.run.configure import eval_config
 from effbench.text import for_terminal, printable, without_surrogates
 
 
 def eval_sections() -> list[tuple[str, Any]]:
     return [("Keys", EvalConfig), *((f"backend={name} keys", backend_module(name).Options) for name in BACKENDS)]
-
-
-def eval_config(values: dict[str, Any]) -> tuple[EvalConfig, Any]:
-    """The common config and the backend's options from `key=value` values; a key in the wrong place is one error line."""
-    name = values.get("backend", "vllm")
-    module = backend_module(name)
-    common, backend_values = split_keys(values, module.Options)
-    for key in common:
-        if key not in EvalConfig.model_fields:
-            owner = next((b for b in BACKENDS if b != name and key in backend_module(b).Options.model_fields), None)
-            if owner:
-                raise ConfigError(f"key {key!r} belongs to backend={owner}, not backend={name}")
-    config = build(EvalConfig, common, what="eval")
-    options = build(module.Options, backend_values, what=f"backend={name}")
-    return config, options
 
 
 def with_progress(work: Any) -> Any:

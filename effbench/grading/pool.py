@@ -6,6 +6,7 @@ recorded as `timeout`, never as wrong, and the rest of the evaluation goes on.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import queue
 import threading
@@ -139,7 +140,8 @@ class GradingPool:
             worker = None
             future.set_result(outcome)
         if worker is not None:
-            worker[1].send(None)
+            with contextlib.suppress(OSError):  # gone already: at exit, multiprocessing stops daemon workers first
+                worker[1].send(None)
             worker[0].join(timeout=5)
             if worker[0].is_alive():
                 worker[0].kill()

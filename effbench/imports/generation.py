@@ -141,4 +141,8 @@ def _kind(value: Any) -> str:
         return "null"
     if isinstance(value, str):
         return f"the text {value[:40]!r}"
-    return f"a {type(value).__name__} ({str(value)[:40]})"
+    if isinstance(value, bool):
+        return f"the value {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    return "a list" if isinstance(value, list) else "an object" if isinstance(value, dict) else f"a {type(value).__name__}"

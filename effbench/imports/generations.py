@@ -78,7 +78,8 @@ def import_generations(
     index = QuestionIndex(settings.data_dir, list(settings.tasks or task_names()))
     matched = match(generations, index, problems)
     if not matched:
-        raise ConfigError(f"{path}: no record matches an effbench sample ({index.searched()}); nothing to import")
+        first = f"; the first record: {problems[0]}" if problems else ""
+        raise ConfigError(f"{path}: no record matches an effbench sample ({index.searched()}){first}; nothing to import")
     codec = load_codec(settings.tokenizer) if settings.tokenizer else None
     store = new_store(settings.out, settings.name or _default_name(settings, path))
     tasks = [_task(found, index, codec, settings) for found in matched.values()]

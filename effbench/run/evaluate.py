@@ -80,6 +80,8 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
     plans = []
     for spec in specs:
         dataset = load_dataset(spec, root=config.data_dir, limit=config.limit)
+        chosen = set((config.sample_ids or {}).get(spec.name, ())) or None
+        samples = [s for s in dataset.samples if chosen is None or s.id in chosen]
         sampling = resolve_sampling(config, spec)
         rules = spec.rules(config.reasoning)
         done = store.completed_ids(spec.name)
@@ -92,10 +94,10 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
                 sample_seed(config.seed, spec.name, s.id),
                 reasoning=rules.reasoning,
             )
-            for s in dataset.samples
+            for s in samples
             if s.id not in done
         )
-        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in dataset.samples}, rules))
+        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in samples}, rules))
     return plans
 
 

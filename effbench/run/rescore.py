@@ -56,6 +56,8 @@ def rescore(folder: Path, options: RescoreOptions | None = None, *, progress=Non
     _check_target(run, run.folder.parent / target)
     values: dict[str, Any] = {k: v for k, v in run.info.config.items() if k in EvalConfig.model_fields}
     values.update(backend="replay", name=target, out=str(run.folder.parent), tasks=stored_tasks(run))
+    if run.info.imported is not None:  # an import holds the problems its file held, not the task's first N
+        values["sample_ids"] = {task: tuple(s.sample.id for s in run.scored(task)) for task in run.tasks}
     values.update(options.model_dump(exclude_none=True, exclude={"name"}))
     config = build(EvalConfig, values, what=f"the stored config of {run.folder}")
     replay = backend_module("replay").Options(replay_from=run.folder)
