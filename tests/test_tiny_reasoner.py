@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +124,16 @@ def test_the_explicit_sweep_rises_with_the_budget_and_forcing_answers_more(demo)
             cut["verdicts"].get("no_answer", 0) + cut["verdicts"].get("unfinished", 0)
         )
         assert answered["accuracy"] >= cut["accuracy"]
+
+
+@pytest.mark.vllm
+def test_the_readme_s_python_example_runs_on_the_demo_s_runs(demo, tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## effbench from Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(example, encoding="utf-8")
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=demo, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "True correct 18"
+    assert "arith-implicit" in result.stdout and "average" in result.stdout and "arith-explicit" in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from pydantic import Field, field_validator
@@ -70,19 +71,10 @@ def import_file(kind: str, path: Path, keys: GenerationKeys) -> ImportOutcome:
         records, fields, notes, temperature = read.records, read.fields, read.notes, read.temperature
     if keys.requests and kind != "openai-batch":
         raise ConfigError("requests= is the input file of an OpenAI batch; it is for `effbench import openai-batch`")
-    settings = Settings(
-        kind=kind,
-        model=keys.model,
-        name=keys.name,
-        out=keys.out,
-        tasks=keys.tasks,
-        data_dir=keys.data_dir,
-        tokenizer=keys.tokenizer,
-        reasoning=keys.reasoning,
-        temperature=keys.temperature if keys.temperature is not None else temperature,
-        max_tokens=keys.max_tokens,
-        workers=keys.workers,
-        grade_timeout=keys.grade_timeout,
-        notes=notes,
-    )
+    given_settings = {
+        f.name: getattr(keys, f.name) for f in dataclasses.fields(Settings) if f.name in GenerationKeys.model_fields
+    }
+    if keys.temperature is None:
+        given_settings["temperature"] = temperature  # the file's name may say it
+    settings = Settings(**given_settings, kind=kind, notes=notes)
     return import_generations(path, records, fields, settings, problems)
