@@ -20,7 +20,7 @@ Four graders see the same completions, side by side in this one run:
 - effbench: extraction here, equivalence in the pool of `workers` processes with a hard timeout;
 - `effbench.grade`, the Python API a reward function calls (the whole verdict: reasoning split,
   extraction, equivalence, and for a correct one the position of its first correct answer), one call
-  at a time and from 8 threads at once, over a shared pool of `workers` processes (10 s timeout).
+  at a time and from 8 threads at once, over a shared pool of `workers` processes (5 s timeout).
 Prints samples/s, the ratios, the verdict counts and the slowest single sample of each.
 """
 
@@ -170,6 +170,7 @@ def main() -> None:
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.01
     os.environ.setdefault("EFFBENCH_GRADE_WORKERS", str(workers))  # effbench.grade's shared pool: the same size
+    os.environ.setdefault("EFFBENCH_GRADE_TIMEOUT", "5")  # and the same timeout as the pool's below
     compare(count, 0.0, workers, timeout=5.0)  # throughput on realistic completions
     compare(max(count // 10, 100), share, workers, timeout=5.0)  # worst case: some inputs make graders hang
 
