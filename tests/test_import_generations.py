@@ -125,6 +125,8 @@ def test_an_imported_run_compares_gates_rescores_reports_and_loads(tmp_path, dat
     report = run_cli("report", str(board), f"out={tmp_path / 'site'}")
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "site" / "index.html").exists()
+    board.write_text(f"title: imported\ntasks: [gsm8k]\nentries:\n  - {{name: u, model: m, run: {tmp_path / 'uncounted'}}}\n")
+    assert_one_line_error(run_cli("report", str(board), f"out={tmp_path / 'site2'}"), "has no token counts for gsm8k")
 
     import effbench
 

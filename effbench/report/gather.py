@@ -105,8 +105,13 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
     if run is not None:
         result = run.tasks.get(task)
         metrics = result.metrics if result else None
-        if result is None or metrics is None or metrics.tokens is None or metrics.accuracy is None:
+        if result is None or metrics is None or metrics.accuracy is None:
             return None  # no completions for this task: nothing to place
+        if metrics.tokens is None:
+            raise ConfigError(
+                f"entry {entry.name!r}: {run.folder} has no token counts for {task} (imported without tokens= or "
+                f"tokenizer=), and a leaderboard places entries by their tokens; import it again with tokenizer=NAME_OR_PATH"
+            )
         return Point(
             entry.name,
             entry.model,
