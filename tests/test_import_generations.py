@@ -73,6 +73,8 @@ def test_a_qwen_math_file_imports_generically_and_by_name_with_its_disagreements
     info = json.loads((tmp_path / "generic" / "run.json").read_text())
     assert info["import"]["fields"] == {"question": "question", "completion": "code.0", "score": "score.0"}
     assert info["import"]["token_counts"].startswith("absent: the file has no counts")
+    assert info["import"]["file_accuracy"] == {"aime24": pytest.approx(19 / 30)}
+    assert info["import"]["score_disagreements"][0].startswith(f"{QWEN_NAME} line 5 completion 0: the file scores it wrong")
 
     named = run_cli("import", "qwen-math", str(qwen_math), f"out={tmp_path}", "name=named")
     assert named.returncode == 0, named.stderr

@@ -24,7 +24,7 @@ from effbench.grading.scoring import Rules
 from effbench.imports.generation import BadRecord, FieldMap, Generation, read_generation
 from effbench.imports.matching import QuestionIndex, question_key
 from effbench.imports.reading import Record
-from effbench.imports.writing import Imported, ImportedTask, counted, load_codec, new_store, write_run
+from effbench.imports.writing import Imported, ImportedTask, add_to_import, counted, load_codec, new_store, write_run
 from effbench.run.grade_file import gold_as_task_reads_it
 from effbench.store.records import Results
 from effbench.tasks.spec import TaskSpec, task_names
@@ -88,13 +88,15 @@ def import_generations(
         disagreements = _gold_disagreements(matched, pool)
         record = _record(path, fields, settings, matched, problems, disagreements, model)
         results, grades = write_run(store, model, tasks, pool, record)
-    disagreements += _score_disagreements(matched, grades)
+    scores = _score_disagreements(matched, grades)
     file_accuracy = {
         name: sum(sum(g.scores) / len(g.scores) for _, g in found.items if g.scores) / len(found.items)
         for name, found in matched.items()
         if all(g.scores for _, g in found.items)
     }
-    return ImportOutcome(store.folder, results, problems, disagreements, file_accuracy, settings.notes)
+    if scores or file_accuracy:  # known once graded: added to run.json's import
+        add_to_import(store, {"score_disagreements": scores, "file_accuracy": file_accuracy})
+    return ImportOutcome(store.folder, results, problems, disagreements + scores, file_accuracy, settings.notes)
 
 
 def match(generations: list[Generation], index: QuestionIndex, problems: list[str]) -> dict[str, Matched]:

@@ -17,7 +17,7 @@ from effbench.run.environment import environment
 from effbench.run.evaluate import TaskPlan, collect_results, iso, now, task_info
 from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
-from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, write_record
+from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, read_run_record, write_record
 from effbench.tasks.data import Dataset
 from effbench.tasks.spec import TaskSpec
 from effbench.types import Completion, Grade, Prompt, Sample, Sampling, Scored
@@ -114,6 +114,13 @@ def write_run(
         )
         write_record(store.run_file, run)
     return results, grades
+
+
+def add_to_import(store: RunStore, facts: dict[str, Any]) -> None:
+    """Facts learnt after grading, added to run.json's `import`."""
+    with RunLock(store.folder):
+        run = read_run_record(store.run_file)
+        write_record(store.run_file, run.model_copy(update={"imported": {**(run.imported or {}), **facts}}))
 
 
 def _write_task(store: RunStore, task: ImportedTask, pool: GradingPool) -> tuple[TaskPlan, dict[str, tuple[Grade, ...]]]:
