@@ -75,6 +75,7 @@ class EvalConfig(Strict):
     data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
     out: Path = Field(Path("runs"), description="folder that holds run folders")
     name: str | None = Field(None, description="run folder name (default: the model's last path part)")
+    step: int | None = Field(None, ge=0, description="training step of the checkpoint, recorded for checkpoint series")
     workers: int = Field(2, ge=1, description="grading worker processes")
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
     store_token_ids: bool = Field(True, description="keep every completion's token ids in the samples file")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -58,6 +59,7 @@ def runs(tmp_path_factory, data_dir):
         "name=reprompted",
     )
     assert reprompted.returncode == 0, reprompted.stderr
+    shutil.copytree(tmp / "base", tmp / "base-copy")
     return tmp
 
 
@@ -117,12 +119,78 @@ def test_junit_validates_and_markdown_is_a_table(runs, tmp_path):
     xmlschema.XMLSchema(str(Path(__file__).parent / "junit.xsd")).validate(str(junit))
     cases = ElementTree.parse(junit).getroot().findall("testsuite/testcase")
     assert [(c.get("classname"), c.get("name"), c.find("failure") is not None) for c in cases] == [
-        ("effbench.gate.gsm8k", "min_compression", True)
+        ("effbench.gate.worse.gsm8k", "min_compression", True)
     ]
     text = summary.read_text()
     assert text.startswith("earlier step\n")  # appended, not overwritten
     html = MarkdownIt("commonmark").enable("table").render(text)
-    assert html.count("<tr>") == 2 and "<th>threshold</th>" in html and "FAIL" in html
+    assert html.count("<tr>") == 2 and "<th>threshold</th>" in html and "<th>candidate</th>" in html and "FAIL" in html
+
+
+def test_several_candidates_are_judged_with_the_same_rules(runs, tmp_path):
+    import xmlschema
+    from markdown_it import MarkdownIt
+
+    junit, summary = tmp_path / "gate.xml", tmp_path / "gate.md"
+    names = ("worse", "noise", "longer")
+    result = run_cli(
+        "gate", str(runs / "base"), *(str(runs / n) for n in names), f"junit={junit}", f"markdown={summary}", "format=json"
+    )
+    assert result.returncode == 1, result.stderr
+    verdict = json.loads(result.stdout)
+    assert "candidate" not in verdict and verdict["passed"] is False
+    assert verdict["candidates"] == [
+        {"name": "worse", "passed": False},
+        {"name": "noise", "passed": True},
+        {"name": "longer", "passed": False},
+    ]
+    checks = [(c["candidate"], c["rule"], c["passed"]) for c in verdict["checks"]]
+    assert checks == [
+        ("worse", "max_accuracy_drop", False),
+        ("worse", "max_token_increase", True),
+        ("noise", "max_accuracy_drop", True),
+        ("noise", "max_token_increase", True),
+        ("longer", "max_accuracy_drop", True),
+        ("longer", "max_token_increase", False),
+    ]
+    fails = [line for line in result.stderr.splitlines() if line.startswith("FAIL ")]
+    assert [line.split(":")[0] for line in fails] == [
+        "FAIL worse gsm8k max_accuracy_drop",
+        "FAIL longer gsm8k max_token_increase",
+    ]
+    assert "gate: FAIL (4 of 6 checks hold; failing: worse, longer)" in result.stderr
+    xmlschema.XMLSchema(str(Path(__file__).parent / "junit.xsd")).validate(str(junit))
+    root = ElementTree.parse(junit).getroot()
+    assert len(root.findall("testsuite")) == 1 and root.get("tests") == "6" and root.get("failures") == "2"
+    cases = [(c.get("classname"), c.get("name"), c.find("failure") is not None) for c in root.findall("testsuite/testcase")]
+    assert cases == [(f"effbench.gate.{candidate}.gsm8k", rule, not passed) for candidate, rule, passed in checks]
+    html = MarkdownIt("commonmark").enable("table").render(summary.read_text())
+    assert html.count("<tr>") == 7 and "<code>worse</code>, <code>noise</code>, <code>longer</code>" in html
+
+
+def test_several_candidates_pass_together_and_the_table_names_each(runs):
+    result = run_cli("gate", str(runs / "base"), str(runs / "noise"), str(runs / "base-copy"))
+    assert result.returncode == 0, result.stderr
+    assert "gate: PASS (4 of 4 checks hold)" in result.stderr
+    assert "candidate" in result.stdout and "noise" in result.stdout and "base-copy" in result.stdout
+
+
+def test_one_candidate_keeps_the_one_candidate_json(runs):
+    verdict = json.loads(gate(runs, "noise", "format=json").stdout)
+    assert verdict["candidate"] == "noise" and verdict["candidates"] == [{"name": "noise", "passed": True}]
+    assert {c["candidate"] for c in verdict["checks"]} == {"noise"}
+
+
+@pytest.mark.parametrize(
+    ("candidates", "message"),
+    [
+        ((), "gate needs a baseline and at least one candidate run"),
+        (("noise", "fewer"), "not the same ones"),
+        (("noise", "noise"), "two candidates are named 'noise'"),
+    ],
+)
+def test_a_bad_candidate_among_several_is_one_line_and_exit_2(runs, candidates, message):
+    assert_one_line_error(run_cli("gate", str(runs / "base"), *(str(runs / c) for c in candidates)), message)
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1366, "height": 900})  # a common laptop screen
     page.errors = []
     page.on("console", lambda message: page.errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -115,6 +115,31 @@ def page(browser):
 def shoot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def assert_fits_the_screen(page) -> None:
+    """No horizontal scroll bar: neither the page nor any table's scrolling box is wider than the window."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+    wide = page.evaluate("Array.from(document.querySelectorAll('.scroll')).filter(d => d.scrollWidth > d.clientWidth + 1)"
+                         ".map(d => d.firstElementChild && d.firstElementChild.id)")  # fmt: skip
+    assert wide == [], f"tables wider than the page: {wide}"
+
+
+def overlapping_labels(page, svg: Path) -> list[tuple[str, str]]:
+    """The pairs of texts of an SVG figure whose boxes, as the browser lays them out, intersect."""
+    page.goto(svg.as_uri())
+    return page.evaluate("""() => {
+        const boxes = Array.from(document.querySelectorAll('text')).filter(t => t.textContent.trim())
+            .map(t => [t.textContent.trim(), t.getBoundingClientRect()]);
+        const pairs = [];
+        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+            const [a, p] = boxes[i], [b, q] = boxes[j];
+            const e = 0.5;
+            const apart = p.right - e <= q.left || q.right - e <= p.left || p.bottom - e <= q.top || q.bottom - e <= p.top;
+            if (!apart) pairs.push([a, b]);
+        }
+        return pairs;
+    }""")
 
 
 def test_index_loads_with_plots_and_no_console_errors(site, page):
@@ -135,7 +160,7 @@ def test_sorting_a_column_reorders_the_rows(site, page):
     order = lambda: table.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.entry)")  # noqa: E731
 
     def tokens() -> list[float]:
-        return [float(v) for v in table.locator("tbody tr td:nth-child(8)").evaluate_all("c => c.map(x => x.dataset.value)")]
+        return [float(v) for v in table.locator("tbody tr td.col-tokens").evaluate_all("c => c.map(x => x.dataset.value)")]
 
     table.locator("th", has_text="mean tokens").click()
     assert tokens() == sorted(tokens()) and order()[0] == "short"
@@ -166,7 +191,7 @@ def test_sample_filter_and_injected_script_never_runs(site, page):
 def test_sweep_row_links_each_budget_and_its_forced_samples_filter(site, page):
     page.goto((site / "index.html").as_uri())
     row = page.locator("#table-gsm8k tr[data-entry='swept']")
-    assert row.locator("td").nth(10).inner_text().endswith("(10–60)")  # the budget AUC column, with its range
+    assert row.locator("td.col-auc").inner_text().endswith("(10–60)")  # the budget AUC column, with its range
     table = page.locator("#table-gsm8k")
     table.locator("th", has_text="budget AUC").click()
     assert table.locator("tbody tr").first.get_attribute("data-entry") == "swept"  # entries without an AUC sort last
@@ -186,6 +211,10 @@ def test_published_leaderboard_renders_offline(tmp_path, page):
     page.goto((tmp_path / "o1" / "index.html").as_uri())
     shoot(page, "o1-pruner")
     assert page.errors == [] and page.evaluate("document.images.length") == 3
+    assert_fits_the_screen(page)
+    for svg in sorted((tmp_path / "o1" / "plots").glob("pareto-*.svg")):
+        assert overlapping_labels(page, svg) == [], svg.name
+    page.goto((tmp_path / "o1" / "index.html").as_uri())
     gsm8k = page.locator("#table-gsm8k tr[data-entry='marco-o1-7b-fast-solving-prompt'] td")
     cells = gsm8k.all_inner_texts()
     assert "0.41" in cells and "-0.26" in cells  # the published AES beside the formula's
@@ -210,12 +239,11 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     page.goto((site / "index.html").as_uri())
     shoot(page, "tiny-cpu")
     assert page.errors == [] and page.locator("#table-arith .badge.measured").count() == 4
-    column = {"accuracy": 6, "tokens": 8}
     values = {
         name: dict(zip(page.locator("#table-arith tbody tr").evaluate_all("rs => rs.map(r => r.dataset.entry)"),
-                       (float(v) for v in page.locator(f"#table-arith tbody td:nth-child({index})").evaluate_all(
+                       (float(v) for v in page.locator(f"#table-arith tbody td.col-{name}").evaluate_all(
                            "c => c.map(x => x.dataset.value)")), strict=True))
-        for name, index in column.items()
+        for name in ("accuracy", "tokens")
     }  # fmt: skip
     accuracy, tokens = values["accuracy"], values["tokens"]
     assert tokens["implicit"] < tokens["composed"] < tokens["explicit"] and accuracy["implicit"] < accuracy["explicit"]

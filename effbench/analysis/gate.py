@@ -1,4 +1,7 @@
-"""`effbench gate`: pass or fail a candidate run against a baseline, task by task, without failing on noise.
+"""`effbench gate`: pass or fail candidate runs against a baseline, task by task, without failing on noise.
+
+Every candidate is judged against the baseline with the same rules; the gate fails when any check of any
+candidate fails.
 
 Rules, globally or per task (a task's own rules replace the global ones of the same name):
 - `max_accuracy_drop`: points of accuracy the candidate may lose. Fails when the paired bootstrap
@@ -16,6 +19,8 @@ checks `max_accuracy_drop=0` and `max_token_increase=0`: not worse and not longe
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -70,7 +75,7 @@ SETTINGS = tuple(GateSettings.model_fields)
 class GateOutputs(Strict):
     """Where `effbench gate` writes its verdict, besides the terminal (and $GITHUB_STEP_SUMMARY when it is set)."""
 
-    junit: Path | None = Field(None, description="JUnit XML file, one test case per task and rule")
+    junit: Path | None = Field(None, description="JUnit XML file, one test case per candidate, task and rule")
     markdown: Path | None = Field(None, description="Markdown summary file")
     format: Literal["table", "json"] = Field("table", description="how to print the checks")
 
@@ -117,6 +122,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Check:
+    candidate: str
     task: str
     rule: str
     observed: float | None
@@ -126,25 +132,33 @@ class Check:
     why: str
 
 
-def run_gate(baseline: Run, candidate: Run, spec: GateSpec) -> list[Check]:
-    """One check per task and rule; a mismatch between the runs is a ConfigError, not a failed check."""
-    comparison = compare_runs(baseline, [candidate], spec.aes, confidence=spec.confidence, same_tasks=True, same_prompt=True)
+def run_gate(baseline: Run, candidates: Sequence[Run], spec: GateSpec) -> list[Check]:
+    """One check per candidate, task and rule; a mismatch between the runs is a ConfigError, not a failed check."""
+    if not candidates:
+        raise ConfigError("gate needs at least one candidate: effbench gate BASELINE RUN [RUN ...]")
+    repeated = [name for name, count in Counter(c.name for c in candidates).items() if count > 1]
+    if repeated:
+        raise ConfigError(f"gate: two candidates are named {repeated[0]!r}; give run folders of distinct names")
+    comparison = compare_runs(baseline, list(candidates), spec.aes, confidence=spec.confidence, same_tasks=True, same_prompt=True)
     unknown = set(spec.tasks) - set(baseline.tasks)
     if unknown:
         raise ConfigError(f"gate rules name task {sorted(unknown)[0]!r}, which these runs do not have")
     checks = []
-    for task, result in comparison.runs[candidate.name].tasks.items():
-        truncation = candidate.tasks[task].metrics.truncation_rate
-        for rule, threshold in spec.rules_for(task).items():
-            checks.append(_check(task, rule, threshold, result, truncation, spec))
+    for candidate in candidates:
+        for task, result in comparison.runs[candidate.name].tasks.items():
+            truncation = candidate.tasks[task].metrics.truncation_rate
+            for rule, threshold in spec.rules_for(task).items():
+                checks.append(_check(candidate.name, task, rule, threshold, result, truncation, spec))
     return checks
 
 
-def _check(task: str, rule: str, threshold: float, r: TaskComparison, truncation: float | None, spec: GateSpec) -> Check:
+def _check(
+    candidate: str, task: str, rule: str, threshold: float, r: TaskComparison, truncation: float | None, spec: GateSpec
+) -> Check:
     """Observed value and interval in the rule's units; a `max_` rule fails above, a `min_` rule below."""
     observed, interval = _observed(rule, r, truncation)
     if observed is None:
-        return Check(task, rule, None, None, threshold, False, f"{DESCRIBE[rule]} is undefined for these runs")
+        return Check(candidate, task, rule, None, None, threshold, False, f"{DESCRIBE[rule]} is undefined for these runs")
     if spec.strict or interval is None:
         value, basis = observed, "point estimate"
     else:
@@ -155,7 +169,7 @@ def _check(task: str, rule: str, threshold: float, r: TaskComparison, truncation
         f"{DESCRIBE[rule]} {_format(rule, observed)}{' ' + _interval_text(rule, interval) if interval else ''} "
         f"(judged on the {basis}); {limit} {_format(rule, threshold)} {'holds' if passed else 'does not hold'}"
     )
-    return Check(task, rule, observed, interval, threshold, passed, why)
+    return Check(candidate, task, rule, observed, interval, threshold, passed, why)
 
 
 DESCRIBE = {
@@ -201,18 +215,36 @@ def _interval_text(rule: str, interval: tuple[float, float]) -> str:
 # --- output ----------------------------------------------------------------------------------
 
 
-def checks_json(checks: list[Check], baseline: str, candidate: str) -> dict[str, Any]:
-    return {
-        "baseline": baseline,
-        "candidate": candidate,
-        "passed": all(c.passed for c in checks),
-        "checks": [asdict(c) for c in checks],
-    }
+def candidates_of(checks: list[Check]) -> list[str]:
+    """The candidates the checks judge, in their order."""
+    return list(dict.fromkeys(c.candidate for c in checks))
+
+
+def label(check: Check, *, many: bool) -> str:
+    """`task rule`, led by the candidate when the gate judges more than one."""
+    return f"{check.candidate} {check.task} {check.rule}" if many else f"{check.task} {check.rule}"
+
+
+def failed_candidates(checks: list[Check]) -> list[str]:
+    return [name for name in candidates_of(checks) if any(not c.passed for c in checks if c.candidate == name)]
+
+
+def checks_json(checks: list[Check], baseline: str, candidates: list[str]) -> dict[str, Any]:
+    """The verdict as JSON; with one candidate it also keeps `candidate`, the shape of a one-candidate gate."""
+    failed = failed_candidates(checks)
+    verdict: dict[str, Any] = {"baseline": baseline}
+    if len(candidates) == 1:
+        verdict["candidate"] = candidates[0]
+    verdict["candidates"] = [{"name": name, "passed": name not in failed} for name in candidates]
+    verdict["passed"] = all(c.passed for c in checks)
+    verdict["checks"] = [asdict(c) for c in checks]
+    return verdict
 
 
 def rows(checks: list[Check]) -> list[tuple[str, ...]]:
     return [
         (
+            c.candidate,
             c.task,
             c.rule,
             "-" if c.observed is None else _format(c.rule, c.observed),
@@ -224,27 +256,29 @@ def rows(checks: list[Check]) -> list[tuple[str, ...]]:
     ]
 
 
-HEADER = ("task", "rule", "observed", "interval", "threshold", "result")
+HEADER = ("candidate", "task", "rule", "observed", "interval", "threshold", "result")
 
 
-def markdown(checks: list[Check], baseline: str, candidate: str) -> str:
+def markdown(checks: list[Check], baseline: str, candidates: list[str]) -> str:
     failed = sum(not c.passed for c in checks)
     verdict = "PASS" if not failed else f"FAIL ({failed} of {len(checks)} checks)"
+    many = len(candidates) > 1
     lines = [
         f"### effbench gate: {verdict}",
         "",
-        f"`{candidate}` against `{baseline}`",
+        f"{', '.join(f'`{name}`' for name in candidates)} against `{baseline}`",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),
     ]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows(checks)]
-    lines += [""] + [f"- **{c.task} {c.rule}**: {c.why}" for c in checks if not c.passed]
+    lines += [""] + [f"- **{label(c, many=many)}**: {c.why}" for c in checks if not c.passed]
     return "\n".join(lines) + "\n"
 
 
-def junit_xml(checks: list[Check], baseline: str, candidate: str) -> str:
-    """JUnit XML as Jenkins, GitLab, GitHub and Azure read it: one test case per task and rule."""
+def junit_xml(checks: list[Check], baseline: str, candidates: list[str]) -> str:
+    """JUnit XML as Jenkins, GitLab, GitHub and Azure read it: one test suite, one test case per candidate, task
+    and rule (classname `effbench.gate.CANDIDATE.TASK`, name the rule)."""
     failures = str(sum(not c.passed for c in checks))
     suites = ElementTree.Element(
         "testsuites", name="effbench gate", tests=str(len(checks)), failures=failures, errors="0", time="0"
@@ -252,7 +286,7 @@ def junit_xml(checks: list[Check], baseline: str, candidate: str) -> str:
     suite = ElementTree.SubElement(
         suites,
         "testsuite",
-        name=f"effbench gate: {candidate} against {baseline}",
+        name=f"effbench gate: {', '.join(candidates)} against {baseline}",
         tests=str(len(checks)),
         failures=failures,
         errors="0",
@@ -260,10 +294,11 @@ def junit_xml(checks: list[Check], baseline: str, candidate: str) -> str:
         time="0",
     )
     for check in checks:
-        case = ElementTree.SubElement(suite, "testcase", classname=f"effbench.gate.{check.task}", name=check.rule, time="0")
+        classname = f"effbench.gate.{check.candidate}.{check.task}"
+        case = ElementTree.SubElement(suite, "testcase", classname=classname, name=check.rule, time="0")
         if not check.passed:
             failure = ElementTree.SubElement(case, "failure", message=check.why, type="GateFailure")
-            failure.text = f"{check.task} {check.rule}: {check.why}"
+            failure.text = f"{check.candidate} {check.task} {check.rule}: {check.why}"
         else:
             ElementTree.SubElement(case, "system-out").text = check.why
     ElementTree.indent(suites)

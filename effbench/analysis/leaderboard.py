@@ -2,9 +2,12 @@
 
 An entry is a stored effbench run (`run:` a run folder or its results.json, relative to the current
 directory), a stored budget sweep (`sweep:` the folder `effbench sweep` made: drawn as a curve, its
-largest budget in the tables), or a published result (`reported:` per task, accuracy in percent and
-mean tokens as the paper gives them, and its AES when it gives one). It may name the entry it is
-measured against (`baseline:`), so that compression and AES are computed against the right model.
+largest budget in the tables), a checkpoint series (`series:` a list of `{run: PATH, step: INT}`, the
+runs of one training run's checkpoints; a point's step may be left out when the run recorded it, with
+`effbench eval step=...`, or its name holds it, like ckpt-200), or a published result (`reported:` per
+task, accuracy in percent and mean tokens as the paper gives them, and its AES when it gives one). It may
+name the entry it is measured against (`baseline:`), so that compression and AES are computed against the
+right model.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ class Reported(Strict):
     aes: float | None = None
 
 
+class SeriesPoint(Strict):
+    """One checkpoint of a series: its stored run, and its training step where the run does not say it."""
+
+    run: str = Field(min_length=1, description="a run folder or its results.json, relative to the current directory")
+    step: int | None = Field(None, ge=0, description="training step (default: run.json's step, else the run's name)")
+
+
 class Entry(Strict):
     name: str
     model: str
@@ -37,16 +47,21 @@ class Entry(Strict):
     baseline: str | None = None
     run: str | None = None
     sweep: str | None = None
+    series: list[SeriesPoint] | None = Field(None, min_length=1)
     reported: dict[str, Reported] | None = None
     citation: str | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Entry:
-        if [self.run, self.sweep, self.reported].count(None) != 2:
+        if [self.run, self.sweep, self.series, self.reported].count(None) != 3:
             raise ValueError(
-                f"entry {self.name}: give one of run: (a stored run), sweep: (a stored budget sweep) "
-                "or reported: (published numbers)"
+                f"entry {self.name}: give one of run: (a stored run), sweep: (a stored budget sweep), "
+                "series: (stored runs of checkpoints, [{run: PATH, step: INT}, ...]) or reported: (published numbers)"
             )
+        steps = [point.step for point in self.series or () if point.step is not None]
+        repeated = [step for step, count in Counter(steps).items() if count > 1]
+        if repeated:
+            raise ValueError(f"entry {self.name}: series has step {repeated[0]} twice; each checkpoint needs a step of its own")
         return self
 
 

@@ -74,42 +74,57 @@ def gate_sections() -> list[tuple[str, Any]]:
 @cli.command("gate", cls=KeysHelp, keys=gate_sections)
 @click.argument("words", nargs=-1)
 def gate_command(words: tuple[str, ...]) -> None:
-    """Pass or fail CANDIDATE against BASELINE: effbench gate BASELINE CANDIDATE [rule=value ...]
+    """Pass or fail candidates against BASELINE: effbench gate BASELINE RUN [RUN ...] [rule=value ...]
     [rules=gate.yaml] [confidence=0.95] [strict=true] [junit=FILE] [markdown=FILE] [format=table|json]
 
-    Rules, globally or per task (gsm8k.max_accuracy_drop=1): max_accuracy_drop (points),
-    max_token_increase (0.1 = 10%), min_compression, min_aes, max_truncation_rate, min_accuracy
-    (points). Without rules: max_accuracy_drop=0 max_token_increase=0, judged on paired intervals.
-    Exit 0 when every rule holds, 1 when one fails, 2 when the runs cannot be compared.
+    Every RUN is judged against BASELINE with the same rules, globally or per task
+    (gsm8k.max_accuracy_drop=1): max_accuracy_drop (points), max_token_increase (0.1 = 10%),
+    min_compression, min_aes, max_truncation_rate, min_accuracy (points). Without rules:
+    max_accuracy_drop=0 max_token_increase=0, judged on paired intervals. Exit 0 when every rule
+    holds for every run, 1 when one fails, 2 when the runs cannot be compared.
     """
-    from effbench.analysis.gate import GateOutputs, checks_json, gate_spec, junit_xml, markdown, run_gate
+    from effbench.analysis.gate import (
+        GateOutputs,
+        checks_json,
+        failed_candidates,
+        gate_spec,
+        junit_xml,
+        label,
+        markdown,
+        run_gate,
+    )
     from effbench.report.tables import gate_table
     from effbench.store.runs import open_run
 
     paths, words = paths_and_values(words)
     values = parse_words(words)  # rule keys are checked by gate_spec
     outputs = build(GateOutputs, {k: values.pop(k) for k in GateOutputs.model_fields if k in values}, what="gate")
-    if len(paths) != 2:
-        raise ConfigError("gate needs two runs: effbench gate BASELINE CANDIDATE [rule=value ...]")
+    if len(paths) < 2:
+        raise ConfigError(
+            "gate needs a baseline and at least one candidate run: effbench gate BASELINE RUN [RUN ...] [rule=value ...]"
+        )
     spec = gate_spec(values)
-    baseline, candidate = open_run(paths[0]), open_run(paths[1])
-    checks = run_gate(baseline, candidate, spec)
-    summary_text = markdown(checks, baseline.name, candidate.name)
+    baseline, candidates = open_run(paths[0]), [open_run(p) for p in paths[1:]]
+    checks = run_gate(baseline, candidates, spec)
+    names = [c.name for c in candidates]
+    summary_text = markdown(checks, baseline.name, names)
     if outputs.junit is not None:
-        write_output(outputs.junit, junit_xml(checks, baseline.name, candidate.name), what="junit")
+        write_output(outputs.junit, junit_xml(checks, baseline.name, names), what="junit")
     if outputs.markdown is not None:
         write_output(outputs.markdown, summary_text, what="markdown")
     if os.environ.get("GITHUB_STEP_SUMMARY"):
         with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
             handle.write(summary_text)
     if outputs.format == "json":
-        sys.stdout.write(json.dumps(checks_json(checks, baseline.name, candidate.name), indent=2) + "\n")
+        sys.stdout.write(json.dumps(checks_json(checks, baseline.name, names), indent=2) + "\n")
     else:
-        stdout.print(gate_table(checks, baseline.name, candidate.name))
+        stdout.print(gate_table(checks, baseline.name, ", ".join(names)))
     failed = [c for c in checks if not c.passed]
     for check in failed:
-        stderr.print(printable(f"FAIL {check.task} {check.rule}: {check.why}"), markup=False, soft_wrap=True)
-    stderr.print(f"gate: {'PASS' if not failed else 'FAIL'} ({len(checks) - len(failed)} of {len(checks)} checks hold)")
+        stderr.print(printable(f"FAIL {label(check, many=len(names) > 1)}: {check.why}"), markup=False, soft_wrap=True)
+    losers = f"; failing: {', '.join(failed_candidates(checks))}" if failed and len(names) > 1 else ""
+    verdict = f"gate: {'PASS' if not failed else 'FAIL'} ({len(checks) - len(failed)} of {len(checks)} checks hold{losers})"
+    stderr.print(printable(verdict), markup=False, soft_wrap=True)
     sys.exit(1 if failed else 0)
 
 

@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from effbench.report.gather import MEASURED, Point, plotted
+from effbench.report.labels import place_labels
 from effbench.store.records import GroupStats
 
 LINE_STYLES = ["-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
@@ -36,11 +37,13 @@ def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png"), *, tight
 def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     """Accuracy (y) against mean completion tokens (x, log where the range is wide); the frontier drawn;
     each entry joined to its baseline by an arrow; intervals as error bars; measured ● and reported ◇;
-    each budget sweep a solid line through its budgets, each labelled with its budget."""
-    figure, axes = plt.subplots(figsize=(6.4, 4.2))
+    each budget sweep a solid line through its budgets, each labelled with its budget. Labels are placed
+    where they meet no other label and no point (`labels.place_labels`); the legend sits below the axes."""
+    figure, axes = plt.subplots(figsize=(8.2, 4.8))
     models = sorted({p.model for p in points})
     colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
     _baseline_arrows(axes, points)
+    labels: list[tuple[Point, str, bool]] = []  # (point, text, a sweep's budget)
     sweeps_of: dict[str, int] = {}
     for point in points:
         if point.curve:
@@ -49,23 +52,60 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
             axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
                       linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")  # fmt: skip
             for budget_point in point.curve:
-                _place(axes, budget_point, colour[point.model], label=f"{budget_point.budget}", below=True)
+                _mark(axes, budget_point, colour[point.model])
+                labels.append((budget_point, f"{budget_point.budget}", True))
         else:
-            _place(axes, point, colour[point.model], label=point.method or point.entry)
+            _mark(axes, point, colour[point.model])
+            labels.append((point, point.method or point.entry, False))
     everything = plotted(points)
     frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.mean_tokens)
     if len(frontier) > 1:
         axes.step([p.mean_tokens for p in frontier], [100 * p.accuracy for p in frontier], where="post", linestyle="--",
                   color="#444444", linewidth=1, label="Pareto frontier", zorder=2)  # fmt: skip
-    tokens = [p.mean_tokens for p in everything if p.mean_tokens > 0]
-    if tokens and max(tokens) / min(tokens) > 8:
-        axes.set_xscale("log")
+    _limits(axes, everything)
     _legend(axes, models, colour)
     axes.set_xlabel("mean completion tokens")
     axes.set_ylabel("accuracy (%)")
     axes.set_title(task)
     axes.grid(alpha=0.3, linewidth=0.5)
+    _labels(figure, axes, sorted(labels, key=lambda item: (item[2], not item[0].pareto)))
     return save(figure, stem)
+
+
+def _limits(axes, points: list[Point]) -> None:
+    """Axes that stay readable when values are equal: at least 10 accuracy points tall, and a token range around
+    a single length; log tokens where they span more than 8×."""
+    values = [100 * v for p in points for v in (p.accuracy, *(p.accuracy_ci or ()))]
+    low, high = min(values, default=0.0), max(values, default=0.0)
+    span = max(high - low, 10.0)
+    bottom = max(-2.0, (low + high) / 2 - span / 2 - 3)
+    axes.set_ylim(bottom, min(102.0, bottom + span + 6))
+    tokens = [p.mean_tokens for p in points if p.mean_tokens > 0]
+    if tokens and max(tokens) / min(tokens) > 8:
+        axes.set_xscale("log")
+    elif tokens and max(tokens) - min(tokens) < 0.05 * max(tokens):
+        axes.set_xlim(min(tokens) * 0.8, max(tokens) * 1.2)
+
+
+def _labels(figure, axes, labels: list[tuple[Point, str, bool]]) -> None:
+    """Each label where it meets no other label and no point, in the figure's own pixels; a thin line to a moved one."""
+    renderer = figure.canvas.get_renderer()
+    texts = [axes.text(0, 0, text, fontsize=6.5 if budget else 7) for _, text, budget in labels]
+    sizes = [(box.width + 2, box.height + 1) for box in (t.get_window_extent(renderer) for t in texts)]
+    for t in texts:
+        t.remove()
+    anchors = [
+        (float(x), float(y)) for x, y in (axes.transData.transform((p.mean_tokens, 100 * p.accuracy)) for p, _, _ in labels)
+    ]
+    frame = axes.get_window_extent(renderer)
+    placed = place_labels(anchors, sizes, (frame.x0, frame.y0, frame.x1, frame.y1))
+    to_points = 72 / figure.dpi
+    for (point, text, budget), where in zip(labels, placed, strict=True):
+        arrow = {"arrowstyle": "-", "color": "#999999", "lw": 0.5, "shrinkA": 0, "shrinkB": 3} if where.moved else None
+        axes.annotate(text, (point.mean_tokens, 100 * point.accuracy), xytext=(where.dx * to_points, where.dy * to_points),
+                      textcoords="offset points", ha="left", va="bottom", fontsize=6.5 if budget else 7, color="#333333",
+                      arrowprops=arrow, annotation_clip=False, zorder=4,
+                      bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})  # fmt: skip
 
 
 def _baseline_arrows(axes, points: list[Point]) -> None:
@@ -79,16 +119,16 @@ def _baseline_arrows(axes, points: list[Point]) -> None:
 
 
 def _legend(axes, models: list[str], colour: dict[str, str]) -> None:
-    """One square per model, and the two point shapes (measured here, reported by a paper)."""
+    """One square per model, and the two point shapes (measured here, reported by a paper), below the axes."""
     for model in models:
         axes.scatter([], [], marker="s", color=colour[model], label=model)
     axes.scatter([], [], marker="o", color="#555555", label="measured here")
     axes.scatter([], [], marker="D", facecolors="white", edgecolors="#555555", label="reported by a paper")
-    axes.legend(fontsize=7, frameon=False, loc="best")
+    axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4)
 
 
-def _place(axes, point: Point, colour: str, label: str, *, below: bool = False) -> None:
-    """One point: its interval, its marker (filled when measured), its label (above, or below for a sweep's budgets)."""
+def _mark(axes, point: Point, colour: str) -> None:
+    """One point: its interval and its marker (filled when measured)."""
     measured = point.source == MEASURED
     if point.accuracy_ci:
         low, high = (100 * v for v in point.accuracy_ci)
@@ -110,14 +150,6 @@ def _place(axes, point: Point, colour: str, label: str, *, below: bool = False) 
         edgecolors=colour,
         linewidths=1.4,
         zorder=3,
-    )
-    axes.annotate(
-        label,
-        (point.mean_tokens, 100 * point.accuracy),
-        textcoords="offset points",
-        xytext=(5, -10 if below else 4),
-        fontsize=7,
-        color="#333333",
     )
 
 

@@ -226,10 +226,13 @@ def _run_record(
 ) -> RunRecord:
     """run.json for this invocation, keeping what earlier invocations of the run recorded (and the tasks they added)."""
     identity_tasks = {**(stored.identity.tasks if stored else {}), **wanted.tasks}
+    resolved = config.model_dump(mode="json")
+    if resolved["step"] is None and stored is not None:
+        resolved["step"] = stored.config.get("step")  # the checkpoint's step is no part of the identity: a resume keeps it
     return RunRecord(
         effbench_version=__version__,
         created=stored.created if stored else now(),
-        config={**config.model_dump(mode="json"), "backend_options": options.model_dump(mode="json")},
+        config={**resolved, "backend_options": options.model_dump(mode="json")},
         identity=wanted.model_copy(update={"tasks": identity_tasks}),
         tasks={**(stored.tasks if stored else {}), **{p.spec.name: task_info(p) for p in plans}},
         environment=environment(),
