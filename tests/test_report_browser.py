@@ -205,6 +205,27 @@ def test_sweep_row_links_each_budget_and_its_forced_samples_filter(site, page):
     shoot(page, "run-swept-forced")
 
 
+def test_an_entry_against_its_baseline_problem_by_problem(site, page):
+    page.goto((site / "index.html").as_uri())
+    page.locator("#table-gsm8k tr[data-entry='short'] .about a", has_text="long").click()
+    assert page.url.endswith("compare-short.html")
+    shoot(page, "compare-short")
+    assert page.errors == [] and page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert_fits_the_screen(page)
+    counts = dict(zip(page.locator("#outcomes-gsm8k th").all_inner_texts(),
+                      map(int, page.locator("#outcomes-gsm8k td").all_inner_texts()), strict=True))  # fmt: skip
+    # the long run is cut at 45 tokens: its chains end unfinished where the short run's answer
+    assert counts == {"both right": 1, "both wrong": 4, "right → wrong": 0, "wrong → right": 7}
+    cells = page.locator("#paired-gsm8k td").all_inner_texts()
+    assert cells[0] == "12" and cells[-1] == "91.7"  # 11 of 12 answered in fewer tokens (one has the same text in both)
+    flipped = page.locator("#flips-gsm8k tbody tr td:nth-child(2)").all_inner_texts()
+    assert flipped == ["wrong → right"] * 7
+    assert overlapping_labels(page, site / "plots" / "compare-short-gsm8k.svg") == []
+    page.goto((site / "compare-short.html").as_uri())
+    page.locator("a", has_text="long").first.click()
+    assert page.url.endswith("run-long.html") and page.errors == []
+
+
 def test_published_leaderboard_renders_offline(tmp_path, page):
     result = run_cli("report", str(REPO / "leaderboards" / "o1_pruner.yaml"), f"out={tmp_path / 'o1'}")
     assert result.returncode == 0, result.stderr

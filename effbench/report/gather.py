@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,18 @@ class Point:
     budget: int | None = None  # a sweep's point: the token budget it was run at
     curve: list[Point] | None = None  # a sweep entry: one point per budget, ascending; the entry's point is the last
     auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
+    compare: str | None = None  # the page of the entry against its baseline, where both were measured here
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An entry measured here against its baseline, also measured here: the paired view of its own page."""
+
+    entry: str
+    baseline: str
+    run: Run
+    baseline_run: Run
+    page: str  # compare-<the entry's run page>
 
 
 @dataclass
@@ -53,6 +65,7 @@ class ReportData:
     tasks: dict[str, list[Point]]
     overall: list[Point]
     runs: dict[str, Run]  # by page name: every run that gets a page, sweeps' budgets included
+    pairs: list[Pair] = field(default_factory=list)
 
 
 def gather(board: Leaderboard) -> ReportData:
@@ -78,7 +91,21 @@ def gather(board: Leaderboard) -> ReportData:
         tasks[task] = list(points.values())
     if not any(tasks.values()):
         raise ConfigError(f"leaderboard {board.title!r} has no entry with numbers for its tasks {', '.join(board.tasks)}")
-    return ReportData(board, tasks, _overall(board, tasks), {page: run for run, page in pages.values()})
+    pairs = [
+        Pair(
+            e.name,
+            e.baseline,
+            entry_runs[e.name],
+            entry_runs[e.baseline],
+            f"compare-{pages[entry_runs[e.name].folder.resolve()][1]}",
+        )
+        for e in board.entries
+        if e.baseline in entry_runs and e.name in entry_runs
+    ]
+    compare_pages = {pair.entry: pair.page for pair in pairs}
+    for point in (p for points in tasks.values() for p in points):
+        point.compare = compare_pages.get(point.entry)
+    return ReportData(board, tasks, _overall(board, tasks), {page: run for run, page in pages.values()}, pairs)
 
 
 def page_names(runs: list[Run]) -> dict[Path, tuple[Run, str]]:

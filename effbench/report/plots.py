@@ -183,3 +183,34 @@ def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, di
     figure.suptitle(run_name, fontsize=9)
     figure.subplots_adjust(left=0.08, right=0.92, bottom=0.12, top=0.86, wspace=0.55, hspace=0.6)
     return save(figure, stem, ("svg",), tight=False)  # a fixed layout: "tight" costs a second drawing
+
+
+PAIR_STYLE = {  # outcome -> (marker, colour)
+    "both right": ("o", OKABE_ITO[2]),
+    "both wrong": ("x", "#777777"),
+    "right → wrong": ("v", OKABE_ITO[1]),
+    "wrong → right": ("^", OKABE_ITO[0]),
+}
+
+
+def paired_scatter(task, entry: str, baseline: str, stem: Path) -> list[str]:
+    """Per problem, the baseline's mean tokens (x) against the entry's (y), its outcome as shape and colour; the
+    diagonal y = x: below it, the entry was shorter. Log axes where the lengths span more than 8×."""
+    figure, axes = plt.subplots(figsize=(5.6, 4.6))
+    x, y, outcomes = task.baseline_tokens, task.tokens, task.outcomes
+    for outcome, (marker, colour) in PAIR_STYLE.items():
+        chosen = [i for i, o in enumerate(outcomes) if o == outcome]
+        if chosen:
+            axes.scatter([x[i] for i in chosen], [y[i] for i in chosen], marker=marker, s=16, color=colour, linewidths=1,
+                         label=f"{outcome} ({len(chosen)})", zorder=3)  # fmt: skip
+    low, high = min(min(x), min(y)), max(max(x), max(y))
+    if low > 0 and high / low > 8:
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+    axes.plot([low, high], [low, high], color="#444444", linestyle="--", linewidth=0.8, label="same length", zorder=2)
+    axes.set_xlabel(f"{baseline}: mean tokens")
+    axes.set_ylabel(f"{entry}: mean tokens")
+    axes.set_title(f"{task.task}: tokens per problem", fontsize=9)
+    axes.grid(alpha=0.3, linewidth=0.5)
+    axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
+    return save(figure, stem)

@@ -21,6 +21,7 @@ from pydantic import Field
 from effbench import __version__
 from effbench.errors import ConfigError
 from effbench.report.gather import ReportData
+from effbench.report.paired import write_pair_page
 from effbench.schema import Strict
 from effbench.store.runs import Run
 
@@ -63,6 +64,10 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         ),
         encoding="utf-8",
     )
+    page_of = {run.folder: page for page, run in data.runs.items()}
+    for pair in data.pairs:
+        pages = {"run": page_of[pair.run.folder], "baseline": page_of[pair.baseline_run.folder]}
+        write_pair_page(pair, weights, out, data.board.title, pages)
     jobs = [(run, page, out, data.board.title, samples_per_task) for page, run in data.runs.items()]
     if len(jobs) < PARALLEL_FROM:
         for job in jobs:
@@ -71,6 +76,10 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         with ProcessPoolExecutor(os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
             list(pool.map(write_run_page, *zip(*jobs, strict=True)))
     return out / "index.html"
+
+
+def render(template: str, **values: Any) -> str:
+    return _templates().get_template(template).render(version=__version__, **values)
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,102 @@
+"""The page of an entry against its baseline, sample by sample: which problems flipped, which got shorter.
+
+Over the samples both runs share, per task: the paired statistics of `effbench compare`, the four
+outcomes of each completion pair (both right, both wrong, right → wrong, wrong → right), the share
+of problems answered in fewer tokens, a scatter of baseline tokens against the entry's tokens
+(one point per problem, its outcome as shape and colour), and the list of flipped problems.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from effbench.analysis.compare import AESWeights, TaskComparison, compare_task
+from effbench.report.gather import Pair
+from effbench.store.runs import TaskSamples
+
+OUTCOMES = ("both right", "both wrong", "right → wrong", "wrong → right")
+LISTED = 200  # flipped problems listed per task
+
+
+@dataclass(frozen=True)
+class Flip:
+    id: str
+    outcome: str
+    baseline_tokens: float | None
+    tokens: float | None
+
+
+@dataclass(frozen=True)
+class PairedTask:
+    task: str
+    comparison: TaskComparison
+    counts: dict[str, int]  # by outcome, over completion pairs
+    shorter: float | None  # share of problems whose mean tokens fell
+    baseline_tokens: list[float]  # per problem, in the order of `outcomes`
+    tokens: list[float]
+    outcomes: list[str]  # per problem: of its first completion pair
+    flips: list[Flip]  # the flipped problems, at most LISTED
+    flipped: int
+
+
+def paired_tasks(pair: Pair, weights: AESWeights) -> list[PairedTask]:
+    """Every task both runs hold over the same samples (a task with other samples is left out)."""
+    found = []
+    for task in (t for t in pair.baseline_run.tasks if t in pair.run.tasks):
+        base, model = pair.baseline_run.samples(task), pair.run.samples(task)
+        if set(base.ids) != set(model.ids):
+            continue
+        found.append(paired_task(task, base, model.aligned(base.ids), weights))
+    return found
+
+
+def paired_task(task: str, base: TaskSamples, model: TaskSamples, weights: AESWeights) -> PairedTask:
+    pairs = min(base.correct.shape[1], model.correct.shape[1])
+    b, m = base.correct[:, :pairs], model.correct[:, :pairs]
+    counts = {
+        OUTCOMES[0]: int((b & m).sum()),
+        OUTCOMES[1]: int((~b & ~m).sum()),
+        OUTCOMES[2]: int((b & ~m).sum()),
+        OUTCOMES[3]: int((~b & m).sum()),
+    }
+    outcomes = [_outcome(bool(x), bool(y)) for x, y in zip(b[:, 0], m[:, 0], strict=True)]
+    counted = base.counted and model.counted
+    base_tokens = base.tokens.mean(axis=1) if counted else np.full(len(base.ids), np.nan)
+    tokens = model.tokens.mean(axis=1) if counted else np.full(len(base.ids), np.nan)
+    flips = [
+        Flip(sample, outcome, float(bt) if counted else None, float(t) if counted else None)
+        for sample, outcome, bt, t in zip(base.ids, outcomes, base_tokens, tokens, strict=True)
+        if outcome in OUTCOMES[2:]
+    ]
+    return PairedTask(
+        task=task,
+        comparison=compare_task(base, model, weights, 0.95, ()),
+        counts=counts,
+        shorter=float(np.mean(tokens < base_tokens)) if counted and len(tokens) else None,
+        baseline_tokens=[float(v) for v in base_tokens] if counted else [],
+        tokens=[float(v) for v in tokens] if counted else [],
+        outcomes=outcomes,
+        flips=flips[:LISTED],
+        flipped=len(flips),
+    )
+
+
+def _outcome(base_right: bool, model_right: bool) -> str:
+    if base_right == model_right:
+        return OUTCOMES[0] if base_right else OUTCOMES[1]
+    return OUTCOMES[2] if base_right else OUTCOMES[3]
+
+
+def write_pair_page(pair: Pair, weights: AESWeights, out: Path, title: str, run_pages: dict[str, str]) -> None:
+    from effbench.report.plots import paired_scatter
+    from effbench.report.site import render
+
+    tasks = paired_tasks(pair, weights)
+    for task in tasks:
+        if task.tokens:
+            paired_scatter(task, pair.entry, pair.baseline, out / "plots" / f"{pair.page}-{task.task}")
+    page = render("compare.html.j2", pair=pair, tasks=tasks, title=title, outcomes=OUTCOMES, run_pages=run_pages)
+    (out / f"{pair.page}.html").write_text(page, encoding="utf-8")
