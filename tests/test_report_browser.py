@@ -274,3 +274,8 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     page.goto((site / "run-arith-implicit.html").as_uri())
     assert page.errors == []
     shoot(page, "tiny-cpu-implicit-run")
+    page.goto((site / "index.html").as_uri())
+    assert_fits_the_screen(page)
+    assert page.locator("img[src='plots/levels-arith.svg']").count() == 1  # accuracy and tokens by level, per entry
+    for svg in ("pareto-arith.svg", "levels-arith.svg", "compare-arith-implicit-arith.svg"):
+        assert overlapping_labels(page, site / "plots" / svg) == [], svg

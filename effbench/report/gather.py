@@ -16,6 +16,7 @@ from effbench.analysis.compare import compression, efficiency
 from effbench.analysis.leaderboard import Entry, Leaderboard
 from effbench.analysis.stats import mean_or_none
 from effbench.errors import ConfigError
+from effbench.store.records import GroupStats
 from effbench.store.runs import Run, Sweep, open_run, open_sweep
 
 MEASURED, REPORTED = "measured", "reported"
@@ -46,6 +47,7 @@ class Point:
     curve: list[Point] | None = None  # a sweep entry: one point per budget, ascending; the entry's point is the last
     auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
     compare: str | None = None  # the page of the entry against its baseline, where both were measured here
+    levels: dict[str, GroupStats] | None = None  # accuracy and mean tokens by difficulty level, where the task has levels
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,7 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
             n=result.sampling.n,
             samples=metrics.samples,
             run=pages[run.folder.resolve()][1],
+            levels=metrics.breakdown.get("level") or None,
         )
     reported = (entry.reported or {}).get(task)
     if reported is None:

@@ -214,3 +214,39 @@ def paired_scatter(task, entry: str, baseline: str, stem: Path) -> list[str]:
     axes.grid(alpha=0.3, linewidth=0.5)
     axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     return save(figure, stem)
+
+
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+
+
+def level_key(level: str) -> tuple[float, str]:
+    """`Level 10` after `Level 9`: by the number in the name, then by the name."""
+    digits = "".join(ch for ch in level if ch.isdigit())
+    return (float(digits) if digits else float("inf"), level)
+
+
+def level_plot(task: str, points: list[Point], stem: Path) -> list[str]:
+    """Accuracy and mean tokens by difficulty level, a line per measured entry, on two aligned panels: does an
+    entry spend fewer tokens on easier problems, and where does it lose accuracy?"""
+    with_levels = [p for p in points if p.levels]
+    levels = sorted({level for p in with_levels for level in p.levels or {}}, key=level_key)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8.2, 5.6), sharex=True)
+    for index, point in enumerate(with_levels):
+        table = point.levels or {}
+        xs = [i for i, level in enumerate(levels) if level in table]
+        style = {"color": OKABE_ITO[index % len(OKABE_ITO)], "marker": MARKERS[index % len(MARKERS)], "markersize": 4,
+                 "linestyle": LINE_STYLES[index // len(OKABE_ITO) % len(LINE_STYLES)], "linewidth": 1.2}  # fmt: skip
+        top.plot(xs, [100 * table[levels[i]].accuracy for i in xs], label=point.entry, **style)
+        tokens = [table[levels[i]].mean_tokens for i in xs]
+        if all(t is not None for t in tokens):
+            bottom.plot(xs, tokens, **style)
+    top.set_ylabel("accuracy (%)")
+    top.set_ylim(-3, 103)
+    bottom.set_ylabel("mean tokens")
+    bottom.set_xticks(range(len(levels)), [level.replace("Level ", "L") for level in levels], fontsize=7)
+    bottom.set_xlabel("difficulty level")
+    top.set_title(f"{task}: by difficulty level")
+    for axes in (top, bottom):
+        axes.grid(alpha=0.3, linewidth=0.5)
+    top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(figure, stem)

@@ -39,7 +39,7 @@ PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
-    from effbench.report.plots import pareto_plot
+    from effbench.report.plots import level_plot, pareto_plot
 
     try:
         (out / "plots").mkdir(parents=True, exist_ok=True)
@@ -48,8 +48,12 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     templates = _templates()
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
+    by_level = []
     for task, points in data.tasks.items():
         pareto_plot(task, points, out / "plots" / f"pareto-{task}")
+        if any(p.levels for p in points):
+            level_plot(task, points, out / "plots" / f"levels-{task}")
+            by_level.append(task)
     weights = data.board.aes_weights
     show_published = any(p.aes_published is not None for points in data.tasks.values() for p in points)
     (out / "index.html").write_text(
@@ -59,6 +63,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
             overall=data.overall if len(data.tasks) > 1 else [],
             show_published=show_published,
             show_auc=any(p.curve for points in data.tasks.values() for p in points),
+            by_level=by_level,
             weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
             version=__version__,
         ),
