@@ -66,6 +66,7 @@ def test_the_watchdog_ends_what_a_killed_process_started():
         time.sleep(0.1)
     started = {pid: start_time(pid) for pid in descendants(child.pid)}
     assert len(started) >= 4
+    time.sleep(1.0)  # two of the watchdog's polls: it ends what it has seen (a process younger than a poll may escape)
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     deadline = time.time() + 10

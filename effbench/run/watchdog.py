@@ -5,6 +5,7 @@ their own; a parent killed with SIGKILL cannot stop them, and on a GPU they woul
 `watch_descendants()` starts a small watchdog in a session of its own. While effbench lives, the
 watchdog notes its descendants every half second; once effbench is gone, it ends the ones it saw
 (SIGTERM, then SIGKILL after a grace period) and exits. Where there is no /proc it does nothing.
+A process started less than a poll before effbench was killed may not have been seen, and escapes.
 """
 
 from __future__ import annotations
