@@ -226,6 +226,36 @@ def test_an_entry_against_its_baseline_problem_by_problem(site, page):
     assert page.url.endswith("run-long.html") and page.errors == []
 
 
+def test_a_checkpoint_series_shows_where_tokens_fell_while_accuracy_held(tmp_path, page, data_dir):
+    """Four checkpoints of a length-penalty run: shorter and as accurate twice, then shorter and worse."""
+    samples = load_dataset(load_task("gsm8k"), root=data_dir, limit=40).samples
+    runs = []
+    for step, words, wrong_every in ((0, 200, 5), (100, 120, 5), (200, 60, 5), (300, 30, 2)):
+        script = {f"gsm8k/{s.id}": "<think>" + " step" * (words + i % 7) + " </think> So \\boxed{"
+                  + (s.gold if i % wrong_every else "-1") + "}." for i, s in enumerate(samples)}  # fmt: skip
+        path = write_script(tmp_path / f"ckpt-{step}.json", script)
+        result = run_cli("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={path}", f"out={tmp_path / 'runs'}",
+                         "limit=40", f"name=ckpt-{step}")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        runs.append(tmp_path / "runs" / f"ckpt-{step}")
+    points = "\n".join(f"      - {{run: {run}}}" for run in runs)
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: length penalty\ntasks: [gsm8k]\nentries:\n  - name: rl\n    model: m\n    series:\n{points}\n")
+    result = run_cli("report", str(board), f"out={tmp_path / 'site'}")
+    assert result.returncode == 0, result.stderr
+    page.goto((tmp_path / "site" / "index.html").as_uri())
+    shoot(page, "checkpoint-series")
+    assert page.errors == [] and page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert_fits_the_screen(page)
+    table = page.locator("#series-table-rl-gsm8k")
+    assert table.locator("tbody tr").evaluate_all("rows => rows.map(r => Number(r.dataset.step))") == [0, 100, 200, 300]
+    assert table.locator("tr.frontier").evaluate_all("rows => rows.map(r => Number(r.dataset.step))") == [100, 200]
+    assert "may have lost more than 2 points" in table.locator("tr[data-step='300']").inner_text()
+    table.locator("a", has_text="ckpt-200").click()
+    assert page.url.endswith("run-ckpt-200.html") and page.errors == []
+    assert overlapping_labels(page, tmp_path / "site" / "plots" / "series-rl-gsm8k.svg") == []
+
+
 def test_published_leaderboard_renders_offline(tmp_path, page):
     result = run_cli("report", str(REPO / "leaderboards" / "o1_pruner.yaml"), f"out={tmp_path / 'o1'}")
     assert result.returncode == 0, result.stderr

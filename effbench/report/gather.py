@@ -14,6 +14,7 @@ import numpy as np
 
 from effbench.analysis.compare import compression, efficiency
 from effbench.analysis.leaderboard import Entry, Leaderboard
+from effbench.analysis.series import Checkpoint, checkpoint_series
 from effbench.analysis.stats import mean_or_none
 from effbench.errors import ConfigError
 from effbench.store.records import GroupStats
@@ -68,12 +69,15 @@ class ReportData:
     overall: list[Point]
     runs: dict[str, Run]  # by page name: every run that gets a page, sweeps' budgets included
     pairs: list[Pair] = field(default_factory=list)
+    series: dict[str, dict[str, list[Checkpoint]]] = field(default_factory=dict)  # by entry, then task
 
 
 def gather(board: Leaderboard) -> ReportData:
     entry_runs = {e.name: open_run(e.run) for e in board.entries if e.run is not None}
     sweeps = {e.name: open_sweep(e.sweep) for e in board.entries if e.sweep is not None}
-    pages = page_names([*entry_runs.values(), *(run for sweep in sweeps.values() for run in sweep.runs.values())])
+    series_runs = {e.name: [open_run(p.run) for p in e.series] for e in board.entries if e.series}
+    pages = page_names([*entry_runs.values(), *(run for sweep in sweeps.values() for run in sweep.runs.values()),
+                        *(run for runs in series_runs.values() for run in runs)])  # fmt: skip
     weights = board.aes_weights
     tasks = {}
     for task in board.tasks:
@@ -91,7 +95,7 @@ def gather(board: Leaderboard) -> ReportData:
                 point.compression, point.aes, point.aes_as_published = scores.compression, scores.aes, scores.aes_as_published
         mark_pareto(list(points.values()))
         tasks[task] = list(points.values())
-    if not any(tasks.values()):
+    if not any(tasks.values()) and not series_runs:
         raise ConfigError(f"leaderboard {board.title!r} has no entry with numbers for its tasks {', '.join(board.tasks)}")
     pairs = [
         Pair(
@@ -107,7 +111,12 @@ def gather(board: Leaderboard) -> ReportData:
     compare_pages = {pair.entry: pair.page for pair in pairs}
     for point in (p for points in tasks.values() for p in points):
         point.compare = compare_pages.get(point.entry)
-    return ReportData(board, tasks, _overall(board, tasks), {page: run for run, page in pages.values()}, pairs)
+    series = {
+        e.name: {task: checkpoint_series(series_runs[e.name], task, steps=[p.step for p in e.series]) for task in board.tasks}
+        for e in board.entries
+        if e.series
+    }
+    return ReportData(board, tasks, _overall(board, tasks), {page: run for run, page in pages.values()}, pairs, series)
 
 
 def page_names(runs: list[Run]) -> dict[Path, tuple[Run, str]]:

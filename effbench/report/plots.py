@@ -250,3 +250,36 @@ def level_plot(task: str, points: list[Point], stem: Path) -> list[str]:
         axes.grid(alpha=0.3, linewidth=0.5)
     top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(figure, stem)
+
+
+def series_plot(entry: str, task: str, checkpoints, stem: Path) -> list[str]:
+    """Accuracy (with its interval) and mean tokens of a training run's checkpoints against the step, on two
+    aligned axes; a checkpoint whose tokens fell beyond noise while its accuracy held is marked ★ on both."""
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8.2, 5.0), sharex=True)
+    steps = [c.step for c in checkpoints]
+    accuracy = [100 * c.accuracy for c in checkpoints]
+    intervals = [(100 * c.accuracy_ci95[0], 100 * c.accuracy_ci95[1]) if c.accuracy_ci95 else (a, a)
+                 for a, c in zip(accuracy, checkpoints, strict=True)]  # fmt: skip
+    errors = [[a - low for a, (low, _) in zip(accuracy, intervals, strict=True)],
+              [high - a for a, (_, high) in zip(accuracy, intervals, strict=True)]]  # fmt: skip
+    top.errorbar(steps, accuracy, yerr=errors, color=OKABE_ITO[0], marker="o", markersize=4, linewidth=1.2, capsize=2)
+    marked = [c for c in checkpoints if c.compressed_and_held]
+    top.scatter([c.step for c in marked], [100 * c.accuracy for c in marked], marker="*", s=120, color=OKABE_ITO[4],
+                zorder=4, label="tokens fell, accuracy held")  # fmt: skip
+    counted = [c for c in checkpoints if c.mean_tokens is not None]
+    bottom.plot([c.step for c in counted], [c.mean_tokens for c in counted], color=OKABE_ITO[1], marker="s", markersize=4,
+                linewidth=1.2)  # fmt: skip
+    shorter = [c for c in marked if c.mean_tokens is not None]
+    bottom.scatter([c.step for c in shorter], [c.mean_tokens for c in shorter], marker="*", s=120, color=OKABE_ITO[4], zorder=4)
+    low, high = min(low for low, _ in intervals), max(high for _, high in intervals)
+    span = max(high - low, 10.0)
+    top.set_ylim(max(-2.0, (low + high) / 2 - span / 2 - 5), min(102.0, (low + high) / 2 + span / 2 + 5))
+    top.set_ylabel("accuracy (%)")
+    bottom.set_ylabel("mean tokens")
+    bottom.set_xlabel("training step")
+    top.set_title(f"{entry} on {task}: accuracy and tokens by checkpoint")
+    for axes in (top, bottom):
+        axes.grid(alpha=0.3, linewidth=0.5)
+    if marked:
+        top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return save(figure, stem)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
@@ -39,7 +40,7 @@ PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
-    from effbench.report.plots import level_plot, pareto_plot
+    from effbench.report.plots import level_plot, pareto_plot, series_plot
 
     try:
         (out / "plots").mkdir(parents=True, exist_ok=True)
@@ -50,10 +51,15 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
     by_level = []
     for task, points in data.tasks.items():
+        if not points:
+            continue  # only checkpoint series on this task
         pareto_plot(task, points, out / "plots" / f"pareto-{task}")
         if any(p.levels for p in points):
             level_plot(task, points, out / "plots" / f"levels-{task}")
             by_level.append(task)
+    for entry, by_task in data.series.items():
+        for task, checkpoints in by_task.items():
+            series_plot(entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}")
     weights = data.board.aes_weights
     show_published = any(p.aes_published is not None for points in data.tasks.values() for p in points)
     (out / "index.html").write_text(
@@ -64,6 +70,9 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
             show_published=show_published,
             show_auc=any(p.curve for points in data.tasks.values() for p in points),
             by_level=by_level,
+            series=data.series,
+            series_file={entry: _file_part(entry) for entry in data.series},
+            page_of_run={run.name: page for page, run in data.runs.items()},
             weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
             version=__version__,
         ),
@@ -81,6 +90,10 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         with ProcessPoolExecutor(os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
             list(pool.map(write_run_page, *zip(*jobs, strict=True)))
     return out / "index.html"
+
+
+def _file_part(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
 
 
 def render(template: str, **values: Any) -> str:
