@@ -16,18 +16,21 @@ import tempfile
 import time
 from pathlib import Path
 
+from effbench import __version__
 from effbench.analysis.leaderboard import load_leaderboard
 from effbench.analysis.metrics import task_metrics
 from effbench.report.gather import gather
 from effbench.report.site import write_site
-from effbench.store.folder import RunStore, write_json_atomic
-from effbench.types import Completion, Grade, Sample, Scored
+from effbench.store.folder import RunStore
+from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, TaskResult, write_record
+from effbench.types import Completion, Grade, Sample, Sampling, Scored
 
 
 def make_run(root: Path, name: str, tasks: list[str], samples: int, rng: random.Random) -> None:
     store = RunStore.open(root, name)
     skill, verbosity = rng.uniform(0.3, 0.9), rng.uniform(0.5, 1.5)
-    results, identity = {}, {}
+    results: dict[str, TaskResult] = {}
+    identity: dict[str, TaskIdentity] = {}
     for task in tasks:
         scored = []
         with store.appender(task) as out:
@@ -50,15 +53,13 @@ def make_run(root: Path, name: str, tasks: list[str], samples: int, rng: random.
                 )
                 out.append(item.to_json())
                 scored.append(item)
-        results[task] = {
-            "version": 1,
-            "excluded": 0,
-            "sampling": {"n": 1, "max_tokens": 4096},
-            "metrics": task_metrics(scored, ("level",)),
-        }
-        identity[task] = {"version": 1, "template_sha256": "t", "samples_sha256": "s", "sampling": {"n": 1}}
-    write_json_atomic(store.run_file, {"config": {"model": name}, "identity": {"tasks": identity}, "environment": {}})
-    write_json_atomic(store.results_file, {"schema_version": 1, "run": name, "model": name, "backend": "bench", "tasks": results})
+        sampling = Sampling(n=1, temperature=0.0, top_p=1.0, top_k=-1, max_tokens=4096)
+        results[task] = TaskResult(version=1, sampling=sampling, metrics=task_metrics(scored, ("level",)))
+        identity[task] = TaskIdentity(version=1, template_sha256="t", samples_sha256="s", sampling=vars(sampling))
+    record = RunRecord(effbench_version=__version__, created="2026-01-01T00:00:00Z", config={"model": name},
+                       identity=Identity(model=name, tasks=identity), status="complete")  # fmt: skip
+    write_record(store.run_file, record)
+    write_record(store.results_file, Results(run=name, model=name, backend="bench", tasks=results))
 
 
 def main() -> None:

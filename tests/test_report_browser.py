@@ -125,18 +125,22 @@ def assert_fits_the_screen(page) -> None:
     assert wide == [], f"tables wider than the page: {wide}"
 
 
-def overlapping_labels(page, svg: Path) -> list[tuple[str, str]]:
-    """The pairs of texts of an SVG figure whose boxes, as the browser lays them out, intersect."""
-    page.goto(svg.as_uri())
+def overlapping_labels(page, target: Path) -> list[tuple[str, str]]:
+    """The pairs of texts of one figure whose boxes, as the browser lays them out, intersect: in an SVG file, or in
+    each inline SVG of a page."""
+    page.goto(target.as_uri())
     return page.evaluate("""() => {
-        const boxes = Array.from(document.querySelectorAll('text')).filter(t => t.textContent.trim())
-            .map(t => [t.textContent.trim(), t.getBoundingClientRect()]);
         const pairs = [];
-        for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-            const [a, p] = boxes[i], [b, q] = boxes[j];
-            const e = 0.5;
-            const apart = p.right - e <= q.left || q.right - e <= p.left || p.bottom - e <= q.top || q.bottom - e <= p.top;
-            if (!apart) pairs.push([a, b]);
+        for (const svg of document.querySelectorAll('svg')) {
+            if (svg.parentElement && svg.parentElement.closest('svg')) continue;
+            const boxes = Array.from(svg.querySelectorAll('text')).filter(t => t.textContent.trim())
+                .map(t => [t.textContent.trim(), t.getBoundingClientRect()]);
+            for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+                const [a, p] = boxes[i], [b, q] = boxes[j];
+                const e = 0.5;
+                const apart = p.right - e <= q.left || q.right - e <= p.left || p.bottom - e <= q.top || q.bottom - e <= p.top;
+                if (!apart) pairs.push([a, b]);
+            }
         }
         return pairs;
     }""")
@@ -220,7 +224,8 @@ def test_an_entry_against_its_baseline_problem_by_problem(site, page):
     assert cells[0] == "12" and cells[-1] == "91.7"  # 11 of 12 answered in fewer tokens (one has the same text in both)
     flipped = page.locator("#flips-gsm8k tbody tr td:nth-child(2)").all_inner_texts()
     assert flipped == ["wrong → right"] * 7
-    assert overlapping_labels(page, site / "plots" / "compare-short-gsm8k.svg") == []
+    assert overlapping_labels(page, site / "compare-short.html") == []  # its inline scatter
+    assert overlapping_labels(page, site / "run-short.html") == []  # its token histogram
     page.goto((site / "compare-short.html").as_uri())
     page.locator("a", has_text="long").first.click()
     assert page.url.endswith("run-long.html") and page.errors == []
@@ -307,5 +312,5 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     page.goto((site / "index.html").as_uri())
     assert_fits_the_screen(page)
     assert page.locator("img[src='plots/levels-arith.svg']").count() == 1  # accuracy and tokens by level, per entry
-    for svg in ("pareto-arith.svg", "levels-arith.svg", "compare-arith-implicit-arith.svg"):
-        assert overlapping_labels(page, site / "plots" / svg) == [], svg
+    for figure in ("plots/pareto-arith.svg", "plots/levels-arith.svg", "compare-arith-implicit.html", "run-arith-implicit.html"):
+        assert overlapping_labels(page, site / figure) == [], figure

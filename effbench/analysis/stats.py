@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from math import comb
 
 import numpy as np
@@ -15,8 +16,7 @@ def bootstrap_ci(values: np.ndarray, *, level: float = 0.95, seed: int = 0) -> t
     """Percentile bootstrap interval of the mean over samples; None for fewer than two samples."""
     if len(values) < 2:
         return None
-    rng = np.random.default_rng(seed)
-    means = np.concatenate([values[index].mean(axis=1) for index in _resample_indices(rng, len(values))])
+    means = np.concatenate([values[index].mean(axis=1) for index in _resample_indices(len(values), seed)])
     return _percentiles(means, level)
 
 
@@ -31,15 +31,29 @@ def paired_bootstrap_ci(
         raise ValueError("paired samples must have the same length")
     if len(a) < 2:
         return None
-    rng = np.random.default_rng(seed)
     with np.errstate(divide="ignore", invalid="ignore"):
-        values = np.concatenate([statistic(a[index], b[index]) for index in _resample_indices(rng, len(a))])
+        values = np.concatenate([statistic(a[index], b[index]) for index in _resample_indices(len(a), seed)])
     values = values[np.isfinite(values)]
     return _percentiles(values, level) if len(values) else None
 
 
-def _resample_indices(rng: np.random.Generator, samples: int):
-    """The bootstrap's resampled indices, a block of resamples at a time: memory stays near 16 MB however many samples."""
+def _resample_indices(samples: int, seed: int) -> Iterable[np.ndarray]:
+    """The bootstrap's resampled indices, a block of resamples at a time: memory stays near 16 MB however many
+    samples. The same for the same sample count and seed; where they fit in one block they are drawn once and
+    kept (a report compares many runs of one task size)."""
+    if samples * BOOTSTRAP_RESAMPLES <= BLOCK_CELLS:
+        return (_one_block(samples, seed),)
+    return _blocks(np.random.default_rng(seed), samples)
+
+
+@lru_cache(maxsize=8)
+def _one_block(samples: int, seed: int) -> np.ndarray:
+    indices = np.random.default_rng(seed).integers(0, samples, size=(BOOTSTRAP_RESAMPLES, samples))
+    indices.setflags(write=False)
+    return indices
+
+
+def _blocks(rng: np.random.Generator, samples: int) -> Iterator[np.ndarray]:
     block = max(1, min(BOOTSTRAP_RESAMPLES, BLOCK_CELLS // samples))
     for start in range(0, BOOTSTRAP_RESAMPLES, block):
         yield rng.integers(0, samples, size=(min(block, BOOTSTRAP_RESAMPLES - start), samples))

@@ -3,22 +3,25 @@
 Over the samples both runs share, per task: the paired statistics of `effbench compare`, the four
 outcomes of each completion pair (both right, both wrong, right → wrong, wrong → right), the share
 of problems answered in fewer tokens, a scatter of baseline tokens against the entry's tokens
-(one point per problem, its outcome as shape and colour), and the list of flipped problems.
+(one point per problem, its outcome as its colour), and the list of flipped problems.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from effbench.analysis.compare import AESWeights, TaskComparison, compare_task
 from effbench.report.gather import Pair
-from effbench.store.runs import TaskSamples
+from effbench.report.svg import BLUE, GREEN, GREY, ORANGE, scatter
+from effbench.store.runs import TaskSamples, open_run
 
 OUTCOMES = ("both right", "both wrong", "right → wrong", "wrong → right")
-LISTED = 200  # flipped problems listed per task
+OUTCOME_COLOURS = dict(zip(OUTCOMES, (GREEN, GREY, ORANGE, BLUE), strict=True))
+LISTED = 50  # flipped problems listed per task (all are in the runs' samples files)
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,17 @@ def paired_tasks(pair: Pair, weights: AESWeights) -> list[PairedTask]:
     """Every task both runs hold over the same samples (a task with other samples is left out)."""
     found = []
     for task in (t for t in pair.baseline_run.tasks if t in pair.run.tasks):
-        base, model = pair.baseline_run.samples(task), pair.run.samples(task)
+        base, model = samples_of(pair.baseline_run.folder, task), samples_of(pair.run.folder, task)
         if set(base.ids) != set(model.ids):
             continue
         found.append(paired_task(task, base, model.aligned(base.ids), weights))
     return found
+
+
+@lru_cache(maxsize=32)
+def samples_of(folder: Path, task: str) -> TaskSamples:
+    """A run's samples of a task, read once per process: a board's baseline serves many of its entries' pages."""
+    return open_run(folder).samples(task)
 
 
 def paired_task(task: str, base: TaskSamples, model: TaskSamples, weights: AESWeights) -> PairedTask:
@@ -91,12 +100,14 @@ def _outcome(base_right: bool, model_right: bool) -> str:
 
 
 def write_pair_page(pair: Pair, weights: AESWeights, out: Path, title: str, run_pages: dict[str, str]) -> None:
-    from effbench.report.plots import paired_scatter
     from effbench.report.site import render
 
     tasks = paired_tasks(pair, weights)
-    for task in tasks:
-        if task.tokens:
-            paired_scatter(task, pair.entry, pair.baseline, out / "plots" / f"{pair.page}-{task.task}")
-    page = render("compare.html.j2", pair=pair, tasks=tasks, title=title, outcomes=OUTCOMES, run_pages=run_pages)
+    title_of = {t.task: f"{t.task}: mean tokens per problem" for t in tasks}
+    charts = {
+        t.task: scatter(t.baseline_tokens, t.tokens, t.outcomes, OUTCOME_COLOURS, title_of[t.task], pair.baseline, pair.entry)
+        for t in tasks
+        if t.tokens
+    }
+    page = render("compare.html.j2", pair=pair, tasks=tasks, title=title, outcomes=OUTCOMES, run_pages=run_pages, charts=charts)
     (out / f"{pair.page}.html").write_text(page, encoding="utf-8")

@@ -1,4 +1,4 @@
-"""The report's figures, with matplotlib: accuracy-vs-tokens Pareto plots and per-run token distributions.
+"""The board's figures, with matplotlib: accuracy-vs-tokens Pareto plots, results by level, checkpoint series.
 
 Colours are Okabe-Ito (safe for colour-blind readers) and every distinction is also a shape or a
 line style, so the figures read in greyscale print too.
@@ -15,7 +15,6 @@ import matplotlib.pyplot as plt
 
 from effbench.report.gather import MEASURED, Point, plotted
 from effbench.report.labels import place_labels
-from effbench.store.records import GroupStats
 
 LINE_STYLES = ["-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -68,8 +67,9 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     axes.set_ylabel("accuracy (%)")
     axes.set_title(task)
     axes.grid(alpha=0.3, linewidth=0.5)
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.93, bottom=0.2)  # a fixed layout: "tight" draws it twice more
     _labels(figure, axes, sorted(labels, key=lambda item: (item[2], not item[0].pareto)))
-    return save(figure, stem)
+    return save(figure, stem, tight=False)
 
 
 def _limits(axes, points: list[Point]) -> None:
@@ -153,69 +153,6 @@ def _mark(axes, point: Point, colour: str) -> None:
     )
 
 
-def run_figure(run_name: str, tokens: dict[str, list[int]], levels: dict[str, dict[str, GroupStats]], stem: Path) -> list[str]:
-    """Per task of one run: the distribution of completion tokens, and accuracy and mean tokens by level."""
-    tasks = list(tokens)
-    rows = 2 if any(levels.values()) else 1
-    figure, grid = plt.subplots(rows, len(tasks), figsize=(3.6 * len(tasks), 2.8 * rows), squeeze=False)
-    for column, task in enumerate(tasks):
-        axes = grid[0][column]
-        axes.hist(tokens[task], bins=30, color=OKABE_ITO[0], histtype="stepfilled")  # one path, not 30 bars
-        axes.set_title(f"{task}: completion tokens", fontsize=8)
-        axes.set_xlabel("tokens")
-        axes.set_ylabel("completions")
-        if rows == 2:
-            axes = grid[1][column]
-            table = levels.get(task) or {}
-            if not table:
-                axes.axis("off")
-                continue
-            names = list(table)
-            axes.bar(
-                range(len(names)), [100 * table[n].accuracy for n in names], color=OKABE_ITO[2], hatch="//", edgecolor="white"
-            )
-            axes.set_xticks(range(len(names)), [n.replace("Level ", "L") for n in names], fontsize=7)
-            axes.set_ylabel("accuracy (%)")
-            twin = axes.twinx()
-            twin.plot(range(len(names)), [table[n].mean_tokens for n in names], color=OKABE_ITO[1], marker="o", linewidth=1.2)
-            twin.set_ylabel("mean tokens (line)")
-            axes.set_title(f"{task}: by level", fontsize=8)
-    figure.suptitle(run_name, fontsize=9)
-    figure.subplots_adjust(left=0.08, right=0.92, bottom=0.12, top=0.86, wspace=0.55, hspace=0.6)
-    return save(figure, stem, ("svg",), tight=False)  # a fixed layout: "tight" costs a second drawing
-
-
-PAIR_STYLE = {  # outcome -> (marker, colour)
-    "both right": ("o", OKABE_ITO[2]),
-    "both wrong": ("x", "#777777"),
-    "right → wrong": ("v", OKABE_ITO[1]),
-    "wrong → right": ("^", OKABE_ITO[0]),
-}
-
-
-def paired_scatter(task, entry: str, baseline: str, stem: Path) -> list[str]:
-    """Per problem, the baseline's mean tokens (x) against the entry's (y), its outcome as shape and colour; the
-    diagonal y = x: below it, the entry was shorter. Log axes where the lengths span more than 8×."""
-    figure, axes = plt.subplots(figsize=(5.6, 4.6))
-    x, y, outcomes = task.baseline_tokens, task.tokens, task.outcomes
-    for outcome, (marker, colour) in PAIR_STYLE.items():
-        chosen = [i for i, o in enumerate(outcomes) if o == outcome]
-        if chosen:
-            axes.scatter([x[i] for i in chosen], [y[i] for i in chosen], marker=marker, s=16, color=colour, linewidths=1,
-                         label=f"{outcome} ({len(chosen)})", zorder=3)  # fmt: skip
-    low, high = min(min(x), min(y)), max(max(x), max(y))
-    if low > 0 and high / low > 8:
-        axes.set_xscale("log")
-        axes.set_yscale("log")
-    axes.plot([low, high], [low, high], color="#444444", linestyle="--", linewidth=0.8, label="same length", zorder=2)
-    axes.set_xlabel(f"{baseline}: mean tokens")
-    axes.set_ylabel(f"{entry}: mean tokens")
-    axes.set_title(f"{task.task}: tokens per problem", fontsize=9)
-    axes.grid(alpha=0.3, linewidth=0.5)
-    axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-    return save(figure, stem)
-
-
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
@@ -249,7 +186,8 @@ def level_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     for axes in (top, bottom):
         axes.grid(alpha=0.3, linewidth=0.5)
     top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return save(figure, stem)
+    figure.subplots_adjust(left=0.08, right=0.78, top=0.93, bottom=0.1, hspace=0.15)  # fixed: "tight" draws twice more
+    return save(figure, stem, tight=False)
 
 
 def series_plot(entry: str, task: str, checkpoints, stem: Path) -> list[str]:
@@ -282,4 +220,5 @@ def series_plot(entry: str, task: str, checkpoints, stem: Path) -> list[str]:
         axes.grid(alpha=0.3, linewidth=0.5)
     if marked:
         top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return save(figure, stem)
+    figure.subplots_adjust(left=0.08, right=0.78, top=0.92, bottom=0.1, hspace=0.15)  # fixed: "tight" draws twice more
+    return save(figure, stem, tight=False)

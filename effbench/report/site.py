@@ -23,10 +23,11 @@ from effbench import __version__
 from effbench.errors import ConfigError
 from effbench.report.gather import ReportData
 from effbench.report.paired import write_pair_page
+from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
 from effbench.store.runs import Run
 
-SAMPLES_PER_TASK = 100
+SAMPLES_PER_TASK = 20
 
 
 class ReportKeys(Strict):
@@ -40,56 +41,61 @@ PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
+    """The index first, then every figure and page, spread over the cores where there are many."""
     from effbench.report.plots import level_plot, pareto_plot, series_plot
 
     try:
         (out / "plots").mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise ConfigError(f"out={out} is a file, or inside one; give a folder for the site") from None
-    templates = _templates()
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
+    jobs: list[tuple[Any, ...]] = []
     by_level = []
-    for task, points in data.tasks.items():
-        if not points:
-            continue  # only checkpoint series on this task
-        pareto_plot(task, points, out / "plots" / f"pareto-{task}")
+    for task, points in ((t, p) for t, p in data.tasks.items() if p):  # a task of checkpoint series alone: no plot
+        jobs.append((pareto_plot, task, points, out / "plots" / f"pareto-{task}"))
         if any(p.levels for p in points):
-            level_plot(task, points, out / "plots" / f"levels-{task}")
+            jobs.append((level_plot, task, points, out / "plots" / f"levels-{task}"))
             by_level.append(task)
     for entry, by_task in data.series.items():
         for task, checkpoints in by_task.items():
-            series_plot(entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}")
-    weights = data.board.aes_weights
-    show_published = any(p.aes_published is not None for points in data.tasks.values() for p in points)
-    (out / "index.html").write_text(
-        templates.get_template("index.html.j2").render(
-            board=data.board,
-            tasks=data.tasks,
-            overall=data.overall if len(data.tasks) > 1 else [],
-            show_published=show_published,
-            show_auc=any(p.curve for points in data.tasks.values() for p in points),
-            by_level=by_level,
-            series=data.series,
-            series_file={entry: _file_part(entry) for entry in data.series},
-            page_of_run={run.name: page for page, run in data.runs.items()},
-            weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
-            version=__version__,
-        ),
-        encoding="utf-8",
-    )
+            jobs.append((series_plot, entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}"))
+    _write_index(data, out, by_level)
     page_of = {run.folder: page for page, run in data.runs.items()}
     for pair in data.pairs:
         pages = {"run": page_of[pair.run.folder], "baseline": page_of[pair.baseline_run.folder]}
-        write_pair_page(pair, weights, out, data.board.title, pages)
-    jobs = [(run, page, out, data.board.title, samples_per_task) for page, run in data.runs.items()]
-    if len(jobs) < PARALLEL_FROM:
+        jobs.append((write_pair_page, pair, data.board.aes_weights, out, data.board.title, pages))
+    jobs += [(write_run_page, run, page, out, data.board.title, samples_per_task) for page, run in data.runs.items()]
+    if len(data.runs) < PARALLEL_FROM:
         for job in jobs:
-            write_run_page(*job)
-    else:  # a figure and a page per run: spread over the cores
+            _run(job)
+    else:  # figures and pages: spread over the cores
         with ProcessPoolExecutor(os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
-            list(pool.map(write_run_page, *zip(*jobs, strict=True)))
+            list(pool.map(_run, jobs, chunksize=1))
     return out / "index.html"
+
+
+def _run(job: tuple[Any, ...]) -> None:
+    function, *arguments = job
+    function(*arguments)
+
+
+def _write_index(data: ReportData, out: Path, by_level: list[str]) -> None:
+    weights = data.board.aes_weights
+    page = render(
+        "index.html.j2",
+        board=data.board,
+        tasks=data.tasks,
+        overall=data.overall if len(data.tasks) > 1 else [],
+        show_published=any(p.aes_published is not None for points in data.tasks.values() for p in points),
+        show_auc=any(p.curve for points in data.tasks.values() for p in points),
+        by_level=by_level,
+        series=data.series,
+        series_file={entry: _file_part(entry) for entry in data.series},
+        page_of_run={run.name: page for page, run in data.runs.items()},
+        weights=f"α={weights.alpha:g}, β={weights.beta:g}, γ={weights.gamma:g}",
+    )
+    (out / "index.html").write_text(page, encoding="utf-8")
 
 
 def _file_part(name: str) -> str:
@@ -106,10 +112,13 @@ def _templates() -> Environment:
 
 
 def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task: int) -> None:
-    from effbench.report.plots import run_figure
-
     sample_lists, tokens, levels = _samples(run, samples_per_task)
-    run_figure(run.name, tokens, levels, out / "plots" / f"run-{page}")
+    charts = {
+        task: [histogram(tokens[task], f"{task}: completion tokens")]
+        + ([level_bars([(n, g.accuracy, g.mean_tokens) for n, g in levels[task].items()], f"{task}: by level")]
+           if levels[task] else [])
+        for task in tokens
+    }  # fmt: skip
     (out / f"run-{page}.html").write_text(
         _templates()
         .get_template("run.html.j2")
@@ -118,6 +127,7 @@ def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task:
             page=page,
             title=title,
             sample_lists=sample_lists,
+            charts=charts,
             config=json.dumps(run.info.config, indent=2, ensure_ascii=False),
             environment=json.dumps(run.info.environment, indent=2, ensure_ascii=False),
         ),

@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from effbench.config import RUN_NAME
 from effbench.errors import StoreError
@@ -89,6 +89,13 @@ class RunStore:
 
     def read_samples(self, task: str) -> Iterator[Scored]:
         """Every complete record, in file order; an unterminated last line (a write cut short) is skipped."""
+        return self._read(task, Scored.from_json, lambda scored: scored.sample.id)
+
+    def read_outcomes(self, task: str) -> Iterator[Outcomes]:
+        """What statistics need of each record, read without building its texts: (id, correct, tokens) per completion."""
+        return self._read(task, _outcomes, lambda outcomes: outcomes[0])
+
+    def _read(self, task: str, parse: Callable[[dict[str, Any]], T], key: Callable[[T], str]) -> Iterator[T]:
         path = self.samples_file(task)
         if not path.exists():
             return
@@ -97,11 +104,11 @@ class RunStore:
             for number, line in enumerate(handle, 1):
                 if not line.endswith(b"\n"):
                     return
-                scored = _parse_line(path, number, line)
-                if scored.sample.id in seen:
-                    raise StoreError(f"{path} line {number} repeats sample {scored.sample.id!r}; delete one of the two lines")
-                seen.add(scored.sample.id)
-                yield scored
+                record = _parse_line(path, number, line, parse)
+                if key(record) in seen:
+                    raise StoreError(f"{path} line {number} repeats sample {key(record)!r}; delete one of the two lines")
+                seen.add(key(record))
+                yield record
 
     def has_samples(self) -> bool:
         return self.folder.is_dir() and any(self.folder.glob("*.samples.jsonl"))
@@ -113,9 +120,22 @@ class RunStore:
         return SampleAppender(self.samples_file(task))
 
 
-def _parse_line(path: Path, number: int, line: bytes) -> Scored:
+Outcomes = tuple[str, tuple[bool, ...], tuple[int | None, ...]]
+T = TypeVar("T")
+
+
+def _outcomes(data: dict[str, Any]) -> Outcomes:
+    completions = data["completions"]
+    return (
+        str(data["id"]),
+        tuple(c["grade"]["verdict"] == "correct" for c in completions),
+        tuple(c["tokens"] for c in completions),
+    )
+
+
+def _parse_line(path: Path, number: int, line: bytes, parse: Callable[[dict[str, Any]], T]) -> T:
     try:
-        return Scored.from_json(json.loads(line))
+        return parse(json.loads(line))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         reason = "not valid JSON" if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)) else f"missing {exc}"
         raise StoreError(

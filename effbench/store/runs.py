@@ -82,10 +82,10 @@ class Run:
 
     def samples(self, task: str) -> TaskSamples:
         ids, correct, tokens = [], [], []
-        for scored in self.scored(task):
-            ids.append(scored.sample.id)
-            correct.append([grade.correct for grade in scored.grades])
-            tokens.append([np.nan if c.tokens is None else c.tokens for c in scored.completions])
+        for sample_id, right, counts in RunStore(self.folder).read_outcomes(task):
+            ids.append(sample_id)
+            correct.append(right)
+            tokens.append([np.nan if c is None else c for c in counts])
         if len({len(row) for row in correct}) > 1:
             raise StoreError(f"{self.folder / task}.samples.jsonl: samples have different numbers of completions")
         return TaskSamples(tuple(ids), np.asarray(correct, dtype=bool), np.asarray(tokens, dtype=float))
