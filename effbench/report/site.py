@@ -28,6 +28,7 @@ from effbench.schema import Strict
 from effbench.store.runs import Run
 
 SAMPLES_PER_TASK = 20
+REASONING_SHOWN = 2000  # characters of a long reasoning shown on a run page: its first and its last thousand
 
 
 class ReportKeys(Strict):
@@ -98,6 +99,16 @@ def _write_index(data: ReportData, out: Path, by_level: list[str]) -> None:
     (out / "index.html").write_text(page, encoding="utf-8")
 
 
+def shown(reasoning: str | None) -> str | None:
+    """A reasoning as a run page shows it: whole up to REASONING_SHOWN characters, else its beginning and its end."""
+    if reasoning is None or len(reasoning) <= REASONING_SHOWN:
+        return reasoning
+    half = REASONING_SHOWN // 2
+    left_out = len(reasoning) - REASONING_SHOWN
+    gap = f"[… {left_out:,} characters not shown here: the whole text is in the run's samples file …]"
+    return f"{reasoning[:half]}\n\n{gap}\n\n{reasoning[-half:]}"
+
+
 def _file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
 
@@ -166,7 +177,8 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                         "truncated": completion.finish_reason == "length",
                         "forced": completion.forced,
                         "status": " ".join(status),
-                        "reasoning": split.reasoning,
+                        "reasoning": shown(split.reasoning),
+                        "reasoning_chars": len(split.reasoning or ""),
                         "answer_text": split.answer if split.answer is not None else "(the reasoning never ended)",
                     }
                 )

@@ -1,4 +1,10 @@
 // Sorting for every table with class "sortable", and the sample filter of run pages. No dependencies.
+function value(cell) {  // a cell's data-value, else its text ("-" for none sorts last)
+  var given = cell.getAttribute("data-value");
+  if (given !== null) { return given; }
+  var text = cell.textContent.trim();
+  return text === "-" ? "" : text;
+}
 document.querySelectorAll("table.sortable").forEach(function (table) {
   table.querySelectorAll("th").forEach(function (th, column) {
     th.addEventListener("click", function () {
@@ -8,7 +14,7 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
       var body = table.tBodies[0];
       var rows = Array.prototype.slice.call(body.rows);
       rows.sort(function (a, b) {
-        var x = a.cells[column].getAttribute("data-value"), y = b.cells[column].getAttribute("data-value");
+        var x = value(a.cells[column]), y = value(b.cells[column]);
         var nx = parseFloat(x), ny = parseFloat(y);
         var order = (isNaN(nx) || isNaN(ny)) ? String(x).localeCompare(String(y)) : nx - ny;
         if (x === "" && y !== "") { return 1; }
