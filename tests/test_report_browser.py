@@ -158,6 +158,15 @@ def test_index_loads_with_plots_and_no_console_errors(site, page):
     assert "paper" in frontier and page.locator("#table-gsm8k .badge.reported").count() == 1
 
 
+def test_the_board_draws_each_view_and_keeps_every_label_apart(site, page):
+    page.goto((site / "index.html").as_uri())
+    shown = page.locator("img").evaluate_all("images => images.map(i => i.getAttribute('src'))")
+    assert {"plots/pareto-gsm8k.svg", "plots/tokens-gsm8k.svg", "plots/budgets-gsm8k.svg"} <= set(shown)
+    assert_fits_the_screen(page)
+    for svg in sorted((site / "plots").glob("*.svg")):
+        assert overlapping_labels(page, svg) == [], svg.name
+
+
 def test_sorting_a_column_reorders_the_rows(site, page):
     page.goto((site / "index.html").as_uri())
     table = page.locator("#table-gsm8k")

@@ -49,6 +49,8 @@ class Point:
     auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
     compare: str | None = None  # the page of the entry against its baseline, where both were measured here
     levels: dict[str, GroupStats] | None = None  # accuracy and mean tokens by difficulty level, where the task has levels
+    cut_curve: dict[str, float] | None = None  # accuracy had generation stopped at each budget, from the stored lengths
+    folder: Path | None = None  # the measured run, for figures drawn from its samples
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
             samples=metrics.samples,
             run=pages[run.folder.resolve()][1],
             levels=metrics.breakdown.get("level") or None,
+            cut_curve=metrics.truncation_curve or None,
+            folder=run.folder,
         )
     reported = (entry.reported or {}).get(task)
     if reported is None:

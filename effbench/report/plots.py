@@ -222,3 +222,62 @@ def series_plot(entry: str, task: str, checkpoints, stem: Path) -> list[str]:
         top.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.subplots_adjust(left=0.08, right=0.78, top=0.92, bottom=0.1, hspace=0.15)  # fixed: "tight" draws twice more
     return save(figure, stem, tight=False)
+
+
+def budget_plot(task: str, points: list[Point], stem: Path) -> list[str]:
+    """Accuracy against the token budget of each sweep entry (its runs at each budget, a solid line), beside the
+    accuracy its longest run would have had cut at each budget (from its stored lengths, dotted): forcing an
+    answer at a budget shows as the gap between a forced sweep and the cut."""
+    figure, axes = plt.subplots(figsize=(8.2, 4.2))
+    sweeps = [p for p in points if p.curve]
+    for index, point in enumerate(sweeps):
+        colour, curve = OKABE_ITO[index % len(OKABE_ITO)], point.curve or []
+        axes.plot([q.budget or 0 for q in curve], [100 * q.accuracy for q in curve], color=colour, marker="o", markersize=4,
+                  linewidth=1.4, label=f"{point.entry}: run at each budget")  # fmt: skip
+        cut = point.cut_curve or {}
+        first = curve[0].budget or 0 if curve else 0
+        budgets = sorted(int(b) for b in cut if int(b) >= first / 2)
+        if budgets:
+            axes.plot(budgets, [100 * cut[str(b)] for b in budgets], color=colour, linestyle=(0, (1, 1.5)), linewidth=1.2,
+                      label=f"{point.entry}: its longest run, cut at the budget")  # fmt: skip
+    axes.set_xscale("log", base=2)
+    ticks = sorted({q.budget for p in sweeps for q in p.curve or [] if q.budget})
+    axes.set_xticks(ticks, [str(t) for t in ticks])
+    axes.minorticks_off()
+    axes.set_xlabel("token budget")
+    axes.set_ylabel("accuracy (%)")
+    axes.set_ylim(-3, 103)
+    axes.set_title(f"{task}: accuracy against the token budget")
+    axes.grid(alpha=0.3, linewidth=0.5)
+    axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.subplots_adjust(left=0.08, right=0.62, top=0.92, bottom=0.12)
+    return save(figure, stem, tight=False)
+
+
+OVERLAID = 12  # entries drawn on one token-distribution axis
+
+
+def token_plot(task: str, runs: list[tuple[str, Path]], stem: Path) -> list[str]:
+    """The distribution of completion tokens of several entries on one axis, as cumulative shares (the share of
+    completions at most that long): the first OVERLAID entries of the board that have counts."""
+    from effbench.store.folder import RunStore
+
+    figure, axes = plt.subplots(figsize=(8.2, 4.2))
+    drawn = 0
+    for entry, folder in runs:
+        counts = sorted(t for _, _, tokens in RunStore(folder).read_outcomes(task) for t in tokens if t is not None)
+        if not counts or drawn == OVERLAID:
+            continue
+        style = LINE_STYLES[drawn // len(OKABE_ITO) % len(LINE_STYLES)]
+        axes.step(counts, [100 * (i + 1) / len(counts) for i in range(len(counts))], where="post", linewidth=1.3,
+                  color=OKABE_ITO[drawn % len(OKABE_ITO)], linestyle=style, label=entry)  # fmt: skip
+        drawn += 1
+    axes.set_xlabel("completion tokens")
+    axes.set_ylabel("completions at most that long (%)")
+    axes.set_ylim(-2, 102)
+    axes.set_title(f"{task}: token distributions")
+    axes.grid(alpha=0.3, linewidth=0.5)
+    if drawn:
+        axes.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.subplots_adjust(left=0.08, right=0.72, top=0.92, bottom=0.12)
+    return save(figure, stem, tight=False)

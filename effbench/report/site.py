@@ -43,7 +43,7 @@ PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
     """The index first, then every figure and page, spread over the cores where there are many."""
-    from effbench.report.plots import level_plot, pareto_plot, series_plot
+    from effbench.report.plots import budget_plot, level_plot, pareto_plot, series_plot, token_plot
 
     try:
         (out / "plots").mkdir(parents=True, exist_ok=True)
@@ -52,16 +52,25 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
     jobs: list[tuple[Any, ...]] = []
-    by_level = []
+    by_level: list[str] = []
+    overlaid: list[str] = []
+    budgeted: list[str] = []
     for task, points in ((t, p) for t, p in data.tasks.items() if p):  # a task of checkpoint series alone: no plot
         jobs.append((pareto_plot, task, points, out / "plots" / f"pareto-{task}"))
         if any(p.levels for p in points):
             jobs.append((level_plot, task, points, out / "plots" / f"levels-{task}"))
             by_level.append(task)
+        measured = [(p.entry, p.folder) for p in points if p.folder is not None and not p.curve]
+        if len(measured) > 1:
+            jobs.append((token_plot, task, measured, out / "plots" / f"tokens-{task}"))
+            overlaid.append(task)
+        if any(p.curve for p in points):
+            jobs.append((budget_plot, task, points, out / "plots" / f"budgets-{task}"))
+            budgeted.append(task)
     for entry, by_task in data.series.items():
         for task, checkpoints in by_task.items():
             jobs.append((series_plot, entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}"))
-    _write_index(data, out, by_level)
+    _write_index(data, out, {"levels": by_level, "tokens": overlaid, "budgets": budgeted})
     page_of = {run.folder: page for page, run in data.runs.items()}
     for pair in data.pairs:
         pages = {"run": page_of[pair.run.folder], "baseline": page_of[pair.baseline_run.folder]}
@@ -81,7 +90,7 @@ def _run(job: tuple[Any, ...]) -> None:
     function(*arguments)
 
 
-def _write_index(data: ReportData, out: Path, by_level: list[str]) -> None:
+def _write_index(data: ReportData, out: Path, figures: dict[str, list[str]]) -> None:
     weights = data.board.aes_weights
     page = render(
         "index.html.j2",
@@ -90,7 +99,7 @@ def _write_index(data: ReportData, out: Path, by_level: list[str]) -> None:
         overall=data.overall if len(data.tasks) > 1 else [],
         show_published=any(p.aes_published is not None for points in data.tasks.values() for p in points),
         show_auc=any(p.curve for points in data.tasks.values() for p in points),
-        by_level=by_level,
+        figures=figures,
         series=data.series,
         series_file={entry: _file_part(entry) for entry in data.series},
         page_of_run={run.name: page for page, run in data.runs.items()},

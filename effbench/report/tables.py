@@ -163,7 +163,7 @@ def gate_table(checks: list[Any], baseline: str, candidate: str) -> Table:
 
     table = Table(title=for_terminal(f"{candidate} against {baseline}"), title_justify="left")
     for column in HEADER:
-        table.add_column(column, justify="left" if column in ("task", "rule") else "right")
+        table.add_column(column, justify="left" if column in ("candidate", "task", "rule") else "right")
     for row in rows(checks):
         table.add_row(*map(for_terminal, row[:-1]), f"[green]{row[-1]}[/]" if row[-1] == "PASS" else f"[bold red]{row[-1]}[/]")
     return table
