@@ -265,8 +265,10 @@ def token_plot(task: str, runs: list[tuple[str, Path]], stem: Path) -> list[str]
     figure, axes = plt.subplots(figsize=(8.2, 4.2))
     drawn = 0
     for entry, folder in runs:
+        if drawn == OVERLAID:
+            break
         counts = sorted(t for _, _, tokens in RunStore(folder).read_outcomes(task) for t in tokens if t is not None)
-        if not counts or drawn == OVERLAID:
+        if not counts:
             continue
         style = LINE_STYLES[drawn // len(OKABE_ITO) % len(LINE_STYLES)]
         axes.step(counts, [100 * (i + 1) / len(counts) for i in range(len(counts))], where="post", linewidth=1.3,
