@@ -45,11 +45,13 @@ class PairedTask:
     flipped: int
 
 
-def paired_tasks(pair: Pair, weights: AESWeights) -> list[PairedTask]:
-    """Every task both runs hold over the same samples (a task with other samples is left out)."""
+def paired_tasks(pair: Pair, weights: AESWeights, own: dict[str, TaskSamples] | None = None) -> list[PairedTask]:
+    """Every task both runs hold over the same samples (a task with other samples is left out); `own` are the
+    entry's samples where the caller has read them already."""
     found = []
     for task in (t for t in pair.baseline_run.tasks if t in pair.run.tasks):
-        base, model = samples_of(pair.baseline_run.folder, task), samples_of(pair.run.folder, task)
+        base = samples_of(pair.baseline_run.folder, task)
+        model = own[task] if own and task in own else samples_of(pair.run.folder, task)
         if set(base.ids) != set(model.ids):
             continue
         found.append(paired_task(task, base, model.aligned(base.ids), weights))
@@ -99,10 +101,12 @@ def _outcome(base_right: bool, model_right: bool) -> str:
     return OUTCOMES[2] if base_right else OUTCOMES[3]
 
 
-def write_pair_page(pair: Pair, weights: AESWeights, out: Path, title: str, run_pages: dict[str, str]) -> None:
+def write_pair_page(
+    pair: Pair, weights: AESWeights, out: Path, title: str, run_pages: dict[str, str], own: dict[str, TaskSamples] | None = None
+) -> None:
     from effbench.report.site import render
 
-    tasks = paired_tasks(pair, weights)
+    tasks = paired_tasks(pair, weights, own)
     title_of = {t.task: f"{t.task}: mean tokens per problem" for t in tasks}
     charts = {
         t.task: scatter(t.baseline_tokens, t.tokens, t.outcomes, OUTCOME_COLOURS, title_of[t.task], pair.baseline, pair.entry)

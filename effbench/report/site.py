@@ -16,16 +16,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field
 
 from effbench import __version__
+from effbench.analysis.compare import AESWeights
 from effbench.errors import ConfigError
-from effbench.report.gather import ReportData
+from effbench.report.gather import Pair, ReportData
 from effbench.report.paired import write_pair_page
 from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
-from effbench.store.runs import Run
+from effbench.store.runs import Run, TaskSamples
 
 SAMPLES_PER_TASK = 20
 REASONING_SHOWN = 2000  # characters of a long reasoning shown on a run page: its first and its last thousand
@@ -72,10 +74,11 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
             jobs.append((series_plot, entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}"))
     _write_index(data, out, {"levels": by_level, "tokens": overlaid, "budgets": budgeted})
     page_of = {run.folder: page for page, run in data.runs.items()}
-    for pair in data.pairs:
-        pages = {"run": page_of[pair.run.folder], "baseline": page_of[pair.baseline_run.folder]}
-        jobs.append((write_pair_page, pair, data.board.aes_weights, out, data.board.title, pages))
-    jobs += [(write_run_page, run, page, out, data.board.title, samples_per_task) for page, run in data.runs.items()]
+    pair_of = {pair.run.folder: pair for pair in data.pairs}
+    for page, run in data.runs.items():
+        pair = pair_of.get(run.folder)
+        pages = {"run": page, "baseline": page_of[pair.baseline_run.folder]} if pair else {}
+        jobs.append((write_run_pages, run, page, out, data.board.title, samples_per_task, pair, data.board.aes_weights, pages))
     if len(data.runs) < PARALLEL_FROM:
         for job in jobs:
             _run(job)
@@ -131,8 +134,19 @@ def _templates() -> Environment:
     return Environment(loader=PackageLoader("effbench.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
 
 
-def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task: int) -> None:
-    sample_lists, tokens, levels = _samples(run, samples_per_task)
+def write_run_pages(
+    run: Run, page: str, out: Path, title: str, samples_per_task: int, pair: Pair | None, weights: AESWeights,
+    pages: dict[str, str],
+) -> None:  # fmt: skip
+    """A run's page, and the page of its entry against its baseline where it has one: its samples read once for both."""
+    outcomes = write_run_page(run, page, out, title, samples_per_task)
+    if pair is not None:
+        write_pair_page(pair, weights, out, title, pages, outcomes)
+
+
+def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task: int) -> dict[str, TaskSamples]:
+    """The run's page; returns its samples' outcomes, by task."""
+    sample_lists, tokens, levels, outcomes = _samples(run, samples_per_task)
     charts = {
         task: [histogram(tokens[task], f"{task}: completion tokens")]
         + ([level_bars([(n, g.accuracy, g.mean_tokens) for n, g in levels[task].items()], f"{task}: by level")]
@@ -153,17 +167,23 @@ def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task:
         ),
         encoding="utf-8",
     )
+    return outcomes
 
 
-def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any]]:
-    """Per task: the first `limit` samples for the browser; every completion's tokens; the per-level table."""
-    lists, tokens, levels = {}, {}, {}
+def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]], dict[str, Any], dict[str, TaskSamples]]:
+    """Per task: the first `limit` samples for the browser; every completion's tokens; the per-level table; the
+    samples' outcomes."""
+    lists, tokens, levels, outcomes = {}, {}, {}, {}
     for task, entry in run.tasks.items():
         items, total, reasoning = [], 0, run.reasoning(task)
         task_tokens: list[int] = []
+        ids, correct, counts = [], [], []
         for scored in run.scored(task):
             total += 1
             task_tokens.extend(c.tokens for c in scored.completions if c.tokens is not None)
+            ids.append(scored.sample.id)
+            correct.append([g.correct for g in scored.grades])
+            counts.append([np.nan if c.tokens is None else c.tokens for c in scored.completions])
             if total > limit:
                 continue
             for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades, strict=True)):
@@ -194,4 +214,5 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
         lists[task] = {"rows": items, "shown": min(total, limit), "total": total, "forced": any(i["forced"] for i in items)}
         tokens[task] = task_tokens
         levels[task] = entry.metrics.breakdown.get("level", {})
-    return lists, tokens, levels
+        outcomes[task] = TaskSamples(tuple(ids), np.asarray(correct, dtype=bool), np.asarray(counts, dtype=float))
+    return lists, tokens, levels, outcomes

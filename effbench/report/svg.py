@@ -111,7 +111,7 @@ def scatter(
     body = [f'<path d="M{x0} {bottom}H{x1}M{x0} {bottom}V{top}" stroke="{INK}" fill="none"/>',
             f'<path d="M{x0} {bottom}L{x1} {top}" stroke="{GREY}" stroke-dasharray="4 3" fill="none"/>']  # fmt: skip
     for group, colour in colours.items():
-        dots = "".join("M{:.1f} {:.1f}h0".format(*place(x, y)) for x, y, g in zip(xs, ys, groups, strict=True) if g == group)
+        dots = "".join("M{:.0f} {:.0f}h0".format(*place(x, y)) for x, y, g in zip(xs, ys, groups, strict=True) if g == group)
         if dots:
             body.append(f'<path d="{dots}" stroke="{colour}" stroke-width="5" stroke-linecap="round" stroke-opacity="0.75"/>')
     body += [*_ticks(low, high, x0, x1, bottom), *_ticks(low, high, bottom, top, x0, vertical=True),
