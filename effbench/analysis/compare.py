@@ -241,10 +241,17 @@ def compare_runs(
 
 
 def compare_task(
-    base: TaskSamples, model: TaskSamples, weights: AESWeights, confidence: float, notes: tuple[str, ...]
+    base: TaskSamples,
+    model: TaskSamples,
+    weights: AESWeights,
+    confidence: float,
+    notes: tuple[str, ...],
+    *,
+    base_side: Side | None = None,
 ) -> TaskComparison:
-    """One task of a run against the baseline's, over the same samples in the same order."""
-    base_side, model_side = summary(base, confidence), summary(model, confidence)
+    """One task of a run against the baseline's, over the same samples in the same order; `base_side` is the
+    baseline's summary where the caller has it already (one baseline against many runs)."""
+    base_side, model_side = base_side or summary(base, confidence), summary(model, confidence)
     scores = Efficiency(None, None, None)
     if base_side.mean_tokens is not None and model_side.mean_tokens is not None:
         scores = efficiency(base_side.accuracy, model_side.accuracy, base_side.mean_tokens, model_side.mean_tokens, weights)

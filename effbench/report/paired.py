@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from effbench.analysis.compare import AESWeights, TaskComparison, compare_task
+from effbench.analysis.compare import AESWeights, Side, TaskComparison, compare_task, summary
 from effbench.report.gather import Pair
 from effbench.report.svg import BLUE, GREEN, GREY, ORANGE, scatter
 from effbench.store.runs import TaskSamples, open_run
@@ -54,8 +54,14 @@ def paired_tasks(pair: Pair, weights: AESWeights, own: dict[str, TaskSamples] | 
         model = own[task] if own and task in own else samples_of(pair.run.folder, task)
         if set(base.ids) != set(model.ids):
             continue
-        found.append(paired_task(task, base, model.aligned(base.ids), weights))
+        found.append(paired_task(task, base, model.aligned(base.ids), weights, baseline_side(pair.baseline_run.folder, task)))
     return found
+
+
+@lru_cache(maxsize=32)
+def baseline_side(folder: Path, task: str) -> Side:
+    """The baseline's accuracy with its interval and its tokens, computed once per process for all its entries."""
+    return summary(samples_of(folder, task))
 
 
 @lru_cache(maxsize=32)
@@ -64,7 +70,9 @@ def samples_of(folder: Path, task: str) -> TaskSamples:
     return open_run(folder).samples(task)
 
 
-def paired_task(task: str, base: TaskSamples, model: TaskSamples, weights: AESWeights) -> PairedTask:
+def paired_task(
+    task: str, base: TaskSamples, model: TaskSamples, weights: AESWeights, base_side: Side | None = None
+) -> PairedTask:
     pairs = min(base.correct.shape[1], model.correct.shape[1])
     b, m = base.correct[:, :pairs], model.correct[:, :pairs]
     counts = {
@@ -84,7 +92,7 @@ def paired_task(task: str, base: TaskSamples, model: TaskSamples, weights: AESWe
     ]
     return PairedTask(
         task=task,
-        comparison=compare_task(base, model, weights, 0.95, ()),
+        comparison=compare_task(base, model, weights, 0.95, (), base_side=base_side),
         counts=counts,
         shorter=float(np.mean(tokens < base_tokens)) if counted and len(tokens) else None,
         baseline_tokens=[float(v) for v in base_tokens] if counted else [],

@@ -11,6 +11,7 @@ import multiprocessing as mp
 import os
 import re
 import shutil
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -30,7 +31,7 @@ from effbench.schema import Strict
 from effbench.store.runs import Run, TaskSamples
 
 SAMPLES_PER_TASK = 20
-REASONING_SHOWN = 2000  # characters of a long reasoning shown on a run page: its first and its last thousand
+REASONING_SHOWN = 1600  # characters of a long reasoning shown on a run page: its first and its last 800
 
 
 class ReportKeys(Strict):
@@ -83,9 +84,15 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         for job in jobs:
             _run(job)
     else:  # figures and pages: spread over the cores
-        with ProcessPoolExecutor(os.cpu_count(), mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(os.cpu_count(), mp_context=_context()) as pool:
             list(pool.map(_run, jobs, chunksize=1))
     return out / "index.html"
+
+
+def _context() -> Any:
+    """Forked workers where the platform forks safely (Linux): they start with matplotlib and the templates loaded,
+    where spawned ones would import them again; spawned elsewhere."""
+    return mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def _run(job: tuple[Any, ...]) -> None:
