@@ -314,7 +314,7 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     assert tokens["implicit"] < tokens["composed"] < tokens["explicit"] and accuracy["implicit"] < accuracy["explicit"]
     assert page.locator("#table-arith tr.frontier").count() >= 2  # a real frontier: more than one entry on it
     page.goto((site / "run-arith-explicit-sweep-b16.html").as_uri())
-    assert page.errors == [] and page.locator("#list-arith .sample").count() == 20  # samples_per_task: the first 20 of each task
+    assert page.errors == [] and page.locator("#list-arith .sample").count() == 15  # samples_per_task: the first 15 of each task
     page.goto((site / "run-arith-implicit.html").as_uri())
     assert page.errors == []
     shoot(page, "tiny-cpu-implicit-run")

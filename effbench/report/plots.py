@@ -154,6 +154,7 @@ def _mark(axes, point: Point, colour: str) -> None:
 
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+OVERLAID = 12  # entries drawn on one axis of lines (levels, token distributions): the board's first twelve
 
 
 def level_key(level: str) -> tuple[float, str]:
@@ -165,7 +166,7 @@ def level_key(level: str) -> tuple[float, str]:
 def level_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     """Accuracy and mean tokens by difficulty level, a line per measured entry, on two aligned panels: does an
     entry spend fewer tokens on easier problems, and where does it lose accuracy?"""
-    with_levels = [p for p in points if p.levels]
+    with_levels = [p for p in points if p.levels][:OVERLAID]
     levels = sorted({level for p in with_levels for level in p.levels or {}}, key=level_key)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8.2, 5.6), sharex=True)
     for index, point in enumerate(with_levels):
@@ -254,7 +255,7 @@ def budget_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     return save(figure, stem, tight=False)
 
 
-OVERLAID = 12  # entries drawn on one token-distribution axis
+STEPS = 100  # points of a drawn cumulative distribution
 
 
 def token_plot(task: str, runs: list[tuple[str, Path]], stem: Path) -> list[str]:
@@ -270,6 +271,8 @@ def token_plot(task: str, runs: list[tuple[str, Path]], stem: Path) -> list[str]
         counts = sorted(t for _, _, tokens in RunStore(folder).read_outcomes(task) for t in tokens if t is not None)
         if not counts:
             continue
+        if len(counts) > STEPS:  # the curve at STEPS evenly spaced shares: the same picture, a tenth of the file
+            counts = [counts[round(i * (len(counts) - 1) / (STEPS - 1))] for i in range(STEPS)]
         style = LINE_STYLES[drawn // len(OKABE_ITO) % len(LINE_STYLES)]
         axes.step(counts, [100 * (i + 1) / len(counts) for i in range(len(counts))], where="post", linewidth=1.3,
                   color=OKABE_ITO[drawn % len(OKABE_ITO)], linestyle=style, label=entry)  # fmt: skip

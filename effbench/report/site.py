@@ -30,7 +30,7 @@ from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
 from effbench.store.runs import Run, TaskSamples
 
-SAMPLES_PER_TASK = 20
+SAMPLES_PER_TASK = 15
 REASONING_SHOWN = 1600  # characters of a long reasoning shown on a run page: its first and its last 800
 
 
