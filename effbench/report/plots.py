@@ -43,6 +43,7 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     colour = {m: OKABE_ITO[i % len(OKABE_ITO)] for i, m in enumerate(models)}
     _baseline_arrows(axes, points)
     labels: list[tuple[Point, str, bool]] = []  # (point, text, a sweep's budget)
+    marks: list[tuple[Point, str]] = []  # (point, colour)
     sweeps_of: dict[str, int] = {}
     for point in points:
         if point.curve:
@@ -51,11 +52,12 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
             axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
                       linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")  # fmt: skip
             for budget_point in point.curve:
-                _mark(axes, budget_point, colour[point.model])
+                marks.append((budget_point, colour[point.model]))
                 labels.append((budget_point, f"{budget_point.budget}", True))
         else:
-            _mark(axes, point, colour[point.model])
+            marks.append((point, colour[point.model]))
             labels.append((point, point.method or point.entry, False))
+    _marks(axes, marks)
     everything = plotted(points)
     frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.mean_tokens)
     if len(frontier) > 1:
@@ -127,30 +129,21 @@ def _legend(axes, models: list[str], colour: dict[str, str]) -> None:
     axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=4)
 
 
-def _mark(axes, point: Point, colour: str) -> None:
-    """One point: its interval and its marker (filled when measured)."""
-    measured = point.source == MEASURED
-    if point.accuracy_ci:
-        low, high = (100 * v for v in point.accuracy_ci)
-        axes.errorbar(
-            point.mean_tokens,
-            100 * point.accuracy,
-            yerr=[[100 * point.accuracy - low], [high - 100 * point.accuracy]],
-            fmt="none",
-            ecolor=colour,
-            elinewidth=0.8,
-            capsize=2,
-        )
-    axes.scatter(
-        point.mean_tokens,
-        100 * point.accuracy,
-        s=42 if point.pareto else 30,
-        marker="o" if measured else "D",
-        facecolors=colour if measured else "white",
-        edgecolors=colour,
-        linewidths=1.4,
-        zorder=3,
-    )
+def _marks(axes, marks: list[tuple[Point, str]]) -> None:
+    """The points: their intervals and their markers (filled when measured), one drawing per kind of mark."""
+    groups: dict[tuple[str, bool, bool], list[Point]] = {}
+    for point, colour in marks:
+        groups.setdefault((colour, point.source == MEASURED, point.pareto), []).append(point)
+    for (colour, measured, pareto), points in groups.items():
+        xs, ys = [p.mean_tokens for p in points], [100 * p.accuracy for p in points]
+        with_ci = [p for p in points if p.accuracy_ci]
+        if with_ci:
+            axes.errorbar([p.mean_tokens for p in with_ci], [100 * p.accuracy for p in with_ci], fmt="none", ecolor=colour,
+                          elinewidth=0.8, capsize=2,
+                          yerr=[[100 * (p.accuracy - p.accuracy_ci[0]) for p in with_ci if p.accuracy_ci],
+                                [100 * (p.accuracy_ci[1] - p.accuracy) for p in with_ci if p.accuracy_ci]])  # fmt: skip
+        axes.scatter(xs, ys, s=42 if pareto else 30, marker="o" if measured else "D", facecolors=colour if measured else "white",
+                     edgecolors=colour, linewidths=1.4, zorder=3)  # fmt: skip
 
 
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
