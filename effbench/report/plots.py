@@ -159,7 +159,7 @@ def level_key(level: str) -> tuple[float, str]:
 def level_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     """Accuracy and mean tokens by difficulty level, a line per measured entry, on two aligned panels: does an
     entry spend fewer tokens on easier problems, and where does it lose accuracy?"""
-    with_levels = [p for p in points if p.levels][:OVERLAID]
+    with_levels = [p for p in points if p.levels and not p.curve][:OVERLAID]  # a sweep: its own figure, by budget
     levels = sorted({level for p in with_levels for level in p.levels or {}}, key=level_key)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(8.2, 5.6), sharex=True)
     for index, point in enumerate(with_levels):

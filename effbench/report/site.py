@@ -60,7 +60,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     budgeted: list[str] = []
     for task, points in ((t, p) for t, p in data.tasks.items() if p):  # a task of checkpoint series alone: no plot
         jobs.append((pareto_plot, task, points, out / "plots" / f"pareto-{task}"))
-        if any(p.levels for p in points):
+        if any(p.levels and not p.curve for p in points):
             jobs.append((level_plot, task, points, out / "plots" / f"levels-{task}"))
             by_level.append(task)
         measured = [(p.entry, p.folder) for p in points if p.folder is not None and not p.curve]
