@@ -76,9 +76,11 @@ def import_generations(
         except BadRecord as exc:
             problems.append(f"{raw.where}: {exc}")
     index = QuestionIndex(settings.data_dir, list(settings.tasks or task_names()))
+    unread = len(problems)
     matched = match(generations, index, problems)
     if not matched:
-        first = f"; the first record: {problems[0]}" if problems else ""
+        why = problems[unread] if len(problems) > unread else problems[-1] if problems else None  # why readable ones failed
+        first = f"; {len(problems)} records not imported, such as {why}" if why else ""
         raise ConfigError(f"{path}: no record matches an effbench sample ({index.searched()}){first}; nothing to import")
     codec = load_codec(settings.tokenizer) if settings.tokenizer else None
     store = new_store(settings.out, settings.name or _default_name(settings, path))
