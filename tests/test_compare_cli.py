@@ -110,3 +110,18 @@ def test_load_runs_gives_a_dataframe(runs):
     assert row["task"] == "gsm8k" and row["max_tokens"] == 60 and row["samples"] == LIMIT
     assert row["accuracy"] == pytest.approx(results(runs / "short")["accuracy"])
     assert {"pass@1", "maj@1", "accuracy_low", "mean_tokens", "truncation_rate"} <= set(frame.columns)
+
+
+def test_compare_does_not_depend_on_the_order_samples_finished_in(runs, tmp_path):
+    """A run's samples file lists samples as they finished: the same samples in another order compare the same."""
+    import random
+    import shutil
+
+    shuffled = tmp_path / "base"
+    shutil.copytree(runs / "base", shuffled)
+    lines = (shuffled / "gsm8k.samples.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    random.Random(1).shuffle(lines)
+    (shuffled / "gsm8k.samples.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    first, second = (run_cli("compare", str(base), str(runs / "short"), "format=json") for base in (runs / "base", shuffled))
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert json.loads(first.stdout)["runs"] == json.loads(second.stdout)["runs"]

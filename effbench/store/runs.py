@@ -81,8 +81,10 @@ class Run:
         return RunStore(self.folder).read_samples(task)
 
     def samples(self, task: str) -> TaskSamples:
+        """The task's samples in the order of their ids, not of the file (the order they finished in), so that
+        comparisons and their bootstrap intervals are the same for the same samples, to the last bit."""
         ids, correct, tokens = [], [], []
-        for sample_id, right, counts in RunStore(self.folder).read_outcomes(task):
+        for sample_id, right, counts in sorted(RunStore(self.folder).read_outcomes(task), key=lambda outcome: outcome[0]):
             ids.append(sample_id)
             correct.append(right)
             tokens.append([np.nan if c is None else c for c in counts])
