@@ -67,8 +67,7 @@ def evaluate(**keys: Any) -> Outcome:
     from effbench.run.configure import eval_config
     from effbench.run.evaluate import evaluate as run
 
-    values = {k: ",".join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in keys.items()}
-    return run(*eval_config(values))
+    return run(*eval_config(keys))
 
 
 def compare(

@@ -41,3 +41,8 @@ def qwen_tokenizer(flavour: str = "qwen3"):
         special += ["<tool_response>", "</tool_response>", "<think>", "</think>"]
     tokenizer.add_special_tokens(special)
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|im_end|>")
+
+
+def chain(words: int, answer: str) -> str:
+    """A scripted completion: `words` words of thinking, then the answer boxed."""
+    return "<think>" + " step" * words + f" </think> The answer is \\boxed{{{answer}}}."

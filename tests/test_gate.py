@@ -12,13 +12,10 @@ import pytest
 from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import load_task
 from tests.conftest import assert_one_line_error, run_cli, write_script
+from tests.helpers import chain
 
 LIMIT = 80
 TASK_FOLDER = Path(__file__).parent.parent / "effbench" / "tasks" / "definitions"
-
-
-def chain(words: int, answer: str) -> str:
-    return "<think>" + " step" * words + f" </think> The answer is \\boxed{{{answer}}}."
 
 
 @pytest.fixture(scope="module")

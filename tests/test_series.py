@@ -13,12 +13,9 @@ from effbench.store.runs import open_run
 from effbench.tasks.data import load_dataset
 from effbench.tasks.spec import load_task
 from tests.conftest import assert_one_line_error, run_cli, write_script
+from tests.helpers import chain
 
 LIMIT = 80
-
-
-def chain(words: int, answer: str) -> str:
-    return "<think>" + " step" * words + f" </think> The answer is \\boxed{{{answer}}}."
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> T
     groups: dict[str, dict[str, list[tuple[float, float | None]]]] = {f: defaultdict(list) for f in breakdown}
     for row, accuracy in zip(rows, per_sample_accuracy, strict=True):
         for field, value in zip(breakdown, row.groups, strict=True):
-            groups[field][value].append((accuracy, float(np.mean([t or 0 for t in row.tokens])) if counted else None))
+            groups[field][value].append((accuracy, float(np.mean([t for t in row.tokens if t is not None])) if counted else None))
     completions, forced, located = len(correct_flags), sum(row.forced for row in rows), sum(row.located for row in rows)
     votes = [list(row.votes) for row in rows]
     outcome_efficiency = [row.outcome_efficiency for row in rows]

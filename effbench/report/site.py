@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field
 
@@ -184,13 +183,11 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
     for task, entry in run.tasks.items():
         items, total, reasoning = [], 0, run.reasoning(task)
         task_tokens: list[int] = []
-        ids, correct, counts = [], [], []
+        rows = []
         for scored in run.scored(task):
             total += 1
             task_tokens.extend(c.tokens for c in scored.completions if c.tokens is not None)
-            ids.append(scored.sample.id)
-            correct.append([g.correct for g in scored.grades])
-            counts.append([np.nan if c.tokens is None else c.tokens for c in scored.completions])
+            rows.append((scored.sample.id, [g.correct for g in scored.grades], [c.tokens for c in scored.completions]))
             if total > limit:
                 continue
             for index, (completion, grade) in enumerate(zip(scored.completions, scored.grades, strict=True)):
@@ -221,5 +218,5 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
         lists[task] = {"rows": items, "shown": min(total, limit), "total": total, "forced": any(i["forced"] for i in items)}
         tokens[task] = task_tokens
         levels[task] = entry.metrics.breakdown.get("level", {})
-        outcomes[task] = TaskSamples(tuple(ids), np.asarray(correct, dtype=bool), np.asarray(counts, dtype=float))
+        outcomes[task] = TaskSamples.from_rows(rows)
     return lists, tokens, levels, outcomes

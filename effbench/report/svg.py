@@ -75,7 +75,7 @@ def level_bars(levels: list[tuple[str, float, float | None]], title: str, width:
     x0, x1, top, bottom = _axes(width, height)
     step = (x1 - x0) / max(len(levels), 1)
     tokens = [t for _, _, t in levels if t is not None]
-    most = max(tokens, default=1.0) or 1.0
+    most = max(tokens, default=0.0) or 1.0  # the line's scale; labelled only where there is a line
     body = [f'<path d="M{x0} {bottom}H{x1}M{x0} {bottom}V{top}" stroke="{INK}" fill="none"/>']
     line = []
     for i, (name, accuracy, mean_tokens) in enumerate(levels):
@@ -87,9 +87,11 @@ def level_bars(levels: list[tuple[str, float, float | None]], title: str, width:
             line.append(f"{left + step * 0.35:.1f},{bottom - (bottom - top) * mean_tokens / most:.1f}")
     if line:
         body.append(f'<polyline points="{" ".join(line)}" fill="none" stroke="{ORANGE}" stroke-width="1.5"/>')
+        body.append(
+            f'<text x="{x1:.0f}" y="{top + 8:.0f}" text-anchor="end" fill="{ORANGE}">line: mean tokens (max {most:.0f})</text>'
+        )
     body += [
         *_ticks(0, 100, bottom, top, x0, vertical=True),
-        f'<text x="{x1:.0f}" y="{top + 8:.0f}" text-anchor="end" fill="{ORANGE}">line: mean tokens (max {most:.0f})</text>',
         f'<text x="{(x0 + x1) / 2:.0f}" y="{height - 2}" text-anchor="middle" fill="{INK}">bars: accuracy % by level</text>',
     ]
     return _frame(width, height, title, body)

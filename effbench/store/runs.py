@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,17 @@ class TaskSamples:
     @property
     def counted(self) -> bool:
         return not bool(np.isnan(self.tokens).any())
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, Sequence[bool], Sequence[int | None]]]) -> TaskSamples:
+        """(id, correct, tokens) per sample, taken in the order of the ids, not of the file (the order samples finished
+        in), so that statistics over the same samples are the same to the last bit; a count never made is NaN."""
+        ordered = sorted(rows, key=lambda row: row[0])
+        return cls(
+            tuple(sample_id for sample_id, _, _ in ordered),
+            np.asarray([correct for _, correct, _ in ordered], dtype=bool),
+            np.asarray([[np.nan if t is None else t for t in tokens] for _, _, tokens in ordered], dtype=float),
+        )
 
     def aligned(self, ids: tuple[str, ...]) -> TaskSamples:
         """The same samples in the order of `ids`."""
@@ -81,16 +92,11 @@ class Run:
         return RunStore(self.folder).read_samples(task)
 
     def samples(self, task: str) -> TaskSamples:
-        """The task's samples in the order of their ids, not of the file (the order they finished in), so that
-        comparisons and their bootstrap intervals are the same for the same samples, to the last bit."""
-        ids, correct, tokens = [], [], []
-        for sample_id, right, counts in sorted(RunStore(self.folder).read_outcomes(task), key=lambda outcome: outcome[0]):
-            ids.append(sample_id)
-            correct.append(right)
-            tokens.append([np.nan if c is None else c for c in counts])
-        if len({len(row) for row in correct}) > 1:
+        """The task's samples in the order of their ids (`TaskSamples.from_rows`)."""
+        rows = list(RunStore(self.folder).read_outcomes(task))
+        if len({len(correct) for _, correct, _ in rows}) > 1:
             raise StoreError(f"{self.folder / task}.samples.jsonl: samples have different numbers of completions")
-        return TaskSamples(tuple(ids), np.asarray(correct, dtype=bool), np.asarray(tokens, dtype=float))
+        return TaskSamples.from_rows(rows)
 
 
 def open_run(path: str | Path) -> Run:
