@@ -103,7 +103,10 @@ class Grade:
     answer: str | None = None
     rule: str | None = None
     detail: str | None = None
-    first_correct: float | None = None  # share of the text up to the first correct answer it states; correct ones only
+    first_correct: float | None = None  # share of the text up to the end of the first correct answer it states
+    first_correct_at: int | None = None  # those characters, of its reasoning and answer together
+    first_correct_tokens: int | None = None  # the tokens up to there, where its token ids and a tokenizer were at hand
+    searched: bool = False  # its stated answers were searched, whatever its verdict (older runs searched correct ones only)
 
     @property
     def correct(self) -> bool:

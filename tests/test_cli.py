@@ -50,6 +50,9 @@ def test_eval_writes_the_run_folder(tmp_path, script):
         "rule": "boxed",
         "detail": None,
         "first_correct": round((len(GOOD) - 1) / len(GOOD), 6),
+        "first_correct_at": len(GOOD) - 1,
+        "first_correct_tokens": len(GOOD.split()),  # the scripted backend counts words
+        "searched": True,
     }
     assert by_id["1"]["completions"][0]["grade"]["verdict"] == "unfinished"
     results = json.loads((folder / "results.json").read_text())

@@ -189,3 +189,49 @@ def test_script_without_main_guard_is_told_what_to_do(tmp_path):
     result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert 'call effbench under `if __name__ == "__main__":`' in result.stderr
+
+
+def test_stated_answers_are_searched_whatever_the_verdict():
+    """A wrong or unfinished completion that stated the right answer on its way has it located (harmful overthinking);
+    positions count the characters of the text itself, markdown bold included."""
+    from effbench.grading.scoring import Rules, score
+    from effbench.types import Completion
+
+    def completion(text):
+        return Completion(text=text, tokens=1, finish_reason="stop")
+
+    overthought = "<think>So the answer is 5. Wait, maybe not.</think> \\boxed{4}"
+    bold = "<think>**Answer:** \\boxed{5}</think> So **\\boxed{5}**."
+    cut_off = "<think>I get \\boxed{5}, but let me check again and again"
+    with GradingPool(workers=2, timeout=30) as pool:
+        grades = [score(pool, completion(text), "5", Rules()).result(timeout=60) for text in (overthought, bold, cut_off)]
+        never = score(pool, completion("<think>4</think> \\boxed{4}"), "5", Rules()).result(timeout=60)
+    assert grades[0].verdict == "wrong" and grades[0].first_correct_at == overthought.index("5.") + 1
+    assert grades[1].verdict == "correct" and grades[1].first_correct_at == bold.index("{5}") + 3
+    assert grades[2].verdict == "unfinished" and grades[2].first_correct_at == cut_off.index("{5}") + 3
+    assert all(g.searched for g in grades) and never.searched and never.first_correct_at is None
+
+
+def test_a_position_is_located_in_the_tokens_that_write_it():
+    from effbench.backends.codec import TokenizerCodec, WordCodec, with_token_position
+    from effbench.types import Completion, Grade
+    from tests.helpers import qwen_tokenizer
+
+    codec = TokenizerCodec(qwen_tokenizer())
+    ids = codec.encode("<think>Let me compute 12 × 7 = 84. 等等, 再检查: 84.</think> The answer is \\boxed{84}.")
+
+    def decoded(ids):  # as vLLM decodes a completion: special tokens skipped
+        return codec.tokenizer.decode(list(ids), skip_special_tokens=True)
+
+    text = decoded(ids)
+    at = text.index("84") + 2
+    tokens = codec.tokens_until(ids, text, at)
+    assert decoded(ids[:tokens]).endswith("84") and len(decoded(ids[:tokens])) == at > len(decoded(ids[: tokens - 1]))
+    assert codec.tokens_until(ids, text, 0) == 0 and codec.tokens_until(ids, text, len(text)) == len(ids)
+    assert WordCodec().tokens_until((), "a b cd e", 5) == 3  # the word a position falls in counts
+    grade = Grade("correct", answer="84", first_correct_at=at)
+    located = with_token_position(grade, Completion(text, len(ids), "stop", token_ids=ids), codec)
+    assert located.first_correct_tokens == tokens
+    separate = Completion(text, len(ids), "stop", token_ids=ids, reasoning="Let me compute")  # ids do not write the whole
+    assert with_token_position(grade, separate, codec).first_correct_tokens is None
+    assert with_token_position(grade, Completion(text, len(ids), "stop"), codec).first_correct_tokens is None

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import Any, Protocol
 
+from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
 from effbench.types import Completion, Request
 
@@ -26,6 +27,10 @@ class Backend(Protocol):
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]: ...
 
     def describe(self) -> dict[str, Any]: ...
+
+    def codec_for(self, completion: Completion) -> Codec | None:
+        """What locates positions of the completion's text in its token ids; None where the backend has no tokenizer."""
+        ...
 
     def close(self) -> None: ...
 

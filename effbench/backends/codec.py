@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from effbench.grading.reasoning import THINK, ReasoningFormat
-from effbench.types import Completion
+from effbench.types import Completion, Grade
 
 
 class Codec(Protocol):
@@ -23,8 +23,7 @@ class Codec(Protocol):
 
     def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None: ...
 
-
-MAX_STEPS = 16  # from the head's own encoding to the token that completes the marker in context
+    def tokens_until(self, token_ids: tuple[int, ...], text: str, chars: int) -> int: ...
 
 
 class TokenizerCodec:
@@ -63,18 +62,19 @@ class TokenizerCodec:
         found = reasoning.reasoning_end(text)
         if found is None:
             return None
-        chars, count = found[1], len(self.encode(text[: found[1]]))  # near the answer: a step or two from it
-        if not token_ids:
-            return count
-        count = min(count, len(token_ids))
-        for _ in range(MAX_STEPS):
-            if count < len(token_ids) and len(self._decode(token_ids[:count])) < chars:
-                count += 1
-            elif count > 1 and len(self._decode(token_ids[: count - 1])) >= chars:
-                count -= 1
+        return self.tokens_until(token_ids, text, found[1]) if token_ids else len(self.encode(text[: found[1]]))
+
+    def tokens_until(self, token_ids: tuple[int, ...], text: str, chars: int) -> int:
+        """How many of the token ids it takes to write the first `chars` characters of `text` (their decoding):
+        the fewest whose decoded prefix is that long, found by bisection (a few decodes, not one per token)."""
+        low, high = 0, len(token_ids)
+        while low < high:
+            middle = (low + high) // 2
+            if len(self._decode(token_ids[:middle])) >= chars:
+                high = middle
             else:
-                break
-        return count
+                low = middle + 1
+        return low
 
     def _decode(self, token_ids: tuple[int, ...]) -> str:
         return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
@@ -92,6 +92,9 @@ class WordCodec:
     def reasoning_tokens(self, token_ids: tuple[int, ...], text: str, reasoning: ReasoningFormat = THINK) -> int | None:
         end = reasoning.reasoning_end(text)
         return len(text[: end[1]].split()) if end else None
+
+    def tokens_until(self, token_ids: tuple[int, ...], text: str, chars: int) -> int:
+        return len(text[:chars].split())
 
 
 def last_occurrence(sequence: tuple[int, ...], part: tuple[int, ...]) -> int | None:
@@ -132,3 +135,11 @@ def cut(completion: Completion, max_tokens: int, codec: Codec, reasoning: Reason
         token_ids=ids,
         reasoning_tokens=codec.reasoning_tokens(ids or (), text, reasoning),
     )
+
+
+def with_token_position(grade: Grade, completion: Completion, codec: Codec | None) -> Grade:
+    """The grade with its first correct answer located in tokens as well as characters, where a codec is at hand and
+    the completion's token ids write its whole text (not so with a server's separate reasoning)."""
+    if grade.first_correct_at is None or codec is None or completion.token_ids is None or completion.reasoning is not None:
+        return grade
+    return replace(grade, first_correct_tokens=codec.tokens_until(completion.token_ids, completion.text, grade.first_correct_at))

@@ -44,6 +44,9 @@ class ForcingBackend:
     def __init__(self, source: Backend, engine: ContinuingBackend, *, cue: str, answer_tokens: int):
         self.source, self.engine, self.cue, self.answer_tokens = source, engine, cue, answer_tokens
 
+    def codec_for(self, completion: Completion) -> Codec | None:
+        return self.engine.codec
+
     def describe(self) -> dict[str, Any]:
         return {**self.source.describe(), "budget_forcing": {"cue": self.cue, "answer_tokens": self.answer_tokens}}
 

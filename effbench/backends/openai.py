@@ -90,6 +90,10 @@ class OpenAIBackend:
         if served and self.model not in served:
             raise BackendError(f"the server does not serve model {self.model!r}; it serves: {', '.join(served)}")
 
+    def codec_for(self, completion: Completion) -> None:
+        """No tokenizer here: positions in its completions stay in characters."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         options = self.options.model_dump(mode="json", exclude={"api_key_file"})
         return {"engine": "openai-compatible server", "model": self.model, **options}

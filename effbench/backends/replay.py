@@ -38,6 +38,17 @@ class ReplayBackend:
         self._codec = codec
         self._cache: dict[str, dict[str, tuple[Completion, ...]]] = {}
         self._run_info: RunRecord | None = None
+        self._codec_missing = False
+
+    def codec_for(self, completion: Completion) -> Codec | None:
+        """The stored run's tokenizer; None where it cannot be loaded here (positions then stay in characters)."""
+        if completion.token_ids is None or self._codec_missing:
+            return None
+        try:
+            return self._codec or self._load_codec(completion)
+        except BackendError:
+            self._codec_missing = True
+            return None
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -51,6 +51,9 @@ class ScriptedBackend:
         self.delay = delay
         self.path = script
 
+    def codec_for(self, completion: Completion) -> WordCodec:
+        return CODEC
+
     def describe(self) -> dict[str, Any]:
         return {"engine": "scripted", "script": str(self.path)}
 

@@ -85,6 +85,9 @@ class VLLMBackend:
         self.tokenizer = self.llm.get_tokenizer()
         self.codec = TokenizerCodec(self.tokenizer)
 
+    def codec_for(self, completion: Completion) -> TokenizerCodec:
+        return self.codec
+
     def describe(self) -> dict[str, Any]:
         import vllm
 

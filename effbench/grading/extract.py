@@ -226,18 +226,39 @@ EXTRACTORS: dict[str, tuple[str, ...]] = {
 MAX_CANDIDATES = 32
 
 
-def candidates(text: str) -> list[tuple[float, str]]:
+def candidates(text: str) -> list[tuple[int, str]]:
     """Every answer the completion states on its way, reasoning included, in order: each `\\boxed{}` and each
-    "the answer is …", as (fraction of the text up to the end of it, answer); the first 32."""
-    text = text.replace("**", "")
-    found = [(end, content) for _, end, content in boxes(text)[:MAX_CANDIDATES] if content]
-    for index, phrase in enumerate(ANSWER_IS.finditer(text)):
+    "the answer is …", as (characters of `text` up to the end of it, answer); the first 32.
+
+    Markdown bold (`**`) is read through, and the positions are still those of `text` itself."""
+    plain, origin = _without_bold(text)
+    found = [(end, content) for _, end, content in boxes(plain)[:MAX_CANDIDATES] if content]
+    for index, phrase in enumerate(ANSWER_IS.finditer(plain)):
         if index == MAX_CANDIDATES:
             break
-        end, answer = _statement(text, phrase.end())
+        end, answer = _statement(plain, phrase.end())
         if answer and "\\boxed" not in answer:
             found.append((end, answer))
-    return [(end / len(text), answer) for end, answer in sorted(found)[:MAX_CANDIDATES]]
+    if origin is None:
+        return sorted(found)[:MAX_CANDIDATES]
+    return [(origin[end - 1] + 1 if end else 0, answer) for end, answer in sorted(found)[:MAX_CANDIDATES]]
+
+
+def _without_bold(text: str) -> tuple[str, list[int] | None]:
+    """`text` without its `**`, and the position in `text` of each character kept (None: nothing removed)."""
+    if "**" not in text:
+        return text, None
+    kept: list[str] = []
+    origin: list[int] = []
+    at = 0
+    while at < len(text):
+        if text.startswith("**", at):
+            at += 2
+            continue
+        kept.append(text[at])
+        origin.append(at)
+        at += 1
+    return "".join(kept), origin
 
 
 def extract(text: str, extractor: str) -> tuple[str | None, str | None]:

@@ -24,12 +24,6 @@ class Rules:
     reasoning: ReasoningFormat = THINK
 
 
-def _done(grade: Grade) -> Future:
-    future: Future = Future()
-    future.set_result(grade)
-    return future
-
-
 def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, str | None]:
     """(answer, rule, detail) to judge; or the Grade already decided when the reasoning never ended or no answer is found.
 
@@ -50,15 +44,17 @@ def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, s
 def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) -> Future:
     """A Future of the completion's Grade; decided at once when there is nothing to send to a worker.
 
-    For a correct completion, the answers it stated on its way (reasoning included) are graded too,
-    in order, and the share of the text up to the first correct one is recorded (`first_correct`,
-    for outcome efficiency).
+    Whatever the verdict, the answers the completion stated on its way (reasoning included) are graded
+    too, in order, and the end of the first correct one is recorded (`first_correct`, `first_correct_at`):
+    for outcome efficiency when the completion is correct, for underthinking and harmful overthinking
+    when it is not. A grader timeout or error is not searched.
     """
+    graded: Future = Future()
     found = answer_of(completion, rules)
     if isinstance(found, Grade):
-        return _done(found)
+        _search(pool, found, completion, gold, rules, graded)
+        return graded
     answer, rule, note = found
-    graded: Future = Future()
 
     def finish(outcome: Future) -> None:
         try:
@@ -66,41 +62,66 @@ def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) ->
         except Exception as exc:
             graded.set_exception(exc)
             return
-        grade = Grade(verdict, answer=answer, rule=rule, detail=detail or note)
-        if grade.correct:
-            joint = rules.reasoning.closes[0] if rules.reasoning.closes else "\n"
-            full_text = completion.text if completion.reasoning is None else f"{completion.reasoning}{joint}{completion.text}"
-            _locate_first_correct(pool, grade, candidates(full_text), gold, rules.grader, graded)
-        else:
-            graded.set_result(grade)
+        _search(pool, Grade(verdict, answer=answer, rule=rule, detail=detail or note), completion, gold, rules, graded)
 
     pool.submit(GradeJob(rules.grader, answer, gold)).add_done_callback(finish)
     return graded
 
 
+def full_text(completion: Completion, rules: Rules) -> str:
+    """The completion's reasoning and answer as one text: where positions in it are counted."""
+    if completion.reasoning is None:
+        return completion.text
+    joint = rules.reasoning.closes[0] if rules.reasoning.closes else "\n"
+    return f"{completion.reasoning}{joint}{completion.text}"
+
+
+def _search(pool: GradingPool, grade: Grade, completion: Completion, gold: str, rules: Rules, graded: Future) -> None:
+    if grade.verdict in ("timeout", "error"):
+        graded.set_result(grade)
+        return
+    text = full_text(completion, rules)
+    known: dict[str, str] = {}
+    if grade.answer is not None and grade.verdict in ("correct", "wrong"):
+        known[grade.answer] = grade.verdict
+    _locate_first_correct(pool, replace(grade, searched=True), candidates(text), len(text), gold, rules.grader, graded, known)
+
+
 def _locate_first_correct(
-    pool: GradingPool, grade: Grade, stated: list[tuple[float, str]], gold: str, grader: str, graded: Future
+    pool: GradingPool,
+    grade: Grade,
+    stated: list[tuple[int, str]],
+    length: int,
+    gold: str,
+    grader: str,
+    graded: Future,
+    known: dict[str, str],
 ) -> None:
     """Grade the stated answers in order until one is correct, then resolve `graded` with its position.
 
-    They share one budget, LOCATE_BUDGET times the pool's timeout, however many there are: a completion
-    that states 31 pathological answers on its way costs at most that, and past it the position stays
-    unknown (`first_correct` None)."""
+    An answer stated again is not graded again (`known` holds the verdicts so far). They share one budget,
+    LOCATE_BUDGET times the pool's timeout, however many there are: a completion that states 31
+    pathological answers on its way costs at most that, and past it the position stays unknown."""
     deadline = time.monotonic() + LOCATE_BUDGET * pool.timeout
 
+    def found(at: int) -> None:
+        graded.set_result(replace(grade, first_correct=round(at / length, 6), first_correct_at=at))
+
     def grade_from(index: int) -> None:
+        while index < len(stated) and stated[index][1] in known:
+            if known[stated[index][1]] == "correct":
+                found(stated[index][0])
+                return
+            index += 1
         remaining = deadline - time.monotonic()
         if index == len(stated) or remaining <= 0:
             graded.set_result(grade)
             return
-        position, answer = stated[index]
+        answer = stated[index][1]
 
         def done(future: Future) -> None:
-            verdict = future.result()[0] if future.exception() is None else "error"
-            if verdict == "correct":
-                graded.set_result(replace(grade, first_correct=round(position, 6)))
-            else:
-                grade_from(index + 1)
+            known[answer] = future.result()[0] if future.exception() is None else "error"
+            grade_from(index)
 
         pool.submit(GradeJob(grader, answer, gold, timeout=min(pool.timeout, remaining))).add_done_callback(done)
 

@@ -170,7 +170,7 @@ def _task(found: Matched, index: QuestionIndex, codec: Codec | None, settings: S
         for sample, g in found.items
     ]
     template = "imported:" + hashlib.sha256(f"{settings.kind}:{spec.name}".encode()).hexdigest()
-    return ImportedTask(spec, dataset, items, sampling, template, rules)
+    return ImportedTask(spec, dataset, items, sampling, template, rules, codec)
 
 
 def _completion(g: Generation, j: int, codec: Codec | None, rules: Rules, settings: Settings) -> Completion:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from effbench import __version__
-from effbench.backends.codec import Codec, TokenizerCodec
+from effbench.backends.codec import Codec, TokenizerCodec, with_token_position
 from effbench.errors import ConfigError, StoreError
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
@@ -40,6 +40,7 @@ class ImportedTask:
     sampling: Sampling
     template_sha256: str  # effbench's own where the prompt was effbench's, else one naming where it came from
     rules: Rules | None = None  # the task's, unless another reasoning format was given
+    codec: Codec | None = None  # the tokenizer that counted the completions, to locate answers in their tokens
 
 
 def load_codec(tokenizer: str) -> Codec:
@@ -131,7 +132,9 @@ def _write_task(store: RunStore, task: ImportedTask, pool: GradingPool) -> tuple
     grades = {}
     with store.appender(task.spec.name) as out:
         for item, futures in pending:
-            graded = grades[item.sample.id] = tuple(f.result() for f in futures)
+            graded = grades[item.sample.id] = tuple(
+                with_token_position(f.result(), c, task.codec) for f, c in zip(futures, item.completions, strict=True)
+            )
             out.append(Scored(item.sample, item.prompt, item.completions, graded).to_json())
     plan = TaskPlan(task.spec, task.dataset, task.sampling, (), {item.sample.id: item.sample for item in items}, rules)
     return plan, grades

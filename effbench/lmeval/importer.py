@@ -150,7 +150,7 @@ def _task(found: Matched, codec: Codec, log: LmEvalLog, mapping: dict[str, str])
             completions.append(replace(completion, finish_reason=finish))
         items.append(Imported(sample, doc.prompt, tuple(completions)))
     configs = [log.results["configs"][task] for task, target in mapping.items() if target == found.spec.name]
-    return ImportedTask(found.spec, found.dataset, items, sampling, _template_hash(found.spec, configs, log))
+    return ImportedTask(found.spec, found.dataset, items, sampling, _template_hash(found.spec, configs, log), codec=codec)
 
 
 def _sampling(gen_kwargs: dict[str, Any], n: int) -> Sampling:

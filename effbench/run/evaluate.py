@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from effbench import __version__
 from effbench.analysis.metrics import task_metrics
 from effbench.backends import Backend, backend_module
+from effbench.backends.codec import with_token_position
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
@@ -267,7 +268,8 @@ def _generate(
                 request, completions, futures = item
                 if wait or all(f.done() for f in futures):
                     sample = plan.samples[request.sample_id]
-                    grades = tuple(f.result() for f in futures)
+                    located = zip(futures, completions, strict=True)
+                    grades = tuple(with_token_position(f.result(), c, backend.codec_for(c)) for f, c in located)
                     out.append(
                         Scored(sample, request.prompt, tuple(completions), grades).to_json(with_token_ids=config.store_token_ids)
                     )

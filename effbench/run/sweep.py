@@ -203,6 +203,9 @@ class LazyBackend:
     def codec(self) -> Any:
         return self.backend.codec
 
+    def codec_for(self, completion):
+        return self.backend.codec_for(completion)
+
     def generate(self, requests):
         return self.backend.generate(requests)
 
