@@ -76,6 +76,9 @@ class EvalConfig(Strict):
     out: Path = Field(Path("runs"), description="folder that holds run folders")
     name: str | None = Field(None, description="run folder name (default: the model's last path part)")
     step: int | None = Field(None, ge=0, description="training step of the checkpoint, recorded for checkpoint series")
+    parameters: float | None = Field(
+        None, gt=0, description="the model's parameters in billions, for ACU (default: counted from a local model's weights)"
+    )
     workers: int = Field(2, ge=1, description="grading worker processes")
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
     store_token_ids: bool = Field(True, description="keep every completion's token ids in the samples file")

@@ -2,8 +2,8 @@
 
 Accuracy (mean over samples of the mean over n, with a bootstrap interval), pass@k and maj@k,
 outcome efficiency ξ_O, token statistics (all, reasoning, answer, correct, wrong), tokens per
-correct answer, truncation, and accuracy under a token budget computed from the stored lengths (a
-truncation curve).
+correct answer, truncation, accuracy under a token budget computed from the stored lengths (a
+truncation curve), and the thinking-efficiency metrics of `effbench.analysis.thinking`.
 """
 
 from __future__ import annotations
@@ -15,20 +15,12 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from effbench.analysis.stats import bootstrap_ci, pass_at_k
+from effbench.analysis.thinking import Thought, outcome_efficiency, position_unit, thinking_metrics, thoughts
 from effbench.grading.equivalence import as_number, normal_text
 from effbench.store.records import GroupStats, TaskMetrics, TokenStats
 from effbench.types import Scored
 
 BUDGETS = tuple(2**p for p in range(4, 17))  # 16 … 65536 tokens, cut at the largest completion
-
-
-def _stats(values: list[int]) -> TokenStats | None:
-    if not values:
-        return None
-    array = np.asarray(values, dtype=float)
-    return TokenStats(
-        mean=float(array.mean()), median=float(np.median(array)), p90=float(np.percentile(array, 90)), max=float(array.max())
-    )
 
 
 class _Row(NamedTuple):
@@ -37,7 +29,7 @@ class _Row(NamedTuple):
     id: str
     correct: tuple[bool, ...]
     votes: tuple[str | None, ...]
-    outcome_efficiency: float
+    thoughts: tuple[Thought, ...]
     tokens: tuple[int | None, ...]
     reasoning_tokens: tuple[int | None, ...]
     located: int
@@ -47,12 +39,12 @@ class _Row(NamedTuple):
     groups: tuple[str, ...]  # the sample's value of each breakdown field
 
 
-def _row(item: Scored, breakdown: tuple[str, ...]) -> _Row:
+def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _Row:
     return _Row(
         id=item.sample.id,
         correct=tuple(g.correct for g in item.grades),
         votes=tuple(_vote(g) for g in item.grades),
-        outcome_efficiency=float(np.mean([_outcome_efficiency(g) for g in item.grades])),
+        thoughts=tuple(thoughts(item, difficulty)),
         tokens=tuple(c.tokens for c in item.completions),
         reasoning_tokens=tuple(c.reasoning_tokens for c in item.completions),
         located=sum(g.correct and g.first_correct is not None for g in item.grades),
@@ -63,44 +55,49 @@ def _row(item: Scored, breakdown: tuple[str, ...]) -> _Row:
     )
 
 
-def task_metrics(scored: Iterable[Scored], breakdown: tuple[str, ...] = ()) -> TaskMetrics:
-    """Accuracy is the mean over samples of the mean over their n completions.
+def task_metrics(
+    scored: Iterable[Scored], breakdown: tuple[str, ...] = (), *, difficulty: str | None = None, parameters: float | None = None
+) -> TaskMetrics:
+    """Accuracy is the mean over samples of the mean over their n completions. `difficulty` names the metadata field
+    that ranks the problems, `parameters` the model's size in billions (for ACU).
 
     The samples are taken in the order of their ids, not of the file (which is the order they finished in),
     so that the same samples always give the same numbers, bootstrap interval included, to the last bit.
     Where any completion's tokens were not counted, every token figure is absent (None), not 0."""
-    rows = sorted((_row(item, breakdown) for item in scored), key=lambda row: row.id)
+    rows = sorted((_row(item, breakdown, difficulty) for item in scored), key=lambda row: row.id)
     per_sample_accuracy = [sum(row.correct) / len(row.correct) for row in rows]
     correct_counts = [(len(row.correct), sum(row.correct)) for row in rows]
     correct_flags = [ok for row in rows for ok in row.correct]
     counted = all(t is not None for row in rows for t in row.tokens)
     verdicts = Counter(v for row in rows for v in row.verdicts)
     finish = Counter(f for row in rows for f in row.finish_reasons)
-    groups: dict[str, dict[str, list[tuple[float, float | None]]]] = {f: defaultdict(list) for f in breakdown}
+    groups: dict[str, dict[str, list[tuple[_Row, float]]]] = {f: defaultdict(list) for f in breakdown}
     for row, accuracy in zip(rows, per_sample_accuracy, strict=True):
         for field, value in zip(breakdown, row.groups, strict=True):
-            groups[field][value].append((accuracy, float(np.mean([t for t in row.tokens if t is not None])) if counted else None))
+            groups[field][value].append((row, accuracy))
     completions, forced, located = len(correct_flags), sum(row.forced for row in rows), sum(row.located for row in rows)
     votes = [list(row.votes) for row in rows]
-    outcome_efficiency = [row.outcome_efficiency for row in rows]
+    every = [t for row in rows for t in row.thoughts]
     accuracy_values = np.asarray(per_sample_accuracy, dtype=float)
+    task_accuracy = float(accuracy_values.mean()) if completions else None
     n = min((count for count, _ in correct_counts), default=0)
     ks = sorted({k for k in (2**p for p in range(12)) if k <= n} | ({n} if n else set()))
     return TaskMetrics(
         samples=len(per_sample_accuracy),
         completions=completions,
-        accuracy=float(accuracy_values.mean()) if completions else None,
+        accuracy=task_accuracy,
         accuracy_ci95=bootstrap_ci(accuracy_values),
         pass_at_k={str(k): float(np.mean([pass_at_k(count, c, k) for count, c in correct_counts])) for k in ks},
         maj_at_k={str(k): float(np.mean([_majority(v[:k]) for v in votes])) for k in ks},
-        outcome_efficiency=float(np.mean(outcome_efficiency)) if outcome_efficiency else None,
+        outcome_efficiency=outcome_efficiency(every, position_unit(every)),
         outcome_efficiency_located=located,
         correct_completions=sum(correct_flags),
         truncation_rate=finish["length"] / completions if completions and not finish["unknown"] else None,
         forced_rate=forced / completions if completions else None,
         verdicts=dict(sorted(verdicts.items())),
         finish_reasons=dict(sorted(finish.items())),
-        breakdown={field: _group_table(groups[field]) for field in breakdown},
+        breakdown={field: _group_table(groups[field], counted, parameters) for field in breakdown},
+        thinking=thinking_metrics(every, parameters, task_accuracy) if completions else None,
         **(_token_figures(rows, correct_flags) if counted else {"total_tokens": None}),
     )
 
@@ -113,27 +110,16 @@ def _token_figures(rows: list[_Row], correct_flags: list[bool]) -> dict[str, Any
     reasoning, answer_tokens = [r for _, r in pairs], [t - r for t, r in pairs]
     right = [t for t, ok in zip(tokens, correct_flags, strict=True) if ok]
     return {
-        "tokens": _stats(tokens),
+        "tokens": TokenStats.of(tokens),
         "total_tokens": int(sum(tokens)),
-        "reasoning_tokens": _stats(reasoning),
-        "answer_tokens": _stats(answer_tokens),
+        "reasoning_tokens": TokenStats.of(reasoning),
+        "answer_tokens": TokenStats.of(answer_tokens),
         "completions_with_reasoning": len(reasoning),
-        "correct_tokens": _stats(right),
-        "wrong_tokens": _stats([t for t, ok in zip(tokens, correct_flags, strict=True) if not ok]),
+        "correct_tokens": TokenStats.of(right),
+        "wrong_tokens": TokenStats.of([t for t, ok in zip(tokens, correct_flags, strict=True) if not ok]),
         "tokens_per_correct": sum(tokens) / len(right) if right else None,
         "truncation_curve": _truncation_curve(tokens, correct_flags),
     }
-
-
-def _outcome_efficiency(grade) -> float:
-    """ξ_O of one completion ("Do NOT Think That Much for 2+3=?", arXiv 2412.21187): the share of it that was
-    needed to first state the correct answer; 0 when wrong; 1 when correct but no stated answer was located.
-
-    The share is measured in characters of the completion, which stands in for its tokens.
-    """
-    if not grade.correct:
-        return 0.0
-    return grade.first_correct if grade.first_correct is not None else 1.0
 
 
 CORRECT_VOTE = "\0correct"  # every correct answer equals the gold, so they are one group
@@ -173,12 +159,18 @@ def _truncation_curve(tokens: list[int], correct: list[bool]) -> dict[str, float
     return {str(b): float((ok & (array <= b)).mean()) for b in budgets}
 
 
-def _group_table(groups: dict[str, list[tuple[float, float | None]]]) -> dict[str, GroupStats]:
-    return {
-        value: GroupStats(
-            samples=len(rows),
-            accuracy=float(np.mean([a for a, _ in rows])),
-            mean_tokens=None if any(t is None for _, t in rows) else float(np.mean([t for _, t in rows if t is not None])),
+def _group_table(groups: dict[str, list[tuple[_Row, float]]], counted: bool, parameters: float | None) -> dict[str, GroupStats]:
+    """Each value of a breakdown field: its samples' accuracy, mean tokens and thinking metrics."""
+    table = {}
+    for value, members in sorted(groups.items()):
+        accuracy = float(np.mean([a for _, a in members]))
+        tokens = [t for row, _ in members for t in row.tokens if t is not None]
+        table[value] = GroupStats(
+            samples=len(members),
+            accuracy=accuracy,
+            mean_tokens=float(np.mean([np.mean([t for t in row.tokens if t is not None]) for row, _ in members]))
+            if counted and tokens
+            else None,
+            thinking=thinking_metrics([t for row, _ in members for t in row.thoughts], parameters, accuracy),
         )
-        for value, rows in sorted(groups.items())
-    }
+    return table

@@ -22,6 +22,7 @@ from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
 from effbench.run.environment import environment
+from effbench.run.parameters import model_parameters
 from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, TaskInfo, TaskResult, read_run_record, write_record
@@ -204,7 +205,9 @@ def _evaluate(
                 finally:
                     if owned:
                         backend.close()
-            results = collect_results(config.model, config.backend, store, plans)
+            results = collect_results(
+                config.model, config.backend, store, plans, model_parameters(config.model, config.parameters)
+            )
             write_record(store.results_file, results)
             record = record.model_copy(update={"status": "complete"})
             return Outcome(results, timings, store.folder)
@@ -309,12 +312,13 @@ def task_info(plan: TaskPlan) -> TaskInfo:
     )
 
 
-def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan]) -> Results:
-    """Pure function of the stored samples (timings live in run.json), so equal runs give equal results."""
+def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan], parameters: float | None = None) -> Results:
+    """Pure function of the stored samples (timings live in run.json), so equal runs give equal results.
+    `parameters` (billions) gives ACU."""
     tasks = {}
     for plan in plans:
         scored = (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
-        metrics = task_metrics(scored, plan.spec.breakdown)
+        metrics = task_metrics(scored, plan.spec.breakdown, difficulty=plan.spec.difficulty_field, parameters=parameters)
         if metrics.samples != len(plan.samples):
             raise EffbenchError(
                 f"{plan.spec.name}: {metrics.samples} of {len(plan.samples)} samples are stored; run the command again"
@@ -322,7 +326,7 @@ def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskP
         tasks[plan.spec.name] = TaskResult(
             version=plan.spec.version, excluded=len(plan.dataset.excluded), sampling=plan.sampling, metrics=metrics
         )
-    return Results(run=store.folder.name, model=model, backend=backend, tasks=tasks)
+    return Results(run=store.folder.name, model=model, backend=backend, parameters=parameters, tasks=tasks)
 
 
 def now() -> str:

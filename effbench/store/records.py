@@ -8,9 +8,11 @@ Fields added after version 1 have defaults, so every version-1 file reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from effbench.errors import StoreError
@@ -34,6 +36,40 @@ class TokenStats(Record):
     p90: float
     max: float
 
+    @classmethod
+    def of(cls, values: Sequence[int]) -> TokenStats | None:
+        if not values:
+            return None
+        array = np.asarray(values, dtype=float)
+        return cls(
+            mean=float(array.mean()), median=float(np.median(array)), p90=float(np.percentile(array, 90)), max=float(array.max())
+        )
+
+
+class ThinkingMetrics(Record):
+    """Where the thinking tokens went (`effbench.analysis.thinking`, which gives each formula and its source).
+
+    `positions` is the unit first correct answers were located in: "tokens", or "characters" where the completions'
+    token ids or the tokenizer were missing (ξ_O and ξ_UT are then shares of characters; T̂ is absent)."""
+
+    positions: Literal["tokens", "characters"] | None = None
+    first_correct_tokens: TokenStats | None = None
+    reflection_tokens: TokenStats | None = None
+    underthinking: float | None = None
+    incorrect_searched: int = 0
+    harmful_overthinking: int | None = None
+    reflection_markers: float | None = None
+    marker_counts: dict[str, int] = {}
+    tokens_per_marker: float | None = None
+    completed: int | None = None
+    completed_accuracy: float | None = None
+    tokens_by_difficulty: dict[str, float] = {}
+    difficulty_spearman: float | None = None
+    oaa_t_max: int | None = None
+    auc_oaa: float | None = None
+    oaa: dict[str, float] = {}
+    acu: float | None = None
+
 
 class GroupStats(Record):
     """One value of a breakdown field (a MATH level, a subject)."""
@@ -41,6 +77,7 @@ class GroupStats(Record):
     samples: int
     accuracy: float
     mean_tokens: float | None  # None where the completions' tokens were not counted
+    thinking: ThinkingMetrics | None = None
 
 
 class TaskMetrics(Record):
@@ -69,6 +106,7 @@ class TaskMetrics(Record):
     verdicts: dict[str, int] = {}
     finish_reasons: dict[str, int] = {}
     breakdown: dict[str, dict[str, GroupStats]] = {}
+    thinking: ThinkingMetrics | None = None
 
     @property
     def mean_tokens(self) -> float | None:
@@ -89,6 +127,7 @@ class Results(Record):
     run: str
     model: str
     backend: str
+    parameters: float | None = None  # billions, for ACU: given with parameters=, or counted from a local model's weights
     tasks: dict[str, TaskResult]
 
 

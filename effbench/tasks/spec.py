@@ -117,6 +117,14 @@ class TaskSpec(Strict):
     reasoning: str = Field("think", description="the reasoning format of the completions (effbench.grading.reasoning)")
     generation: Generation
     breakdown: tuple[str, ...] = ()
+    difficulty: str | None = Field(
+        None, description="the metadata field that ranks problems by difficulty (default: level, where the task has it)"
+    )
+
+    @property
+    def difficulty_field(self) -> str | None:
+        """What tokens per difficulty level and their rank correlation are computed over."""
+        return self.difficulty or ("level" if "level" in self.fields.metadata else None)
 
     @model_validator(mode="after")
     def _known_names(self) -> TaskSpec:
@@ -131,9 +139,9 @@ class TaskSpec(Strict):
             if spec.extract and spec.extract not in EXTRACTORS:
                 raise ValueError(f"unknown extractor {spec.extract!r} in fields")
         reasoning_format(self.reasoning)  # a ValueError names the formats
-        missing = set(self.breakdown) - set(self.fields.metadata)
+        missing = {*self.breakdown, *([self.difficulty] if self.difficulty else [])} - set(self.fields.metadata)
         if missing:
-            raise ValueError(f"breakdown names {sorted(missing)}, which fields.metadata does not define")
+            raise ValueError(f"breakdown or difficulty names {sorted(missing)}, which fields.metadata does not define")
         return self
 
     def rules(self, reasoning: str | None = None) -> Rules:

@@ -1,0 +1,235 @@
+"""Where a task's thinking tokens went: the thinking-efficiency metrics of the literature, from stored completions.
+
+Each completion's first correct answer is located where grading found it stated (`Grade.first_correct_*`),
+in tokens where its token ids and the tokenizer were at hand, else in characters (`positions` says which).
+
+- Outcome efficiency ξ_O (Chen et al., "Do NOT Think That Much for 2+3=?", arXiv 2412.21187):
+  mean over completions of T̂/T for correct ones (1 where no stated answer was located), 0 for the others.
+- First-correct tokens T̂ and reflection tokens T − T̂ (evalscope's thinking-efficiency evaluation):
+  over correct completions whose first correct answer was located; in tokens only.
+- Underthinking ξ_UT (Wang et al., "Thoughts Are All Over the Place", arXiv 2501.18585, Eq. 1):
+  (1/N) Σ (1 − T̂_i/T_i) over the N incorrect completions, T̂_i = T_i where no correct answer was stated.
+- Harmful overthinking: incorrect completions that stated the correct answer on their way.
+- Reflection markers (`wait`, `alternatively`, `hmm`, `let me double-check`, `等等`, `不对`, `再检查`, …):
+  markers per completion, and tokens per marker (all tokens over all markers).
+- Accuracy on completed completions (not cut at max_tokens), beside the cap-hit rate.
+- Difficulty adaptivity: mean tokens per difficulty level, and Spearman's rank correlation between a
+  problem's difficulty and its mean tokens (positive: more thinking on harder problems).
+- OAA_t and its area (OptimalThinkingBench, arXiv 2508.13141): OAA_t = (1/n) Σ correct_i · I(thinking_i < t),
+  thinking = reasoning tokens (all tokens where the reasoning never ended); AUC_OAA = ∫_0^t_max OAA_t dt / t_max
+  with t_max = 1000, in closed form the mean of correct_i · max(0, t_max − thinking_i) / t_max.
+- ACU (CoT-Valve, arXiv 2502.09601, Eq. 5): accuracy (%) / (parameters (billions) × mean tokens), ×10² as the
+  paper reports it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+
+from effbench.store.records import ThinkingMetrics, TokenStats
+from effbench.types import Scored
+
+OAA_T_MAX = 1000  # OptimalThinkingBench's t_max, in thinking tokens
+OAA_BUDGETS = (100, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000)
+
+# Reflection markers, each with the spellings counted as it; English ones as whole words, any case.
+MARKERS: dict[str, str] = {
+    "wait": r"\bwait\b",
+    "alternatively": r"\balternatively\b",
+    "hmm": r"\bhm{2,}\b",
+    "let me double-check": r"\blet me double[- ]?check\b",
+    "let me check": r"\blet me (?:re)?check\b",
+    "let me verify": r"\blet me verify\b",
+    "let me reconsider": r"\blet me reconsider\b",
+    "on second thought": r"\bon second thought\b",
+    "等等": "等等",
+    "等一下": "等一下",
+    "不对": "不对",
+    "再检查": "再检查",
+    "检查一下": "检查一下",
+    "验证一下": "验证一下",
+    "再确认": "再确认",
+}
+MARKER_PATTERN = re.compile("|".join(f"(?P<m{i}>{p})" for i, p in enumerate(MARKERS.values())), re.IGNORECASE)
+MARKER_NAMES = tuple(MARKERS)
+
+
+def reflection_markers(text: str) -> Counter[str]:
+    """The reflection markers of a text, by marker (non-overlapping, left to right)."""
+    return Counter(MARKER_NAMES[int(str(m.lastgroup)[1:])] for m in MARKER_PATTERN.finditer(text))
+
+
+class Thought(NamedTuple):
+    """One completion, as these metrics need it."""
+
+    sample: str
+    correct: bool
+    tokens: int | None
+    thinking: int | None  # reasoning tokens; all of them where the reasoning never ended
+    finished: bool | None  # not cut at max_tokens; None where the finish reason is unknown
+    searched: bool  # its stated answers were searched (runs stored before that searched correct ones only)
+    share: float | None  # of the text, up to the end of the first correct answer it states
+    first_correct: int | None  # tokens up to there
+    markers: Counter[str]
+    difficulty: float | None
+
+
+def thoughts(item: Scored, difficulty: str | None) -> list[Thought]:
+    level = difficulty_of(item.sample.metadata.get(difficulty)) if difficulty else None
+    return [
+        Thought(
+            sample=item.sample.id,
+            correct=grade.correct,
+            tokens=c.tokens,
+            thinking=c.reasoning_tokens if c.reasoning_tokens is not None else c.tokens,
+            finished=None if c.finish_reason == "unknown" else c.finish_reason != "length",
+            searched=grade.searched,
+            share=grade.first_correct,
+            first_correct=grade.first_correct_tokens,
+            markers=reflection_markers(c.text if c.reasoning is None else f"{c.reasoning}\n{c.text}"),
+            difficulty=level,
+        )
+        for c, grade in zip(item.completions, item.grades, strict=True)
+    ]
+
+
+def difficulty_of(value: object) -> float | None:
+    """A difficulty level as a number: 3, "3" or "Level 3"; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    found = re.search(r"-?\d+(?:\.\d+)?", str(value)) if value is not None else None
+    return float(found[0]) if found else None
+
+
+def position_unit(items: Sequence[Thought]) -> str | None:
+    """ "tokens" where every located first correct answer was located in tokens, else "characters"; None where none
+    was located."""
+    located = [t for t in items if t.share is not None]
+    if not located:
+        return None
+    return "tokens" if all(t.first_correct is not None and t.tokens for t in located) else "characters"
+
+
+def _fraction(thought: Thought, unit: str | None) -> float | None:
+    """T̂/T of a completion whose first correct answer was located, in the unit of the task."""
+    if thought.share is None:
+        return None
+    if unit == "tokens" and thought.first_correct is not None and thought.tokens:
+        return min(1.0, thought.first_correct / thought.tokens)
+    return thought.share
+
+
+def _abandoned(thought: Thought, unit: str | None) -> float:
+    """1 − T̂/T of an incorrect completion: the share spent after it first stated the correct answer (0 if it never did)."""
+    fraction = _fraction(thought, unit)
+    return 0.0 if fraction is None else 1.0 - fraction
+
+
+def outcome_efficiency(items: Sequence[Thought], unit: str | None) -> float | None:
+    """ξ_O: the mean over samples of the mean over their completions (as accuracy is averaged)."""
+    per_sample: dict[str, list[float]] = defaultdict(list)
+    for t in items:
+        fraction = _fraction(t, unit)
+        per_sample[t.sample].append((1.0 if fraction is None else fraction) if t.correct else 0.0)
+    return float(np.mean([np.mean(v) for v in per_sample.values()])) if per_sample else None
+
+
+def thinking_metrics(items: Sequence[Thought], parameters: float | None = None, accuracy: float | None = None) -> ThinkingMetrics:
+    """The metrics of a set of completions (a task's, or one breakdown group's); `accuracy` is the task's (a fraction)."""
+    unit = position_unit(items)
+    counted = bool(items) and all(t.tokens is not None for t in items)
+    located = [(t.first_correct, t.tokens) for t in items if t.correct and t.first_correct is not None and t.tokens is not None]
+    incorrect = [t for t in items if not t.correct and t.searched]
+    markers = sum((t.markers for t in items), Counter())
+    total_markers = sum(markers.values())
+    completed = [t for t in items if t.finished]
+    known_finish = bool(items) and all(t.finished is not None for t in items)
+    mean_tokens = float(np.mean([t.tokens for t in items if t.tokens is not None])) if counted else None
+    return ThinkingMetrics(
+        positions=unit,
+        first_correct_tokens=TokenStats.of([first for first, _ in located]) if unit == "tokens" else None,
+        reflection_tokens=TokenStats.of([tokens - first for first, tokens in located]) if unit == "tokens" else None,
+        underthinking=float(np.mean([_abandoned(t, unit) for t in incorrect])) if incorrect else None,
+        incorrect_searched=len(incorrect),
+        harmful_overthinking=sum(t.share is not None for t in incorrect) if any(t.searched for t in items) else None,
+        reflection_markers=total_markers / len(items) if items else None,
+        marker_counts=dict(sorted(markers.items())),
+        tokens_per_marker=sum(t.tokens for t in items if t.tokens is not None) / total_markers
+        if counted and total_markers
+        else None,
+        completed=len(completed) if known_finish else None,
+        completed_accuracy=sum(t.correct for t in completed) / len(completed) if known_finish and completed else None,
+        **_difficulty(items) if counted else {},
+        **_oaa(items),
+        acu=acu(accuracy * 100, parameters, mean_tokens) if accuracy is not None and parameters and mean_tokens else None,
+    )
+
+
+def acu(accuracy_percent: float, parameters_billions: float, mean_tokens: float) -> float:
+    """CoT-Valve's accuracy per computation unit, in the ×10² units of its tables."""
+    return accuracy_percent / (parameters_billions * mean_tokens) * 100
+
+
+def _difficulty(items: Sequence[Thought]) -> dict[str, object]:
+    per_sample: dict[str, list[Thought]] = defaultdict(list)
+    for t in items:
+        if t.difficulty is not None:
+            per_sample[t.sample].append(t)
+    if not per_sample:
+        return {}
+    levels = [v[0].difficulty for v in per_sample.values()]
+    tokens = [float(np.mean([t.tokens for t in v if t.tokens is not None])) for v in per_sample.values()]
+    by_level: dict[float, list[float]] = defaultdict(list)
+    for level, mean in zip(levels, tokens, strict=True):
+        by_level[float(level or 0)].append(mean)
+    return {
+        "tokens_by_difficulty": {f"{level:g}": float(np.mean(v)) for level, v in sorted(by_level.items())},
+        "difficulty_spearman": spearman([float(level or 0) for level in levels], tokens),
+    }
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (ties take their mean rank); None for fewer than 3 pairs or a constant side."""
+    if len(x) < 3:
+        return None
+    rx, ry = _ranks(np.asarray(x, dtype=float)), _ranks(np.asarray(y, dtype=float))
+    if rx.std() == 0 or ry.std() == 0:
+        return None
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(1, len(values) + 1)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def _oaa(items: Sequence[Thought]) -> dict[str, object]:
+    """OAA_t at a few budgets and AUC_OAA, as means over samples of means over completions; absent uncounted."""
+    if not items or any(t.thinking is None for t in items):
+        return {}
+    per_sample: dict[str, list[tuple[bool, int]]] = defaultdict(list)
+    for t in items:
+        per_sample[t.sample].append((t.correct, int(t.thinking or 0)))
+
+    def mean(score) -> float:
+        return float(np.mean([np.mean([score(ok, tokens) for ok, tokens in v]) for v in per_sample.values()]))
+
+    longest = max(int(t.thinking or 0) for t in items)
+    budgets = [b for b in OAA_BUDGETS if b <= OAA_T_MAX or b <= 2 * longest]
+    return {
+        "oaa_t_max": OAA_T_MAX,
+        "auc_oaa": mean(lambda ok, tokens: ok * max(0, OAA_T_MAX - tokens) / OAA_T_MAX),
+        "oaa": {str(b): mean(lambda ok, tokens, b=b: float(ok and tokens < b)) for b in budgets},
+    }

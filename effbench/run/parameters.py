@@ -1,0 +1,37 @@
+"""A model's parameter count (for ACU): given in the config, else read from a local model's safetensors headers."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from pathlib import Path
+
+HEADER_LIMIT = 100_000_000  # bytes: a safetensors header is JSON of the tensors' names, types and shapes
+
+
+def model_parameters(model: str, given: float | None = None) -> float | None:
+    """Billions of parameters: `given` (a config's `parameters=`), else counted from the model folder's weights; None
+    for a model that is not a local folder of safetensors files (a hub name, a server's model)."""
+    if given is not None:
+        return given
+    counted = counted_parameters(Path(model))
+    return counted / 1e9 if counted else None
+
+
+def counted_parameters(folder: Path) -> int | None:
+    """The elements of every tensor in the folder's `*.safetensors` files, from their headers alone (no weights read)."""
+    try:
+        files = sorted(folder.glob("*.safetensors")) if folder.is_dir() else []
+        return sum(_tensor_elements(path) for path in files) or None
+    except (OSError, ValueError, KeyError, TypeError, struct.error):
+        return None
+
+
+def _tensor_elements(path: Path) -> int:
+    with path.open("rb") as handle:
+        (size,) = struct.unpack("<Q", handle.read(8))
+        if size > HEADER_LIMIT:
+            raise ValueError(f"{path} has no safetensors header")
+        header = json.loads(handle.read(size))
+    return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")
