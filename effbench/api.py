@@ -75,15 +75,16 @@ def compare(
 ) -> pandas.DataFrame:
     """`effbench compare` as a DataFrame: a row per run and task (and each run's average), with both sides' accuracy
     and mean tokens, the paired accuracy difference with its interval and McNemar p-value, the token ratio,
-    compression and AES (O1-Pruner's weights α, β, γ)."""
+    compression and AES (O1-Pruner's weights α, β, γ), and the run's thinking-efficiency figures for the task."""
     import pandas as pd
 
     from effbench.analysis.compare import AESWeights, compare_runs
-    from effbench.report.compare_output import comparison_rows
+    from effbench.report.compare_output import comparison_rows, thinking_rows, with_thinking
     from effbench.store.runs import open_run
 
-    comparison = compare_runs(open_run(baseline), [open_run(r) for r in runs], AESWeights(alpha, beta, gamma))
-    return pd.DataFrame(comparison_rows(comparison))
+    opened = [open_run(r) for r in (baseline, *runs)]
+    comparison = compare_runs(opened[0], opened[1:], AESWeights(alpha, beta, gamma))
+    return pd.DataFrame(with_thinking(comparison_rows(comparison), thinking_rows(opened)))
 
 
 def load_runs(root: str | Path = "runs") -> pandas.DataFrame:

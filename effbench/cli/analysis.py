@@ -36,7 +36,16 @@ def compare_command(words: tuple[str, ...]) -> None:
     """
     from effbench.analysis.compare import compare_runs
     from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
-    from effbench.report.compare_output import CompareKeys, as_csv, comparison_rows, comparison_table, published_table
+    from effbench.report.compare_output import (
+        CompareKeys,
+        as_csv,
+        comparison_rows,
+        comparison_table,
+        published_table,
+        thinking_rows,
+        thinking_table,
+        with_thinking,
+    )
     from effbench.store.runs import open_run
 
     paths, words = paths_and_values(words)
@@ -45,20 +54,23 @@ def compare_command(words: tuple[str, ...]) -> None:
         board = load_leaderboard(paths[0])
         rows = published_efficiency(board)
         result: Any = {"leaderboard": board.title, "rows": rows}
-        table = published_table(rows, board.title)
+        tables = [published_table(rows, board.title)]
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
-        comparison = compare_runs(open_run(paths[0]), [open_run(p) for p in paths[1:]], keys.weights)
-        result = comparison.to_json()
-        rows = comparison_rows(comparison)
-        table = comparison_table(rows, comparison.baseline)
+        runs = [open_run(p) for p in paths]
+        comparison = compare_runs(runs[0], runs[1:], keys.weights)
+        thinking = thinking_rows(runs)
+        result = {**comparison.to_json(), "thinking": thinking}
+        rows = with_thinking(comparison_rows(comparison), thinking)
+        tables = [comparison_table(rows, comparison.baseline), thinking_table(thinking)]
     if keys.format == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif keys.format == "csv":
         sys.stdout.write(as_csv(rows))
     else:
-        stdout.print(table)
+        for table in tables:
+            stdout.print(table)
 
 
 def gate_sections() -> list[tuple[str, Any]]:

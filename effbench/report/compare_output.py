@@ -12,6 +12,7 @@ from rich.table import Table
 
 from effbench.analysis.compare import AESWeights, Comparison
 from effbench.schema import Strict
+from effbench.store.runs import Run
 from effbench.text import for_terminal
 
 
@@ -106,6 +107,50 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
     notes = [f"{r['run']} / {r['task']}: {r['notes']}" for r in rows if r.get("notes")]
     table.caption = for_terminal("\n".join(notes))
     table.caption_justify = "left"
+    return table
+
+
+def with_thinking(rows: list[dict[str, Any]], thinking: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comparison rows with the compared run's thinking figures for the task beside them."""
+    figures = {(r["run"], r["task"]): r for r in thinking}
+    return [{**r, **figures.get((r["run"], r["task"]), {})} for r in rows]
+
+
+def thinking_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """Each run's thinking-efficiency figures per task, the baseline's first (`TaskMetrics.thinking_columns`)."""
+    return [
+        {"run": run.name, "task": task, **entry.metrics.thinking_columns()} for run in runs for task, entry in run.tasks.items()
+    ]
+
+
+THINKING_COLUMNS = (
+    ("ξ_O %", "outcome_efficiency", percent),
+    ("first-correct tok", "first_correct_tokens", lambda v: _num(v, 0)),
+    ("reflection tok", "reflection_tokens", lambda v: _num(v, 0)),
+    ("ξ_UT %", "underthinking", percent),
+    ("harmful overthinking", "harmful_overthinking", lambda v: "-" if v is None else str(v)),
+    ("markers / completion", "reflection_markers", _num),
+    ("tok / marker", "tokens_per_marker", lambda v: _num(v, 0)),
+    ("acc % completed", "completed_accuracy", percent),
+    ("cap hit %", "truncation_rate", percent),
+    ("ρ(difficulty, tok)", "difficulty_spearman", _num),
+    ("AUC_OAA %", "auc_oaa", percent),
+    ("ACU", "acu", lambda v: _num(v, 3)),
+)
+
+
+def thinking_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="thinking efficiency", title_justify="left")
+    for column in ("run", "task", *(name for name, _, _ in THINKING_COLUMNS)):
+        table.add_column(column, justify="left" if column in ("run", "task") else "right")
+    for r in rows:
+        table.add_row(for_terminal(r["run"]), for_terminal(r["task"]), *(show(r[key]) for _, key, show in THINKING_COLUMNS))
+    in_characters = [f"{r['run']} / {r['task']}" for r in rows if r["positions"] == "characters"]
+    if in_characters:
+        table.caption = for_terminal(
+            f"ξ_O and ξ_UT of {', '.join(in_characters)} are shares of characters: their token ids or tokenizer were missing"
+        )
+        table.caption_justify = "left"
     return table
 
 

@@ -112,6 +112,25 @@ class TaskMetrics(Record):
     def mean_tokens(self) -> float | None:
         return self.tokens.mean if self.tokens else None
 
+    def thinking_columns(self) -> dict[str, Any]:
+        """The thinking-efficiency figures as flat columns (of `load_runs`, `compare` and the run pages)."""
+        t = self.thinking or ThinkingMetrics()
+        return {
+            "positions": t.positions,
+            "outcome_efficiency": self.outcome_efficiency,
+            "first_correct_tokens": t.first_correct_tokens.mean if t.first_correct_tokens else None,
+            "reflection_tokens": t.reflection_tokens.mean if t.reflection_tokens else None,
+            "underthinking": t.underthinking,
+            "harmful_overthinking": t.harmful_overthinking,
+            "reflection_markers": t.reflection_markers,
+            "tokens_per_marker": t.tokens_per_marker,
+            "completed_accuracy": t.completed_accuracy,
+            "truncation_rate": self.truncation_rate,  # the cap-hit rate, beside accuracy on completed completions
+            "difficulty_spearman": t.difficulty_spearman,
+            "auc_oaa": t.auc_oaa,
+            "acu": t.acu,
+        }
+
 
 class TaskResult(Record):
     version: int
