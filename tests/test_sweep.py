@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -176,8 +177,9 @@ def test_sweep_command_prints_each_budget_and_the_auc(tmp_path, script):
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "gsm8k" in line]
-    assert [line.split("│")[2].strip() for line in lines] == ["5", "12", "30", "AUC"]
+    assert [line.split("│")[2].strip() for line in lines] == ["5", "12", "30", "AUC", "s1"]
     assert "over 5–30 tokens" in result.stdout
+    assert re.search(r"performance; control \d+%, scaling [-+]\d", result.stdout)
     assert {p.name for p in (tmp_path / "cli").iterdir()} == {"sweep.json", "cli-generated", "cli-b5", "cli-b12", "cli-b30"}
 
 

@@ -111,3 +111,29 @@ def test_spearman_takes_mean_ranks_for_ties():
     assert spearman([1, 2, 2, 3], [10, 30, 20, 40]) == pytest.approx(3 / 10**0.5)
     assert spearman([1, 2, 3], [5, 5, 5]) is None and spearman([1, 2], [1, 2]) is None
     assert spearman([3, 2, 1], [1, 2, 3]) == pytest.approx(-1.0)
+
+
+def test_s1_budget_control_reproduces_its_table_3_from_its_appendix_data():
+    """s1 (arXiv 2501.19393) Table 3 from the per-budget runs of its appendix (v3 Tables 12 and 13): AIME24 accuracy
+    as k/30, thinking tokens, and the budget each run was given. Scaling is points per doubling of thinking."""
+    from effbench.analysis.thinking import budget_control
+
+    budgets = (1024, 2048, 4096, 8192, 16384)
+    tcc = budget_control(list(zip(budgets, (7939, 7158, 8263, 7108, 7500), (8 / 30, 9 / 30, 10 / 30, 10 / 30, 12 / 30))))
+    tcc_bf = budget_control(list(zip(budgets, (1024, 2048, 4031, 5664, 6330), (1 / 30, 9 / 30, 10 / 30, 10 / 30, 12 / 30))))
+    steps = (1600, 3200, 6400, 12800, 25600)  # the paper's proxy limit: 100 tokens per instructed step
+    scc = budget_control(list(zip(steps, (7252, 6277, 5396, 5552, 7551), (10 / 30, 7 / 30, 10 / 30, 11 / 30, 10 / 30))))
+    assert (tcc.control, round(tcc.scaling), round(tcc.performance, 1)) == (0.4, -24, 40.0)
+    assert (tcc_bf.control, round(tcc_bf.scaling), round(tcc_bf.performance, 1)) == (1.0, 13, 40.0)
+    assert (scc.control, round(scc.scaling), round(scc.performance, 1)) == (0.6, 3, 36.7)
+    assert tcc_bf.scaling_per_1k_tokens == pytest.approx(6.72, abs=0.01)  # Eq. 2 read literally, per 1,000 tokens
+
+
+def test_s1_budget_control_degenerate_cases():
+    from effbench.analysis.thinking import budget_control
+
+    assert budget_control([]) is None
+    one = budget_control([(64, 30.0, 0.5)])
+    assert (one.control, one.scaling, one.performance) == (1.0, None, 50.0)
+    same = budget_control([(16, 40.0, 0.1), (32, 40.0, 0.2)])  # no extra thinking between the two: no slope
+    assert same.control == 0.0 and same.scaling is None and same.performance == pytest.approx(20.0)

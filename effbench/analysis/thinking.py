@@ -20,6 +20,12 @@ in tokens where its token ids and the tokenizer were at hand, else in characters
   with t_max = 1000, in closed form the mean of correct_i · max(0, t_max − thinking_i) / t_max.
 - ACU (CoT-Valve, arXiv 2502.09601, Eq. 5): accuracy (%) / (parameters (billions) × mean tokens), ×10² as the
   paper reports it.
+- For a budget sweep, s1's Control, Scaling and Performance (Muennighoff et al., arXiv 2501.19393, Eqs. 1-3), each
+  budget's run an evaluation a with x(a) its mean thinking tokens and f(a) its accuracy in percent: Control, the
+  share of evaluations with x(a) within their budget; Scaling, the mean over all pairs b > a of the slope
+  (f(b) − f(a)) / (x(b) − x(a)); Performance, max f(a). The paper's Eq. 2 measures x in thinking tokens, but its
+  Table 3 prints values (15, −24, 13, …) that its appendix data reproduce only with x = log2(thinking tokens):
+  `scaling` is that, points per doubling of thinking; `scaling_per_1k_tokens` is Eq. 2 read literally, per 1,000.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from effbench.store.records import ThinkingMetrics, TokenStats
+from effbench.store.records import TaskMetrics, ThinkingMetrics, TokenStats
 from effbench.types import Scored
 
 OAA_T_MAX = 1000  # OptimalThinkingBench's t_max, in thinking tokens
@@ -154,6 +160,9 @@ def thinking_metrics(items: Sequence[Thought], parameters: float | None = None, 
     mean_tokens = float(np.mean([t.tokens for t in items if t.tokens is not None])) if counted else None
     return ThinkingMetrics(
         positions=unit,
+        thinking_tokens=TokenStats.of([int(t.thinking) for t in items if t.thinking is not None])
+        if all(t.thinking is not None for t in items)
+        else None,
         first_correct_tokens=TokenStats.of([first for first, _ in located]) if unit == "tokens" else None,
         reflection_tokens=TokenStats.of([tokens - first for first, tokens in located]) if unit == "tokens" else None,
         underthinking=float(np.mean([_abandoned(t, unit) for t in incorrect])) if incorrect else None,
@@ -233,3 +242,38 @@ def _oaa(items: Sequence[Thought]) -> dict[str, object]:
         "auc_oaa": mean(lambda ok, tokens: ok * max(0, OAA_T_MAX - tokens) / OAA_T_MAX),
         "oaa": {str(b): mean(lambda ok, tokens, b=b: float(ok and tokens < b)) for b in budgets},
     }
+
+
+class BudgetControl(NamedTuple):
+    """s1's three numbers for a budget sweep (see the module's docstring); Scaling is None for fewer than two points."""
+
+    control: float
+    scaling: float | None
+    scaling_per_1k_tokens: float | None
+    performance: float
+
+
+def budget_control(points: Sequence[tuple[int, float, float]]) -> BudgetControl | None:
+    """From (budget, mean thinking tokens, accuracy as a fraction) per evaluation; None for no points."""
+    if not points:
+        return None
+    within = [thinking <= budget for budget, thinking, _ in points]
+    ordered = sorted((thinking, 100 * accuracy) for _, thinking, accuracy in points)
+    pairs = [(a, b) for i, a in enumerate(ordered) for b in ordered[i + 1 :] if b[0] > a[0] > 0]
+    return BudgetControl(
+        control=sum(within) / len(within),
+        scaling=float(np.mean([(fb - fa) / (np.log2(xb) - np.log2(xa)) for (xa, fa), (xb, fb) in pairs])) if pairs else None,
+        scaling_per_1k_tokens=float(np.mean([(fb - fa) / (xb - xa) * 1000 for (xa, fa), (xb, fb) in pairs])) if pairs else None,
+        performance=max(f for _, f in ordered),
+    )
+
+
+def sweep_budget_control(curve: Sequence[tuple[int, TaskMetrics]]) -> BudgetControl | None:
+    """`budget_control` of a sweep's curve for one task (`Sweep.curve`); None where a budget's thinking was not counted."""
+    points = []
+    for budget, metrics in curve:
+        thinking = metrics.thinking.thinking_tokens if metrics.thinking else None
+        if thinking is None or metrics.accuracy is None:
+            return None
+        points.append((budget, thinking.mean, metrics.accuracy))
+    return budget_control(points)

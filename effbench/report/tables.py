@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from effbench.analysis.compare import Comparison
+from effbench.analysis.thinking import sweep_budget_control
 from effbench.report.compare_output import percent
 from effbench.store.records import Results
 from effbench.store.runs import Sweep
@@ -83,14 +84,21 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
                 for_terminal(sweep.runs[budget].name),
             )
         table.add_row(
+            for_terminal(task), "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens"
+        )
+        s1 = sweep_budget_control(curve)
+        table.add_row(
             for_terminal(task),
-            "AUC",
-            percent(sweep.auc(task)),
+            "s1",
+            "-" if s1 is None else f"{s1.performance:.1f}",
             "",
             "",
             "",
             "",
-            f"over {curve[0][0]}–{curve[-1][0]} tokens",
+            "thinking tokens not counted"
+            if s1 is None
+            else f"performance; control {100 * s1.control:.0f}%, scaling "
+            + ("-" if s1.scaling is None else f"{s1.scaling:+.1f} points per doubling of thinking"),
             end_section=True,
         )
     return table

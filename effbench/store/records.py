@@ -53,6 +53,7 @@ class ThinkingMetrics(Record):
     token ids or the tokenizer were missing (ξ_O and ξ_UT are then shares of characters; T̂ is absent)."""
 
     positions: Literal["tokens", "characters"] | None = None
+    thinking_tokens: TokenStats | None = None  # reasoning tokens; all of a completion's where its reasoning never ended
     first_correct_tokens: TokenStats | None = None
     reflection_tokens: TokenStats | None = None
     underthinking: float | None = None
