@@ -53,7 +53,8 @@ def test_thinking_metrics_by_hand():
     assert (t.first_correct_tokens.mean, t.reflection_tokens.mean) == (42.5, 32.5)  # [40, 45] and [60, 5]
     assert t.underthinking == pytest.approx(((1 - 50 / 200) + 0) / 2) and t.incorrect_searched == 2
     assert t.harmful_overthinking == 1  # the truncated wrong one stated the right answer on its way
-    assert t.marker_counts == {"alternatively": 1, "hmm": 1, "let me double-check": 1, "wait": 2, "不对": 1, "再检查": 1, "等等": 1}
+    english = {"alternatively": 1, "hmm": 1, "let me double-check": 1, "wait": 2}
+    assert t.marker_counts == {**english, "不对": 1, "再检查": 1, "等等": 1}
     assert t.reflection_markers == 2.0 and t.tokens_per_marker == pytest.approx(650 / 8)
     assert (t.completed, t.completed_accuracy) == (3, pytest.approx(2 / 3))
     assert t.tokens_by_difficulty == {"1": 150.0, "3": 175.0} and t.difficulty_spearman is None  # two problems only
@@ -103,7 +104,8 @@ def test_older_runs_and_uncounted_imports_leave_what_they_cannot_give_absent():
 
 
 def test_reflection_markers_are_whole_words_in_any_case():
-    assert reflection_markers("Wait. Hmmm, let me double check; awaited, hm, WAIT") == {"wait": 2, "hmm": 1, "let me double-check": 1}
+    found = reflection_markers("Wait. Hmmm, let me double check; awaited, hm, WAIT")
+    assert found == {"wait": 2, "hmm": 1, "let me double-check": 1}
     assert reflection_markers("等等，这不对。再检查。验证一下") == {"等等": 1, "不对": 1, "再检查": 1, "验证一下": 1}
 
 
@@ -118,11 +120,14 @@ def test_s1_budget_control_reproduces_its_table_3_from_its_appendix_data():
     as k/30, thinking tokens, and the budget each run was given. Scaling is points per doubling of thinking."""
     from effbench.analysis.thinking import budget_control
 
+    def runs(budgets, thinking, solved):
+        return budget_control(list(zip(budgets, thinking, [k / 30 for k in solved], strict=True)))
+
     budgets = (1024, 2048, 4096, 8192, 16384)
-    tcc = budget_control(list(zip(budgets, (7939, 7158, 8263, 7108, 7500), (8 / 30, 9 / 30, 10 / 30, 10 / 30, 12 / 30))))
-    tcc_bf = budget_control(list(zip(budgets, (1024, 2048, 4031, 5664, 6330), (1 / 30, 9 / 30, 10 / 30, 10 / 30, 12 / 30))))
+    tcc = runs(budgets, (7939, 7158, 8263, 7108, 7500), (8, 9, 10, 10, 12))
+    tcc_bf = runs(budgets, (1024, 2048, 4031, 5664, 6330), (1, 9, 10, 10, 12))
     steps = (1600, 3200, 6400, 12800, 25600)  # the paper's proxy limit: 100 tokens per instructed step
-    scc = budget_control(list(zip(steps, (7252, 6277, 5396, 5552, 7551), (10 / 30, 7 / 30, 10 / 30, 11 / 30, 10 / 30))))
+    scc = runs(steps, (7252, 6277, 5396, 5552, 7551), (10, 7, 10, 11, 10))
     assert (tcc.control, round(tcc.scaling), round(tcc.performance, 1)) == (0.4, -24, 40.0)
     assert (tcc_bf.control, round(tcc_bf.scaling), round(tcc_bf.performance, 1)) == (1.0, 13, 40.0)
     assert (scc.control, round(scc.scaling), round(scc.performance, 1)) == (0.6, 3, 36.7)
