@@ -18,8 +18,9 @@ from effbench.analysis.compare import (
     paired,
     summary,
 )
-from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
+from effbench.analysis.leaderboard import load_leaderboard
 from effbench.analysis.metrics import task_metrics
+from effbench.analysis.published import published_efficiency
 from effbench.analysis.stats import mcnemar_exact, pass_at_k
 from effbench.store.runs import TaskSamples
 from effbench.types import Completion, Grade, Sample, Scored

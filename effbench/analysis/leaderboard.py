@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from effbench.analysis.compare import AESWeights, aes, compression
-from effbench.analysis.stats import mean_or_none
+from effbench.analysis.compare import AESWeights
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
 
@@ -28,9 +26,15 @@ AVERAGE = "average"  # a paper's own average column
 
 
 class Reported(Strict):
+    """One published cell: accuracy in percent, and what else the paper gives beside it, as it gives it."""
+
     accuracy: float = Field(ge=0, le=100, description="percent, as published")
-    mean_tokens: float = Field(ge=0)
+    mean_tokens: float | None = Field(None, ge=0, description="mean tokens per completion; absent where the paper gives none")
     aes: float | None = None
+    acu: float | None = Field(None, ge=0, description="CoT-Valve's accuracy per computation unit, in its ×10² units")
+    compression: float | None = Field(None, le=100, description="percent fewer tokens than the baseline, as published")
+    runs: int | None = Field(None, ge=1, description="completions per problem that the published pass@1 is averaged over")
+    note: str | None = Field(None, description="what the transcription found about this cell (a misprint, another unit)")
 
 
 class SeriesPoint(Strict):
@@ -50,6 +54,8 @@ class Entry(Strict):
     series: list[SeriesPoint] | None = Field(None, min_length=1)
     reported: dict[str, Reported] | None = None
     citation: str | None = None
+    parameters: float | None = Field(None, gt=0, description="billions, for ACU (measured runs count their own)")
+    details: dict[str, str] = Field(default_factory=dict, description="the paper's other columns for the row, as printed")
 
     @model_validator(mode="after")
     def _one_source(self) -> Entry:
@@ -108,54 +114,3 @@ def load_leaderboard(path: str | Path) -> Leaderboard:
         raise ConfigError(f"{path} is not valid YAML ({str(exc).splitlines()[0]})") from None
     except ValidationError as exc:
         raise ConfigError(f"{path}: {first_problem(exc)}") from None
-
-
-def published_efficiency(board: Leaderboard) -> list[dict[str, Any]]:
-    """Per entry with a baseline and per task: the published AES beside AES recomputed from the published
-    accuracy and length, both as the paper's formula and as the variant its table used. The average
-    column's AES is the mean of the per-task values, as the paper computes it."""
-    weights = board.aes_weights
-    rows = []
-    for entry in board.entries:
-        base = board.entry(entry.baseline).reported if entry.baseline else None
-        if entry.reported is None or base is None:
-            continue
-        per_task = []
-        for task in board.tasks:
-            if task in entry.reported and task in base:
-                mine, theirs = entry.reported[task], base[task]
-                row = _row(entry, task, theirs, mine, weights)
-                per_task.append(row)
-                rows.append(row)
-        if AVERAGE in entry.reported and per_task:
-            rows.append(
-                {
-                    "entry": entry.name,
-                    "baseline": entry.baseline,
-                    "task": AVERAGE,
-                    "accuracy": entry.reported[AVERAGE].accuracy,
-                    "mean_tokens": entry.reported[AVERAGE].mean_tokens,
-                    "compression": compression(base[AVERAGE].mean_tokens, entry.reported[AVERAGE].mean_tokens)
-                    if AVERAGE in base
-                    else None,
-                    "aes_published": entry.reported[AVERAGE].aes,
-                    "aes": mean_or_none([r["aes"] for r in per_task]),
-                    "aes_as_published": mean_or_none([r["aes_as_published"] for r in per_task]),
-                }
-            )
-    return rows
-
-
-def _row(entry: Entry, task: str, base: Reported, mine: Reported, weights: AESWeights) -> dict[str, Any]:
-    args = (base.accuracy, mine.accuracy, base.mean_tokens, mine.mean_tokens, weights)
-    return {
-        "entry": entry.name,
-        "baseline": entry.baseline,
-        "task": task,
-        "accuracy": mine.accuracy,
-        "mean_tokens": mine.mean_tokens,
-        "compression": compression(base.mean_tokens, mine.mean_tokens),
-        "aes_published": mine.aes,
-        "aes": aes(*args),
-        "aes_as_published": aes(*args, as_published=True),
-    }

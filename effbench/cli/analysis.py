@@ -35,10 +35,12 @@ def compare_command(words: tuple[str, ...]) -> None:
     ratio with its interval. `effbench compare LEADERBOARD.yaml` recomputes a published table's AES.
     """
     from effbench.analysis.compare import compare_runs
-    from effbench.analysis.leaderboard import load_leaderboard, published_efficiency
+    from effbench.analysis.leaderboard import load_leaderboard
+    from effbench.analysis.published import published_efficiency, recompute
     from effbench.report.compare_output import (
         CompareKeys,
         as_csv,
+        checks_table,
         comparison_rows,
         comparison_table,
         published_table,
@@ -53,8 +55,9 @@ def compare_command(words: tuple[str, ...]) -> None:
     if len(paths) == 1 and paths[0].endswith((".yaml", ".yml")):
         board = load_leaderboard(paths[0])
         rows = published_efficiency(board)
-        result: Any = {"leaderboard": board.title, "rows": rows}
-        tables = [published_table(rows, board.title)]
+        checks = recompute(board)
+        result: Any = {"leaderboard": board.title, "rows": rows, "checks": [c.to_json() for c in checks]}
+        tables = ([published_table(rows, board.title)] if rows else []) + [checks_table(checks, board.title)]
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")

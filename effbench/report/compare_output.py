@@ -11,6 +11,7 @@ from pydantic import Field
 from rich.table import Table
 
 from effbench.analysis.compare import AESWeights, Comparison
+from effbench.analysis.published import Check
 from effbench.schema import Strict
 from effbench.store.runs import Run
 from effbench.text import for_terminal
@@ -180,6 +181,27 @@ def published_table(rows: list[dict[str, Any]], title: str) -> Table:
             _num(r["aes_as_published"]),
             _num(r["aes"]),
         )
+    return table
+
+
+def checks_table(checks: list[Check], title: str) -> Table:
+    """Each derived number the table publishes, beside the value recomputed from its own inputs."""
+    table = Table(title=for_terminal(f"{title}: its derived numbers recomputed"), title_justify="left")
+    for column in ("entry", "task", "quantity", "published", "recomputed", "agrees", "why"):
+        table.add_column(column, justify="right" if column in ("published", "recomputed") else "left")
+    for c in checks:
+        table.add_row(
+            for_terminal(c.entry),
+            for_terminal(c.task),
+            c.quantity,
+            f"{c.published:g}",
+            f"{c.recomputed:.4g}",
+            "yes" if c.agrees else "NO",
+            for_terminal(c.why),
+        )
+    agreed = sum(c.agrees for c in checks)
+    table.caption = f"{agreed} of {len(checks)} agree within the rounding of their inputs" if checks else "nothing to recompute"
+    table.caption_justify = "left"
     return table
 
 

@@ -16,6 +16,7 @@ from effbench.analysis.compare import compression, efficiency
 from effbench.analysis.leaderboard import Entry, Leaderboard
 from effbench.analysis.series import Checkpoint, checkpoint_series
 from effbench.analysis.stats import mean_or_none
+from effbench.analysis.thinking import acu
 from effbench.errors import ConfigError
 from effbench.store.records import GroupStats
 from effbench.store.runs import Run, Sweep, open_run, open_sweep
@@ -33,7 +34,7 @@ class Point:
     source: str  # measured here, or reported by a paper
     baseline: str | None
     accuracy: float  # 0..1
-    mean_tokens: float
+    mean_tokens: float | None  # None for a paper that gives no token counts: in the tables, not on the plot
     accuracy_ci: tuple[float, float] | None = None
     truncation_rate: float | None = None
     n: int | None = None
@@ -51,6 +52,18 @@ class Point:
     levels: dict[str, GroupStats] | None = None  # accuracy and mean tokens by difficulty level, where the task has levels
     cut_curve: dict[str, float] | None = None  # accuracy had generation stopped at each budget, from the stored lengths
     folder: Path | None = None  # the measured run, for figures drawn from its samples
+    acu: float | None = None  # CoT-Valve's accuracy per computation unit: measured, or recomputed from the paper's numbers
+    acu_published: float | None = None
+    compression_published: float | None = None  # a fraction, as the paper gives it (percent / 100)
+    runs: int | None = None  # completions per problem the published pass@1 averages over
+    details: dict[str, str] | None = None  # the paper's other columns for the row
+
+    @property
+    def x(self) -> float:
+        """Where a plot places it: its mean tokens (only points with a token count are placed, `plotted`)."""
+        if self.mean_tokens is None:
+            raise ValueError(f"{self.entry} has no token count to place it by")
+        return self.mean_tokens
 
 
 @dataclass(frozen=True)
@@ -92,9 +105,11 @@ def gather(board: Leaderboard) -> ReportData:
         points = {name: point for name, point in found.items() if point is not None}
         for point in points.values():
             base = points.get(point.baseline) if point.baseline else None
-            if base is not None:
+            if base is not None and base.mean_tokens is not None and point.mean_tokens is not None:
                 scores = efficiency(base.accuracy, point.accuracy, base.mean_tokens, point.mean_tokens, weights)
                 point.compression, point.aes, point.aes_as_published = scores.compression, scores.aes, scores.aes_as_published
+            elif point.compression_published is not None:
+                point.compression = point.compression_published  # no token counts to compute it from
         mark_pareto(list(points.values()))
         tasks[task] = list(points.values())
     if not any(tasks.values()) and not series_runs:
@@ -168,6 +183,7 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
             levels=metrics.breakdown.get("level") or None,
             cut_curve=metrics.truncation_curve or None,
             folder=run.folder,
+            acu=metrics.thinking.acu if metrics.thinking else None,
         )
     reported = (entry.reported or {}).get(task)
     if reported is None:
@@ -181,6 +197,11 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
         accuracy=reported.accuracy / 100,
         mean_tokens=reported.mean_tokens,
         aes_published=reported.aes,
+        acu=acu(reported.accuracy, entry.parameters, reported.mean_tokens) if entry.parameters and reported.mean_tokens else None,
+        acu_published=reported.acu,
+        compression_published=reported.compression / 100 if reported.compression is not None else None,
+        runs=reported.runs,
+        details=entry.details or None,
     )
 
 
@@ -197,8 +218,8 @@ def _sweep_point(entry: Entry, task: str, sweep: Sweep, pages: dict[Path, tuple[
 
 
 def plotted(points: list[Point]) -> list[Point]:
-    """What a task's plot places: each single point, and every budget of each sweep."""
-    return [q for p in points for q in (p.curve or [p])]
+    """What a task's plot places: each single point with a token count, and every budget of each sweep."""
+    return [q for p in points for q in (p.curve or [p]) if q.mean_tokens is not None]
 
 
 def mark_pareto(points: list[Point]) -> None:
@@ -209,8 +230,8 @@ def mark_pareto(points: list[Point]) -> None:
         point.pareto = not any(
             o is not point
             and o.accuracy >= point.accuracy
-            and o.mean_tokens <= point.mean_tokens
-            and (o.accuracy > point.accuracy or o.mean_tokens < point.mean_tokens)
+            and (o.mean_tokens or 0) <= (point.mean_tokens or 0)
+            and (o.accuracy > point.accuracy or (o.mean_tokens or 0) < (point.mean_tokens or 0))
             for o in candidates
         )
     for point in points:
@@ -235,7 +256,7 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
                 source=first.source,
                 baseline=entry.baseline,
                 accuracy=float(np.mean([p.accuracy for p in mine])),
-                mean_tokens=float(np.mean([p.mean_tokens for p in mine])),
+                mean_tokens=mean_or_none([p.mean_tokens for p in mine]),
                 truncation_rate=mean_or_none([p.truncation_rate for p in mine]),
                 n=first.n,
                 run=first.run,
@@ -248,7 +269,7 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
     by_name = {p.entry: p for p in rows}
     for point in rows:
         base = by_name.get(point.baseline) if point.baseline else None
-        if base is not None:
+        if base is not None and base.mean_tokens is not None and point.mean_tokens is not None:
             point.compression = compression(base.mean_tokens, point.mean_tokens)
     mark_pareto(rows)
     return rows

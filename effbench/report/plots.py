@@ -49,7 +49,7 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
         if point.curve:
             style = LINE_STYLES[sweeps_of.setdefault(point.model, 0) % len(LINE_STYLES)]  # two sweeps of a model differ
             sweeps_of[point.model] += 1
-            axes.plot([q.mean_tokens for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
+            axes.plot([q.x for q in point.curve], [100 * q.accuracy for q in point.curve], color=colour[point.model],
                       linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")  # fmt: skip
             for budget_point in point.curve:
                 marks.append((budget_point, colour[point.model]))
@@ -59,9 +59,9 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
             labels.append((point, point.method or point.entry, False))
     _marks(axes, marks)
     everything = plotted(points)
-    frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.mean_tokens)
+    frontier = sorted((p for p in everything if p.pareto), key=lambda p: p.x)
     if len(frontier) > 1:
-        axes.step([p.mean_tokens for p in frontier], [100 * p.accuracy for p in frontier], where="post", linestyle="--",
+        axes.step([p.x for p in frontier], [100 * p.accuracy for p in frontier], where="post", linestyle="--",
                   color="#444444", linewidth=1, label="Pareto frontier", zorder=2)  # fmt: skip
     _limits(axes, everything)
     _legend(axes, models, colour)
@@ -82,7 +82,7 @@ def _limits(axes, points: list[Point]) -> None:
     span = max(high - low, 10.0)
     bottom = max(-2.0, (low + high) / 2 - span / 2 - 3)
     axes.set_ylim(bottom, min(102.0, bottom + span + 6))
-    tokens = [p.mean_tokens for p in points if p.mean_tokens > 0]
+    tokens = [p.x for p in points if p.x > 0]
     if tokens and max(tokens) / min(tokens) > 8:
         axes.set_xscale("log")
     elif tokens and max(tokens) - min(tokens) < 0.05 * max(tokens):
@@ -97,14 +97,14 @@ def _labels(figure, axes, labels: list[tuple[Point, str, bool]]) -> None:
     for t in texts:
         t.remove()
     anchors = [
-        (float(x), float(y)) for x, y in (axes.transData.transform((p.mean_tokens, 100 * p.accuracy)) for p, _, _ in labels)
+        (float(x), float(y)) for x, y in (axes.transData.transform((p.x, 100 * p.accuracy)) for p, _, _ in labels)
     ]
     frame = axes.get_window_extent(renderer)
     placed = place_labels(anchors, sizes, (frame.x0, frame.y0, frame.x1, frame.y1))
     to_points = 72 / figure.dpi
     for (point, text, budget), where in zip(labels, placed, strict=True):
         arrow = {"arrowstyle": "-", "color": "#999999", "lw": 0.5, "shrinkA": 0, "shrinkB": 3} if where.moved else None
-        axes.annotate(text, (point.mean_tokens, 100 * point.accuracy), xytext=(where.dx * to_points, where.dy * to_points),
+        axes.annotate(text, (point.x, 100 * point.accuracy), xytext=(where.dx * to_points, where.dy * to_points),
                       textcoords="offset points", ha="left", va="bottom", fontsize=6.5 if budget else 7, color="#333333",
                       arrowprops=arrow, annotation_clip=False, zorder=4,
                       bbox={"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none", "alpha": 0.75})  # fmt: skip
@@ -116,7 +116,7 @@ def _baseline_arrows(axes, points: list[Point]) -> None:
     for point in points:
         base = by_name.get(point.baseline) if point.baseline else None
         if base is not None:
-            axes.annotate("", xy=(point.mean_tokens, 100 * point.accuracy), xytext=(base.mean_tokens, 100 * base.accuracy),
+            axes.annotate("", xy=(point.x, 100 * point.accuracy), xytext=(base.x, 100 * base.accuracy),
                           arrowprops={"arrowstyle": "->", "color": "#777777", "lw": 0.8, "shrinkA": 4, "shrinkB": 4})  # fmt: skip
 
 
@@ -135,10 +135,10 @@ def _marks(axes, marks: list[tuple[Point, str]]) -> None:
     for point, colour in marks:
         groups.setdefault((colour, point.source == MEASURED, point.pareto), []).append(point)
     for (colour, measured, pareto), points in groups.items():
-        xs, ys = [p.mean_tokens for p in points], [100 * p.accuracy for p in points]
+        xs, ys = [p.x for p in points], [100 * p.accuracy for p in points]
         with_ci = [p for p in points if p.accuracy_ci]
         if with_ci:
-            axes.errorbar([p.mean_tokens for p in with_ci], [100 * p.accuracy for p in with_ci], fmt="none", ecolor=colour,
+            axes.errorbar([p.x for p in with_ci], [100 * p.accuracy for p in with_ci], fmt="none", ecolor=colour,
                           elinewidth=0.8, capsize=2,
                           yerr=[[100 * (p.accuracy - p.accuracy_ci[0]) for p in with_ci if p.accuracy_ci],
                                 [100 * (p.accuracy_ci[1] - p.accuracy) for p in with_ci if p.accuracy_ci]])  # fmt: skip

@@ -23,7 +23,7 @@ from pydantic import Field
 from effbench import __version__
 from effbench.analysis.compare import AESWeights
 from effbench.errors import ConfigError
-from effbench.report.gather import Pair, ReportData
+from effbench.report.gather import Pair, ReportData, plotted
 from effbench.report.paired import write_pair_page
 from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
@@ -57,8 +57,11 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     by_level: list[str] = []
     overlaid: list[str] = []
     budgeted: list[str] = []
+    placed: list[str] = []
     for task, points in ((t, p) for t, p in data.tasks.items() if p):  # a task of checkpoint series alone: no plot
-        jobs.append((pareto_plot, task, points, out / "plots" / f"pareto-{task}"))
+        if plotted(points):  # a paper's table without token counts places nothing
+            jobs.append((pareto_plot, task, [p for p in points if p.mean_tokens is not None], out / "plots" / f"pareto-{task}"))
+            placed.append(task)
         if any(p.levels and not p.curve for p in points):
             jobs.append((level_plot, task, points, out / "plots" / f"levels-{task}"))
             by_level.append(task)
@@ -72,7 +75,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     for entry, by_task in data.series.items():
         for task, checkpoints in by_task.items():
             jobs.append((series_plot, entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}"))
-    _write_index(data, out, {"levels": by_level, "tokens": overlaid, "budgets": budgeted})
+    _write_index(data, out, {"pareto": placed, "levels": by_level, "tokens": overlaid, "budgets": budgeted})
     page_of = {run.folder: page for page, run in data.runs.items()}
     pair_of = {pair.run.folder: pair for pair in data.pairs}
     for page, run in data.runs.items():
@@ -108,6 +111,7 @@ def _write_index(data: ReportData, out: Path, figures: dict[str, list[str]]) -> 
         overall=data.overall if len(data.tasks) > 1 else [],
         show_published=any(p.aes_published is not None for points in data.tasks.values() for p in points),
         show_auc=any(p.curve for points in data.tasks.values() for p in points),
+        show_acu=any(p.acu is not None or p.acu_published is not None for points in data.tasks.values() for p in points),
         figures=figures,
         series=data.series,
         series_file={entry: _file_part(entry) for entry in data.series},
