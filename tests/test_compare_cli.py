@@ -94,6 +94,18 @@ def test_unfinished_run_is_refused(runs, tmp_path):
     assert result.returncode == 2 and "did not finish" in result.stderr
 
 
+def test_compare_prints_the_thinking_figures_of_every_run(runs):
+    result = run_cli("compare", str(runs / "base"), str(runs / "short"))
+    assert result.returncode == 0, result.stderr
+    assert "thinking efficiency" in result.stdout and "ξ_UT %" in result.stdout
+    data = json.loads(run_cli("compare", str(runs / "base"), str(runs / "short"), "format=json").stdout)
+    assert [(r["run"], r["task"]) for r in data["thinking"]] == [("base", "gsm8k"), ("short", "gsm8k")]
+    short = results(runs / "short")
+    assert data["thinking"][1]["underthinking"] == short["thinking"]["underthinking"]
+    csv_header = run_cli("compare", str(runs / "base"), str(runs / "short"), "format=csv").stdout.splitlines()[0]
+    assert "underthinking" in csv_header.split(",") and "auc_oaa" in csv_header.split(",")
+
+
 def test_published_leaderboard_and_a_broken_one(tmp_path):
     result = run_cli("compare", "leaderboards/o1_pruner.yaml", "format=json")
     assert result.returncode == 0 and len(json.loads(result.stdout)["rows"]) == 32
@@ -110,6 +122,10 @@ def test_load_runs_gives_a_dataframe(runs):
     assert row["task"] == "gsm8k" and row["max_tokens"] == 60 and row["samples"] == LIMIT
     assert row["accuracy"] == pytest.approx(results(runs / "short")["accuracy"])
     assert {"pass@1", "maj@1", "accuracy_low", "mean_tokens", "truncation_rate"} <= set(frame.columns)
+    assert {"outcome_efficiency", "underthinking", "harmful_overthinking", "reflection_markers", "auc_oaa", "acu"} <= set(
+        frame.columns
+    )
+    assert row["positions"] == "tokens" and 0 <= row["underthinking"] <= 1  # the scripted backend counts words as tokens
 
 
 def test_compare_does_not_depend_on_the_order_samples_finished_in(runs, tmp_path):

@@ -285,6 +285,29 @@ def test_published_leaderboard_renders_offline(tmp_path, page):
     assert "0.41" in cells and "-0.26" in cells  # the published AES beside the formula's
 
 
+@pytest.mark.parametrize("name", ["cot_valve", "c3ot", "lapo", "s1", "kimi_k15"])
+def test_the_literatures_tables_render(tmp_path, page, name):
+    """Each published table as a page: its plots where it gives token counts, its tables alone where it gives none."""
+    result = run_cli("report", str(REPO / "leaderboards" / f"{name}.yaml"), f"out={tmp_path / name}")
+    assert result.returncode == 0, result.stderr
+    page.goto((tmp_path / name / "index.html").as_uri())
+    shoot(page, f"published-{name}")
+    assert page.errors == [] and page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert_fits_the_screen(page)
+    plots = sorted((tmp_path / name / "plots").glob("pareto-*.svg"))
+    placed = {"cot_valve": ["aime24", "gsm8k"], "lapo": ["aime24", "amc23", "math500", "olympiadbench"], "kimi_k15": ["aime24"]}
+    assert [svg.stem.removeprefix("pareto-") for svg in plots] == placed.get(name, [])  # tasks with token counts only
+    for svg in plots:
+        assert overlapping_labels(page, svg) == [], svg.name
+    page.goto((tmp_path / name / "index.html").as_uri())
+    if name == "cot_valve":
+        row = page.locator("#table-gsm8k tr[data-entry='qwen2.5-32b-instruct-t1'] td").all_inner_texts()
+        assert "1.08" in row and "1.09" in row  # ACU recomputed beside the one printed
+    if name == "c3ot":
+        row = page.locator("#table-gsm8k tr[data-entry='7b-c3ot'] td").all_inner_texts()
+        assert any(cell.startswith("56.7") and "published" in cell for cell in row)
+
+
 @pytest.mark.vllm
 def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     """The shipped leaderboard of real runs: the tiny reasoning model's three chain styles and a budget sweep of the

@@ -96,9 +96,7 @@ def _labels(figure, axes, labels: list[tuple[Point, str, bool]]) -> None:
     sizes = [(box.width + 2, box.height + 1) for box in (t.get_window_extent(renderer) for t in texts)]
     for t in texts:
         t.remove()
-    anchors = [
-        (float(x), float(y)) for x, y in (axes.transData.transform((p.x, 100 * p.accuracy)) for p, _, _ in labels)
-    ]
+    anchors = [(float(x), float(y)) for x, y in (axes.transData.transform((p.x, 100 * p.accuracy)) for p, _, _ in labels)]
     frame = axes.get_window_extent(renderer)
     placed = place_labels(anchors, sizes, (frame.x0, frame.y0, frame.x1, frame.y1))
     to_points = 72 / figure.dpi
