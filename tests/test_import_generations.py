@@ -137,6 +137,10 @@ def test_an_imported_run_compares_gates_rescores_reports_and_loads(tmp_path, dat
     rows = table.set_index("run")
     assert rows.loc["counted", "accuracy"] == pytest.approx(0.75) and rows.loc["counted", "mean_tokens"] > 0
     assert pd.isna(rows.loc["uncounted", "mean_tokens"])  # absent, not 0
+    # answers are located in the tokens the tokenizer gave, or, without one, in characters, and the figures say which
+    assert rows.loc["counted", "positions"] == "tokens" and rows.loc["counted", "first_correct_tokens"] > 0
+    assert rows.loc["uncounted", "positions"] == "characters" and pd.isna(rows.loc["uncounted", "first_correct_tokens"])
+    assert rows.loc["counted", "outcome_efficiency"] > 0 and rows.loc["uncounted", "outcome_efficiency"] > 0
 
 
 def test_records_that_cannot_be_used_are_listed_by_line(tmp_path, data_dir):

@@ -71,6 +71,30 @@ def test_shorter_chains_cost_accuracy_on_harder_problems(demo):
 
 
 @pytest.mark.vllm
+def test_thinking_figures_through_the_real_engine(demo):
+    """Answers located in the engine's own token ids; longer chains on harder problems; ACU from the counted weights."""
+    from transformers import AutoTokenizer
+
+    folder = demo / "runs" / "arith-explicit"
+    whole = json.loads((folder / "results.json").read_text())
+    explicit, thinking = results(folder), results(folder)["thinking"]
+    assert whole["parameters"] == pytest.approx(894_080 / 1e9)  # the tensors of model.safetensors, from its header
+    assert thinking["positions"] == "tokens" and 0 < thinking["first_correct_tokens"]["mean"] <= explicit["tokens"]["max"]
+    assert 0 < explicit["outcome_efficiency"] <= 1
+    levels = thinking["tokens_by_difficulty"]
+    assert list(levels) == ["1", "2", "3", "4"] and sorted(levels.values()) == list(levels.values())
+    assert thinking["difficulty_spearman"] > 0.8  # one line per operation: more thinking on harder problems
+    expected_acu = 100 * explicit["accuracy"] / (whole["parameters"] * explicit["tokens"]["mean"]) * 100
+    assert thinking["acu"] == pytest.approx(expected_acu)
+    tokenizer = AutoTokenizer.from_pretrained(str(TINY_REASONER))
+    line = json.loads((folder / "arith.samples.jsonl").read_text().splitlines()[0])
+    completion, grade = line["completions"][0], line["completions"][0]["grade"]
+    prefix = tokenizer.decode(completion["token_ids"][: grade["first_correct_tokens"]], skip_special_tokens=True)
+    shorter = tokenizer.decode(completion["token_ids"][: grade["first_correct_tokens"] - 1], skip_special_tokens=True)
+    assert len(shorter) < grade["first_correct_at"] <= len(prefix) and prefix.rstrip().endswith("}")
+
+
+@pytest.mark.vllm
 def test_a_gate_of_implicit_against_explicit_fails_on_accuracy(demo):
     runs = demo / "runs"
     result = run_cli("gate", str(runs / "arith-explicit"), str(runs / "arith-implicit"), "max_accuracy_drop=5")
