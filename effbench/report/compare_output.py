@@ -136,7 +136,7 @@ THINKING_COLUMNS = (
     ("cap hit %", "truncation_rate", percent),
     ("ρ(difficulty, tok)", "difficulty_spearman", _num),
     ("AUC_OAA %", "auc_oaa", percent),
-    ("ACU", "acu", lambda v: _num(v, 3)),
+    ("ACU", "acu", lambda v: "-" if v is None else f"{v:.4g}"),
 )
 
 
