@@ -6,6 +6,7 @@ Screenshots of the pages are kept in tests/artifacts/ (or $EFFBENCH_ARTIFACTS).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -196,6 +197,11 @@ def test_sample_filter_and_injected_script_never_runs(site, page):
         assert statuses and all(status in s.split() for s in statuses), (status, statuses)
         assert visible.count() < total
     shoot(page, "run-long-truncated")
+    metas = page.locator("#list-gsm8k .sample .meta").all_inner_texts()
+    located = [m for m in metas if "first correct answer at" in m]
+    assert located and all("· correct" in m for m in located)  # the wrong ones never stated the gold on their way
+    tokens, where = re.search(r"(\d+) tokens · first correct answer at (\d+) tokens", located[0]).groups()
+    assert 0 < int(where) <= int(tokens)
     page.locator(".filters button", has_text="all").first.click()
     assert page.locator("#list-gsm8k .sample:not([hidden])").count() == total
     assert page.evaluate("window.__pwned") is None and page.errors == []

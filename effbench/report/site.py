@@ -28,6 +28,7 @@ from effbench.report.paired import write_pair_page
 from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
 from effbench.store.runs import Run, TaskSamples
+from effbench.types import Grade
 
 SAMPLES_PER_TASK = 15
 REASONING_SHOWN = 1600  # characters of a long reasoning shown on a run page: its first and its last 800
@@ -131,6 +132,15 @@ def shown(reasoning: str | None) -> str | None:
     return f"{reasoning[:half]}\n\n{gap}\n\n{reasoning[-half:]}"
 
 
+def _where(grade: Grade) -> str | None:
+    """Where the completion first stated the correct answer, as a run page says it; None where it never did."""
+    if grade.first_correct_tokens is not None:
+        return f"{grade.first_correct_tokens:,} tokens"
+    if grade.first_correct_at is not None:
+        return f"{grade.first_correct_at:,} characters"
+    return None
+
+
 def _file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
 
@@ -211,6 +221,7 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                         "verdict": grade.verdict,
                         "rule": grade.rule,
                         "tokens": completion.tokens,
+                        "first_correct": _where(grade),
                         "truncated": completion.finish_reason == "length",
                         "forced": completion.forced,
                         "status": " ".join(status),
