@@ -28,10 +28,10 @@ MODELS = {  # mode -> body of /models
 
 
 class FakeServer:
-    """`with FakeServer(mode) as url:` serves on a free port until the block ends."""
+    """`with FakeServer(mode) as url:` serves on a free port until the block ends; mode "body" answers `body`."""
 
-    def __init__(self, mode: str):
-        self.mode = mode
+    def __init__(self, mode: str, body: bytes = b""):
+        self.mode, self.body = mode, body
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
 
@@ -44,7 +44,7 @@ class FakeServer:
         self.server.server_close()
 
     def _handler(self):
-        mode = self.mode
+        mode, body = self.mode, self.body
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
@@ -66,7 +66,7 @@ class FakeServer:
                         self.wfile.flush()
                         time.sleep(0.2)
                     return
-                self._answer(COMPLETIONS[mode])
+                self._answer(body if mode == "body" else COMPLETIONS[mode])
 
             def _answer(self, body: bytes) -> None:
                 self.send_response(200)

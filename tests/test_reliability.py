@@ -243,6 +243,34 @@ def test_a_server_s_null_content_and_lone_surrogates_are_graded_not_fatal(tmp_pa
     assert verdicts == ["no_answer", "correct"]
 
 
+def test_a_server_s_token_ids_locate_answers_in_tokens_with_the_tokenizer_given(tmp_path):
+    """The server's own token ids with tokenizer=: positions in tokens; without it, in characters, and the results say so."""
+    from effbench.backends.codec import TokenizerCodec
+    from tests.helpers import qwen_tokenizer
+
+    tokenizer = qwen_tokenizer()
+    tokenizer.save_pretrained(tmp_path / "tokenizer")
+    said = "16 - 3 - 4 = 9 eggs, and 9 * 2 = 18, so the answer is 18. Wait, let me check: 18.</think> So \\boxed{18}."
+    ids = tokenizer.encode(said, add_special_tokens=False)
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    body = json.dumps({"choices": [{"index": 0, "message": {"content": text}, "finish_reason": "stop", "token_ids": ids}]})
+    for name, extra in (("with", (f"tokenizer={tmp_path / 'tokenizer'}",)), ("without", ())):
+        with FakeServer("body", body.encode()) as url:
+            result = run_cli("eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", f"base_url={url}",
+                             f"out={tmp_path}", f"name={name}", *extra, timeout=120)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    grade = read_lines(tmp_path / "with" / "gsm8k.samples.jsonl")[0]["completions"][0]["grade"]
+    assert grade["verdict"] == "correct" and grade["first_correct_at"] == text.index("is 18") + 5
+    assert grade["first_correct_tokens"] == TokenizerCodec(tokenizer).tokens_until(tuple(ids), text, grade["first_correct_at"])
+    thinking = {n: json.loads((tmp_path / n / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]["thinking"]
+                for n in ("with", "without")}  # fmt: skip
+    assert thinking["with"]["positions"] == "tokens" and thinking["with"]["first_correct_tokens"]["mean"] < len(ids)
+    assert thinking["without"]["positions"] == "characters" and thinking["without"]["first_correct_tokens"] is None
+    broken = run_cli("eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", f"base_url={url}",
+                     f"out={tmp_path}", "name=broken", f"tokenizer={tmp_path / 'nothing'}", timeout=120)  # fmt: skip
+    assert_one_line_error(broken, f"tokenizer={tmp_path / 'nothing'} could not be loaded")
+
+
 def custom_task(tmp_path, lines: bytes, **replace: str) -> Path:
     """A copy of gsm8k's task over a data file of our own (its sha256 and count pinned), with fields replaced."""
     data = tmp_path / "data" / "mine.jsonl"

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from pydantic import Field
 
+from effbench.backends.codec import TokenizerCodec
 from effbench.backends.openai_response import json_object, parse_choices, served_models
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
@@ -38,10 +39,22 @@ class Options(Strict):
     request_timeout: float = Field(1800.0, gt=0, description="seconds one request may take in all, answer included")
     max_retries: int = Field(5, ge=0, description="retries of a request after a transient error or a timeout")
     progress_timeout: float = Field(1800.0, gt=0, description="seconds the run may go without any request finishing")
+    tokenizer: str | None = Field(
+        None, description="the model's tokenizer (path or hub name): answers located in the server's token ids, not characters"
+    )
 
 
 def create(config, options: Options) -> OpenAIBackend:
     return OpenAIBackend(config.model, options, enable_thinking=config.enable_thinking)
+
+
+def _load_codec(tokenizer: str) -> TokenizerCodec:
+    try:
+        return TokenizerCodec.load(tokenizer)
+    except Exception as exc:
+        raise ConfigError(
+            f"tokenizer={tokenizer} could not be loaded ({str(exc).splitlines()[0][:200]}); give the served model's tokenizer"
+        ) from None
 
 
 class RequestTimeout(Exception):
@@ -64,6 +77,7 @@ class OpenAIBackend:
             raise ConfigError(
                 f"base_url={options.base_url} is not a URL ({exc}); give the server's API root, such as http://127.0.0.1:8000/v1"
             ) from None
+        self._codec = _load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
         self._check_server()
 
     def _api_key(self) -> str | None:
@@ -90,9 +104,9 @@ class OpenAIBackend:
         if served and self.model not in served:
             raise BackendError(f"the server does not serve model {self.model!r}; it serves: {', '.join(served)}")
 
-    def codec_for(self, completion: Completion) -> None:
-        """No tokenizer here: positions in its completions stay in characters."""
-        return None
+    def codec_for(self, completion: Completion) -> TokenizerCodec | None:
+        """The `tokenizer=` given, where the server returned the completion's token ids; else None (positions in characters)."""
+        return self._codec if completion.token_ids is not None else None
 
     def describe(self) -> dict[str, Any]:
         options = self.options.model_dump(mode="json", exclude={"api_key_file"})
