@@ -53,3 +53,5 @@ def test_a_misprinted_acu_is_found_and_one_within_rounding_is_not(tmp_path):
     assert checks["a"].agrees and checks["a"].recomputed == pytest.approx(95.1 / (32 * 741.1) * 100)
     assert not checks["b"].agrees and "differs beyond the rounding of its inputs" in checks["b"].why
     assert "1 of 2 agree" in result.stdout
+    csv_lines = run_cli("compare", str(board), "format=csv").stdout.splitlines()
+    assert csv_lines[0].startswith("entry,task,quantity,published,recomputed") and len(csv_lines) == 3

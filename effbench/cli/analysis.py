@@ -32,7 +32,9 @@ def compare_command(words: tuple[str, ...]) -> None:
     BASELINE and RUN are run folders (or their results.json). Per task: accuracy with its interval,
     mean tokens, compression, AES (the paper's formula, and the variant O1-Pruner's table used), the
     accuracy difference with its paired bootstrap interval and exact McNemar p-value, and the token
-    ratio with its interval. `effbench compare LEADERBOARD.yaml` recomputes a published table's AES.
+    ratio with its interval; then each run's thinking-efficiency figures. `effbench compare LEADERBOARD.yaml`
+    recomputes a published table's derived numbers (AES, ACU, compression, its average column) from its own
+    inputs and says which agree within their rounding; its CSV is those checks.
     """
     from effbench.analysis.compare import compare_runs
     from effbench.analysis.leaderboard import load_leaderboard
@@ -58,6 +60,7 @@ def compare_command(words: tuple[str, ...]) -> None:
         checks = recompute(board)
         result: Any = {"leaderboard": board.title, "rows": rows, "checks": [c.to_json() for c in checks]}
         tables = ([published_table(rows, board.title)] if rows else []) + [checks_table(checks, board.title)]
+        rows = result["checks"]  # the CSV: every recomputed number, AES included
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
