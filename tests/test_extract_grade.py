@@ -228,6 +228,9 @@ def test_a_position_is_located_in_the_tokens_that_write_it():
     tokens = codec.tokens_until(ids, text, at)
     assert decoded(ids[:tokens]).endswith("84") and len(decoded(ids[:tokens])) == at > len(decoded(ids[: tokens - 1]))
     assert codec.tokens_until(ids, text, 0) == 0 and codec.tokens_until(ids, text, len(text)) == len(ids)
+    lengths = [len(decoded(ids[:k])) for k in range(len(ids) + 1)]
+    fewest = [next(k for k, n in enumerate(lengths) if n >= chars) for chars in range(len(text) + 1)]
+    assert [codec.tokens_until(ids, text, chars) for chars in range(len(text) + 1)] == fewest  # at every position
     assert WordCodec().tokens_until((), "a b cd e", 5) == 3  # the word a position falls in counts
     grade = Grade("correct", answer="84", first_correct_at=at)
     located = with_token_position(grade, Completion(text, len(ids), "stop", token_ids=ids), codec)

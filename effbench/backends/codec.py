@@ -66,11 +66,28 @@ class TokenizerCodec:
 
     def tokens_until(self, token_ids: tuple[int, ...], text: str, chars: int) -> int:
         """How many of the token ids it takes to write the first `chars` characters of `text` (their decoding):
-        the fewest whose decoded prefix is that long, found by bisection (a few decodes, not one per token)."""
+        the fewest whose decoded prefix is that long. Bisection between bounds found outwards from the estimate
+        that characters per token are even: a few decodes, not one per token."""
+
+        def reaches(count: int) -> bool:
+            return len(self._decode(token_ids[:count])) >= chars
+
         low, high = 0, len(token_ids)
+        guess = min(high, round(chars * high / max(len(text), 1)))
+        step = 4
+        if reaches(guess):
+            high = guess
+            while high - step > 0 and reaches(high - step):
+                high, step = high - step, step * 4
+            low = max(0, high - step)
+        else:
+            low = guess + 1
+            while low + step < len(token_ids) and not reaches(low + step):
+                low, step = low + step + 1, step * 4
+            high = min(len(token_ids), low + step)
         while low < high:
             middle = (low + high) // 2
-            if len(self._decode(token_ids[:middle])) >= chars:
+            if reaches(middle):
                 high = middle
             else:
                 low = middle + 1
