@@ -55,6 +55,7 @@ def demo(tmp_path_factory) -> Path:
     result = run_cli("demo", *ENGINE, cwd=cwd, env={"EFFBENCH_CACHE": str(cwd)}, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "implicit" in result.stdout and "level 4" in result.stdout and "Δacc pts" in result.stdout
+    assert "ρ(difficulty, tok)" in result.stdout
     return cwd
 
 

@@ -120,7 +120,8 @@ def demo_command(words: tuple[str, ...]) -> None:
     stdout.print(styles_table(outcome.comparison, outcome.runs["explicit"].results, runs, "explicit"))
     stdout.print(level_table({style: run.results for style, run in outcome.runs.items()}))
     stdout.print("Shorter chains cost accuracy where problems are harder: the implicit style answers in a few tokens, and "
-                 "loses most on four operations. effbench measures a real model the same way.")  # fmt: skip
+                 "loses most on four operations; ρ says whether a style spends more tokens on harder problems. "
+                 "effbench measures a real model the same way.")  # fmt: skip
     stdout.print(f"runs stored in {for_terminal(outcome.runs['explicit'].folder.parent)}; report: {for_terminal(outcome.report)}")
 
 

@@ -128,18 +128,23 @@ def _bracket(ci: tuple[float, float] | None) -> str:
 
 
 def level_table(results: dict[str, Results], field: str = "level") -> Table:
-    """Accuracy and mean tokens of several runs per value of a breakdown field (difficulty), side by side."""
+    """Accuracy and mean tokens of several runs per value of a breakdown field (difficulty), side by side, and Spearman's
+    ρ between the task's difficulty and tokens (does the run think less on easy problems?)."""
     tasks = {task for r in results.values() for task in r.tasks}
     table = Table(title=f"accuracy % and mean tokens by {field}", title_justify="left")
     table.add_column("run", justify="left")
     values = sorted({v for r in results.values() for t in r.tasks.values() for v in t.metrics.breakdown.get(field, {})})
     for value in values:
         table.add_column(f"{field} {for_terminal(value)}", justify="right")
+    table.add_column("ρ(difficulty, tok)", justify="right")
     for name, result in results.items():
         for task in sorted(tasks & set(result.tasks)):
-            groups = result.tasks[task].metrics.breakdown.get(field, {})
+            metrics = result.tasks[task].metrics
+            groups = metrics.breakdown.get(field, {})
             cells = [f"{percent(g.accuracy)} · {_num(g.mean_tokens)} tok" if (g := groups.get(v)) else "-" for v in values]
-            table.add_row(for_terminal(name if len(tasks) == 1 else f"{name} {task}"), *cells)
+            rho = metrics.thinking.difficulty_spearman if metrics.thinking else None
+            label = for_terminal(name if len(tasks) == 1 else f"{name} {task}")
+            table.add_row(label, *cells, "-" if rho is None else f"{rho:.2f}")
     return table
 
 
