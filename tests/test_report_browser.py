@@ -211,6 +211,7 @@ def test_sweep_row_links_each_budget_and_its_forced_samples_filter(site, page):
     page.goto((site / "index.html").as_uri())
     row = page.locator("#table-gsm8k tr[data-entry='swept']")
     assert row.locator("td.col-auc").inner_text().endswith("(10–60)")  # the budget AUC column, with its range
+    assert re.search(r"s1: control \d+%, scaling [-+]\d+\.\d points per doubling, performance \d", row.inner_text())
     table = page.locator("#table-gsm8k")
     table.locator("th", has_text="budget AUC").click()
     assert table.locator("tbody tr").first.get_attribute("data-entry") == "swept"  # entries without an AUC sort last

@@ -16,7 +16,7 @@ from effbench.analysis.compare import compression, efficiency
 from effbench.analysis.leaderboard import Entry, Leaderboard
 from effbench.analysis.series import Checkpoint, checkpoint_series
 from effbench.analysis.stats import mean_or_none
-from effbench.analysis.thinking import acu
+from effbench.analysis.thinking import BudgetControl, acu, sweep_budget_control
 from effbench.errors import ConfigError
 from effbench.store.records import GroupStats
 from effbench.store.runs import Run, Sweep, open_run, open_sweep
@@ -48,6 +48,7 @@ class Point:
     budget: int | None = None  # a sweep's point: the token budget it was run at
     curve: list[Point] | None = None  # a sweep entry: one point per budget, ascending; the entry's point is the last
     auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
+    budget_control: BudgetControl | None = None  # a sweep entry: s1's Control, Scaling and Performance
     compare: str | None = None  # the page of the entry against its baseline, where both were measured here
     levels: dict[str, GroupStats] | None = None  # accuracy and mean tokens by difficulty level, where the task has levels
     cut_curve: dict[str, float] | None = None  # accuracy had generation stopped at each budget, from the stored lengths
@@ -214,7 +215,8 @@ def _sweep_point(entry: Entry, task: str, sweep: Sweep, pages: dict[Path, tuple[
     ]
     if not curve:
         return None
-    return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task))
+    control = sweep_budget_control(sweep.curve(task))
+    return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task), budget_control=control)
 
 
 def plotted(points: list[Point]) -> list[Point]:
