@@ -227,3 +227,32 @@ def test_grade_command_grades_any_outputs(tmp_path):
     source.write_text(json.dumps(lines[0]) + "\n" + '{"gold": "1"}\n')
     bad = run_cli("grade", str(source))
     assert bad.returncode == 2 and "line 2 needs string fields gold and completion" in bad.stderr
+
+
+def test_the_parameter_count_for_acu_is_given_or_counted_from_the_weights(tmp_path, script):
+    """parameters= wins; else the tensors of a local folder's or the Hugging Face cache's safetensors are counted
+    (their headers only); else ACU is absent."""
+    import shutil
+
+    from effbench.demo import TINY_REASONER
+
+    hub = tmp_path / "hub"
+    snapshot = hub / "models--someone--tiny" / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (hub / "models--someone--tiny" / "refs").mkdir()
+    (hub / "models--someone--tiny" / "refs" / "main").write_text("0" * 40)
+    shutil.copy(TINY_REASONER / "model.safetensors", snapshot / "model.safetensors")
+    cases = {
+        "folder": (f"model={TINY_REASONER}",),
+        "cached": ("model=someone/tiny",),
+        "given": ("model=someone/tiny", "parameters=7"),
+        "unknown": ("model=nobody/nothing",),
+    }
+    found = {}
+    for name, words in cases.items():
+        result = run_cli(*eval_words(tmp_path, script, *words, f"name={name}", limit=2), env={"HF_HUB_CACHE": str(hub)})
+        assert result.returncode == 0, result.stderr
+        data = json.loads((tmp_path / "runs" / name / "results.json").read_text())
+        found[name] = (data["parameters"], data["tasks"]["gsm8k"]["metrics"]["thinking"]["acu"])
+    assert found["folder"][0] == found["cached"][0] == pytest.approx(894_080 / 1e9) and found["given"][0] == 7
+    assert found["unknown"] == (None, None) and found["given"][1] > 0

@@ -205,9 +205,8 @@ def _evaluate(
                 finally:
                     if owned:
                         backend.close()
-            results = collect_results(
-                config.model, config.backend, store, plans, model_parameters(config.model, config.parameters)
-            )
+            parameters = model_parameters(config.model, config.parameters, wanted.revision)
+            results = collect_results(config.model, config.backend, store, plans, parameters)
             write_record(store.results_file, results)
             record = record.model_copy(update={"status": "complete"})
             return Outcome(results, timings, store.folder)

@@ -10,13 +10,26 @@ from pathlib import Path
 HEADER_LIMIT = 100_000_000  # bytes: a safetensors header is JSON of the tensors' names, types and shapes
 
 
-def model_parameters(model: str, given: float | None = None) -> float | None:
-    """Billions of parameters: `given` (a config's `parameters=`), else counted from the model folder's weights; None
-    for a model that is not a local folder of safetensors files (a hub name, a server's model)."""
+def model_parameters(model: str, given: float | None = None, revision: str | None = None) -> float | None:
+    """Billions of parameters: `given` (a config's `parameters=`), else counted from the weights of the model's folder,
+    or of its copy in the Hugging Face cache (where vLLM downloaded it); None where neither holds safetensors files
+    (a server's model, a hub model not downloaded here)."""
     if given is not None:
         return given
     counted = counted_parameters(Path(model))
+    if not counted and (cached := _cached(model, revision)) is not None:
+        counted = counted_parameters(cached)
     return counted / 1e9 if counted else None
+
+
+def _cached(model: str, revision: str | None) -> Path | None:
+    """The model's snapshot in the Hugging Face cache, found without going online; None where it is not there."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(model, revision=revision, local_files_only=True))
+    except Exception:  # not cached, not a hub name: nothing to count
+        return None
 
 
 def counted_parameters(folder: Path) -> int | None:
