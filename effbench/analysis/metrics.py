@@ -164,13 +164,11 @@ def _group_table(groups: dict[str, list[tuple[_Row, float]]], counted: bool, par
     table = {}
     for value, members in sorted(groups.items()):
         accuracy = float(np.mean([a for _, a in members]))
-        tokens = [t for row, _ in members for t in row.tokens if t is not None]
+        per_sample = [np.mean([t for t in row.tokens if t is not None]) for row, _ in members] if counted else None
         table[value] = GroupStats(
             samples=len(members),
             accuracy=accuracy,
-            mean_tokens=float(np.mean([np.mean([t for t in row.tokens if t is not None]) for row, _ in members]))
-            if counted and tokens
-            else None,
+            mean_tokens=float(np.mean(per_sample)) if per_sample else None,
             thinking=thinking_metrics([t for row, _ in members for t in row.thoughts], parameters, accuracy),
         )
     return table

@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from effbench.analysis.compare import aes, compression
-from effbench.analysis.leaderboard import AVERAGE, Entry, Leaderboard, Reported
+from effbench.analysis.leaderboard import AVERAGE, Entry, Leaderboard
 from effbench.analysis.stats import mean_or_none
 from effbench.analysis.thinking import acu
 
@@ -63,21 +63,27 @@ def value_range(formula: Callable[..., float | None], inputs: Sequence[float]) -
 
 
 def check(
-    entry: Entry, task: str, quantity: str, published: float, formula: Callable[..., float | None], inputs: Sequence[float]
+    entry: str,
+    task: str,
+    quantity: str,
+    published: float,
+    formula: Callable[..., float | None],
+    inputs: Sequence[float],
+    note: str | None,
 ) -> Check | None:
+    """The published value beside `formula` of `inputs`; `note` (the cell's) is the reason given where they differ."""
     exact, bounds = formula(*inputs), value_range(formula, inputs)
     if exact is None or bounds is None:
         return None
     low, high = bounds
     margin = half_unit(published) + 1e-9 * max(1.0, abs(published))
     agrees = low - margin <= published <= high + margin
-    note = (entry.reported or {}).get(task, Reported(accuracy=0)).note
     why = (
         "within the rounding of its inputs"
         if agrees
         else note or f"differs beyond the rounding of its inputs (recomputed {low:.4g} to {high:.4g})"
     )
-    return Check(entry.name, task, quantity, published, exact, low, high, agrees, why)
+    return Check(entry, task, quantity, published, exact, low, high, agrees, why)
 
 
 def recompute(board: Leaderboard) -> list[Check]:
@@ -85,25 +91,24 @@ def recompute(board: Leaderboard) -> list[Check]:
     checks: list[Check | None] = []
     for entry in board.entries:
         cells = entry.reported or {}
-        base_cells = board.entry(entry.baseline).reported or {} if entry.baseline else {}
+        base_cells = (board.entry(entry.baseline).reported or {}) if entry.baseline else {}
         for task, cell in cells.items():
             base = base_cells.get(task)
             if cell.acu is not None and entry.parameters and cell.mean_tokens:
-                per_parameter = partial(_acu, parameters=entry.parameters)
-                checks.append(check(entry, task, "ACU", cell.acu, per_parameter, (cell.accuracy, cell.mean_tokens)))
+                per_parameter = partial(acu, parameters_billions=entry.parameters)
+                inputs_acu = (cell.accuracy, cell.mean_tokens)
+                checks.append(check(entry.name, task, "ACU", cell.acu, per_parameter, inputs_acu, cell.note))
             if base is not None and cell.mean_tokens is not None and base.mean_tokens is not None:
                 inputs = (base.accuracy, cell.accuracy, base.mean_tokens, cell.mean_tokens)
                 if cell.compression is not None:
-                    checks.append(check(entry, task, "compression %", cell.compression, _compression_percent, inputs[2:]))
+                    checks.append(
+                        check(entry.name, task, "compression %", cell.compression, _compression_percent, inputs[2:], cell.note)
+                    )
                 if cell.aes is not None and task != AVERAGE:
                     as_published = partial(aes, weights=board.aes_weights, as_published=True)
-                    checks.append(check(entry, task, "AES", cell.aes, as_published, inputs))
+                    checks.append(check(entry.name, task, "AES", cell.aes, as_published, inputs, cell.note))
         checks.extend(_averages(board, entry))
     return [c for c in checks if c is not None]
-
-
-def _acu(accuracy: float, tokens: float, *, parameters: float) -> float:
-    return acu(accuracy, parameters, tokens)
 
 
 def _compression_percent(base_tokens: float, tokens: float) -> float | None:
@@ -117,13 +122,15 @@ def _averages(board: Leaderboard, entry: Entry) -> list[Check | None]:
     average, tasks = cells.get(AVERAGE), [cells[t] for t in board.tasks if t in cells]
     if average is None or len(tasks) != len([t for t in board.tasks if t != AVERAGE]):
         return []
-    found: list[Check | None] = [check(entry, AVERAGE, "average accuracy", average.accuracy, _mean, [c.accuracy for c in tasks])]
-    tokens = [c.mean_tokens for c in tasks]
-    if average.mean_tokens is not None and all(t is not None for t in tokens):
-        found.append(check(entry, AVERAGE, "average tokens", average.mean_tokens, _mean, [float(t or 0) for t in tokens]))
-    aes_values = [c.aes for c in tasks]
-    if average.aes is not None and all(a is not None for a in aes_values):
-        found.append(check(entry, AVERAGE, "average AES", average.aes, _mean, [float(a or 0) for a in aes_values]))
+    found: list[Check | None] = []
+    columns = (
+        ("average accuracy", average.accuracy, [c.accuracy for c in tasks]),
+        ("average tokens", average.mean_tokens, [c.mean_tokens for c in tasks if c.mean_tokens is not None]),
+        ("average AES", average.aes, [c.aes for c in tasks if c.aes is not None]),
+    )
+    for quantity, published, values in columns:
+        if published is not None and len(values) == len(tasks):  # every task gives it
+            found.append(check(entry.name, AVERAGE, quantity, published, _mean, values, average.note))
     return found
 
 

@@ -79,8 +79,8 @@ class Thought(NamedTuple):
     thinking: int | None  # reasoning tokens; all of them where the reasoning never ended
     finished: bool | None  # not cut at max_tokens; None where the finish reason is unknown
     searched: bool  # its stated answers were searched (runs stored before that searched correct ones only)
-    share: float | None  # of the text, up to the end of the first correct answer it states
-    first_correct: int | None  # tokens up to there
+    first_correct_share: float | None  # of the text, up to the end of the first correct answer it states
+    first_correct_tokens: int | None  # tokens up to there
     markers: Counter[str]
     difficulty: float | None
 
@@ -95,8 +95,8 @@ def thoughts(item: Scored, difficulty: str | None) -> list[Thought]:
             thinking=c.reasoning_tokens if c.reasoning_tokens is not None else c.tokens,
             finished=None if c.finish_reason == "unknown" else c.finish_reason != "length",
             searched=grade.searched,
-            share=grade.first_correct,
-            first_correct=grade.first_correct_tokens,
+            first_correct_share=grade.first_correct,
+            first_correct_tokens=grade.first_correct_tokens,
             markers=reflection_markers(c.text if c.reasoning is None else f"{c.reasoning}\n{c.text}"),
             difficulty=level,
         )
@@ -117,19 +117,19 @@ def difficulty_of(value: object) -> float | None:
 def position_unit(items: Sequence[Thought]) -> str | None:
     """ "tokens" where every located first correct answer was located in tokens, else "characters"; None where none
     was located."""
-    located = [t for t in items if t.share is not None]
+    located = [t for t in items if t.first_correct_share is not None]
     if not located:
         return None
-    return "tokens" if all(t.first_correct is not None and t.tokens for t in located) else "characters"
+    return "tokens" if all(t.first_correct_tokens is not None and t.tokens for t in located) else "characters"
 
 
 def _fraction(thought: Thought, unit: str | None) -> float | None:
     """T̂/T of a completion whose first correct answer was located, in the unit of the task."""
-    if thought.share is None:
+    if thought.first_correct_share is None:
         return None
-    if unit == "tokens" and thought.first_correct is not None and thought.tokens:
-        return min(1.0, thought.first_correct / thought.tokens)
-    return thought.share
+    if unit == "tokens" and thought.first_correct_tokens is not None and thought.tokens:
+        return min(1.0, thought.first_correct_tokens / thought.tokens)
+    return thought.first_correct_share
 
 
 def _abandoned(thought: Thought, unit: str | None) -> float:
@@ -150,57 +150,62 @@ def outcome_efficiency(items: Sequence[Thought], unit: str | None) -> float | No
 def thinking_metrics(items: Sequence[Thought], parameters: float | None = None, accuracy: float | None = None) -> ThinkingMetrics:
     """The metrics of a set of completions (a task's, or one breakdown group's); `accuracy` is the task's (a fraction)."""
     unit = position_unit(items)
-    counted = bool(items) and all(t.tokens is not None for t in items)
-    located = [(t.first_correct, t.tokens) for t in items if t.correct and t.first_correct is not None and t.tokens is not None]
+    tokens = [t.tokens for t in items if t.tokens is not None]
+    thinking = [t.thinking for t in items if t.thinking is not None]
+    counted = bool(items) and len(tokens) == len(items)
+    located = [
+        (t.first_correct_tokens, t.tokens)
+        for t in items
+        if t.correct and t.first_correct_tokens is not None and t.tokens is not None
+    ]
     incorrect = [t for t in items if not t.correct and t.searched]
     markers = sum((t.markers for t in items), Counter())
     total_markers = sum(markers.values())
     completed = [t for t in items if t.finished]
     known_finish = bool(items) and all(t.finished is not None for t in items)
-    mean_tokens = float(np.mean([t.tokens for t in items if t.tokens is not None])) if counted else None
+    mean_tokens = float(np.mean(tokens)) if counted else None
+    searched_any = any(t.searched for t in items)
     return ThinkingMetrics(
         positions=unit,
-        thinking_tokens=TokenStats.of([int(t.thinking) for t in items if t.thinking is not None])
-        if all(t.thinking is not None for t in items)
-        else None,
+        thinking_tokens=TokenStats.of(thinking) if len(thinking) == len(items) else None,
         first_correct_tokens=TokenStats.of([first for first, _ in located]) if unit == "tokens" else None,
         reflection_tokens=TokenStats.of([tokens - first for first, tokens in located]) if unit == "tokens" else None,
         underthinking=float(np.mean([_abandoned(t, unit) for t in incorrect])) if incorrect else None,
         incorrect_searched=len(incorrect),
-        harmful_overthinking=sum(t.share is not None for t in incorrect) if any(t.searched for t in items) else None,
+        harmful_overthinking=sum(t.first_correct_share is not None for t in incorrect) if searched_any else None,
         reflection_markers=total_markers / len(items) if items else None,
         marker_counts=dict(sorted(markers.items())),
-        tokens_per_marker=sum(t.tokens for t in items if t.tokens is not None) / total_markers
-        if counted and total_markers
-        else None,
+        tokens_per_marker=sum(tokens) / total_markers if counted and total_markers else None,
         completed=len(completed) if known_finish else None,
         completed_accuracy=sum(t.correct for t in completed) / len(completed) if known_finish and completed else None,
         **_difficulty(items) if counted else {},
         **_oaa(items),
-        acu=acu(accuracy * 100, parameters, mean_tokens) if accuracy is not None and parameters and mean_tokens else None,
+        acu=acu(accuracy * 100, mean_tokens, parameters) if accuracy is not None and parameters and mean_tokens else None,
     )
 
 
-def acu(accuracy_percent: float, parameters_billions: float, mean_tokens: float) -> float:
+def acu(accuracy_percent: float, mean_tokens: float, parameters_billions: float) -> float:
     """CoT-Valve's accuracy per computation unit, in the ×10² units of its tables."""
     return accuracy_percent / (parameters_billions * mean_tokens) * 100
 
 
 def _difficulty(items: Sequence[Thought]) -> dict[str, object]:
-    per_sample: dict[str, list[Thought]] = defaultdict(list)
+    """Each problem's level and mean tokens, over the problems whose level is known (completions all counted)."""
+    levels: dict[str, float] = {}
+    tokens: dict[str, list[int]] = defaultdict(list)
     for t in items:
-        if t.difficulty is not None:
-            per_sample[t.sample].append(t)
-    if not per_sample:
+        if t.difficulty is not None and t.tokens is not None:
+            levels[t.sample] = t.difficulty
+            tokens[t.sample].append(t.tokens)
+    if not levels:
         return {}
-    levels = [v[0].difficulty for v in per_sample.values()]
-    tokens = [float(np.mean([t.tokens for t in v if t.tokens is not None])) for v in per_sample.values()]
+    means = {sample: float(np.mean(tokens[sample])) for sample in levels}
     by_level: dict[float, list[float]] = defaultdict(list)
-    for level, mean in zip(levels, tokens, strict=True):
-        by_level[float(level or 0)].append(mean)
+    for sample, level in levels.items():
+        by_level[level].append(means[sample])
     return {
         "tokens_by_difficulty": {f"{level:g}": float(np.mean(v)) for level, v in sorted(by_level.items())},
-        "difficulty_spearman": spearman([float(level or 0) for level in levels], tokens),
+        "difficulty_spearman": spearman(list(levels.values()), [means[sample] for sample in levels]),
     }
 
 
@@ -226,16 +231,17 @@ def _ranks(values: np.ndarray) -> np.ndarray:
 
 def _oaa(items: Sequence[Thought]) -> dict[str, object]:
     """OAA_t at a few budgets and AUC_OAA, as means over samples of means over completions; absent uncounted."""
-    if not items or any(t.thinking is None for t in items):
+    counted = [(t.sample, t.correct, t.thinking) for t in items if t.thinking is not None]
+    if not items or len(counted) != len(items):
         return {}
     per_sample: dict[str, list[tuple[bool, int]]] = defaultdict(list)
-    for t in items:
-        per_sample[t.sample].append((t.correct, int(t.thinking or 0)))
+    for sample, correct, thinking in counted:
+        per_sample[sample].append((correct, thinking))
 
     def mean(score) -> float:
         return float(np.mean([np.mean([score(ok, tokens) for ok, tokens in v]) for v in per_sample.values()]))
 
-    longest = max(int(t.thinking or 0) for t in items)
+    longest = max(thinking for _, _, thinking in counted)
     budgets = [b for b in OAA_BUDGETS if b <= OAA_T_MAX or b <= 2 * longest]
     return {
         "oaa_t_max": OAA_T_MAX,

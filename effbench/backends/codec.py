@@ -12,6 +12,7 @@ import zlib
 from dataclasses import replace
 from typing import Protocol
 
+from effbench.errors import ConfigError
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Grade
 
@@ -95,6 +96,17 @@ class TokenizerCodec:
 
     def _decode(self, token_ids: tuple[int, ...]) -> str:
         return self.tokenizer.decode(list(token_ids), skip_special_tokens=True)
+
+
+def load_codec(tokenizer: str) -> TokenizerCodec:
+    """The tokenizer named by a `tokenizer=` key (a path or hub name), or one line that says it cannot be loaded."""
+    try:
+        return TokenizerCodec.load(tokenizer)
+    except Exception as exc:
+        raise ConfigError(
+            f"tokenizer={tokenizer} could not be loaded ({str(exc).splitlines()[0][:200]}); "
+            "give the model's tokenizer with tokenizer=NAME_OR_PATH"
+        ) from None
 
 
 class WordCodec:

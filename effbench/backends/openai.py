@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import Field
 
-from effbench.backends.codec import TokenizerCodec
+from effbench.backends.codec import TokenizerCodec, load_codec
 from effbench.backends.openai_response import json_object, parse_choices, served_models
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
@@ -48,15 +48,6 @@ def create(config, options: Options) -> OpenAIBackend:
     return OpenAIBackend(config.model, options, enable_thinking=config.enable_thinking)
 
 
-def _load_codec(tokenizer: str) -> TokenizerCodec:
-    try:
-        return TokenizerCodec.load(tokenizer)
-    except Exception as exc:
-        raise ConfigError(
-            f"tokenizer={tokenizer} could not be loaded ({str(exc).splitlines()[0][:200]}); give the served model's tokenizer"
-        ) from None
-
-
 class RequestTimeout(Exception):
     """A request took its whole time: retried like a transient error."""
 
@@ -77,7 +68,7 @@ class OpenAIBackend:
             raise ConfigError(
                 f"base_url={options.base_url} is not a URL ({exc}); give the server's API root, such as http://127.0.0.1:8000/v1"
             ) from None
-        self._codec = _load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
+        self._codec = load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
         self._check_server()
 
     def _api_key(self) -> str | None:

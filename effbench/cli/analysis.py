@@ -60,7 +60,7 @@ def compare_command(words: tuple[str, ...]) -> None:
         checks = recompute(board)
         result: Any = {"leaderboard": board.title, "rows": rows, "checks": [c.to_json() for c in checks]}
         tables = ([published_table(rows, board.title)] if rows else []) + [checks_table(checks, board.title)]
-        rows = result["checks"]  # the CSV: every recomputed number, AES included
+        csv_rows = result["checks"]  # every recomputed number, AES included
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
@@ -68,12 +68,12 @@ def compare_command(words: tuple[str, ...]) -> None:
         comparison = compare_runs(runs[0], runs[1:], keys.weights)
         thinking = thinking_rows(runs)
         result = {**comparison.to_json(), "thinking": thinking}
-        rows = with_thinking(comparison_rows(comparison), thinking)
-        tables = [comparison_table(rows, comparison.baseline), thinking_table(thinking)]
+        csv_rows = with_thinking(comparison_rows(comparison), thinking)
+        tables = [comparison_table(csv_rows, comparison.baseline), thinking_table(thinking)]
     if keys.format == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif keys.format == "csv":
-        sys.stdout.write(as_csv(rows))
+        sys.stdout.write(as_csv(csv_rows))
     else:
         for table in tables:
             stdout.print(table)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from effbench.backends.codec import Codec
+from effbench.backends.codec import Codec, load_codec
 from effbench.errors import ConfigError
 from effbench.grading.extract import extract
 from effbench.grading.pool import GradeJob, GradingPool
@@ -24,7 +24,7 @@ from effbench.grading.scoring import Rules
 from effbench.imports.generation import BadRecord, FieldMap, Generation, read_generation
 from effbench.imports.matching import QuestionIndex, question_key
 from effbench.imports.reading import Record
-from effbench.imports.writing import Imported, ImportedTask, add_to_import, counted, load_codec, new_store, write_run
+from effbench.imports.writing import Imported, ImportedTask, add_to_import, counted, new_store, write_run
 from effbench.run.grade_file import gold_as_task_reads_it
 from effbench.store.records import Results
 from effbench.tasks.spec import TaskSpec, task_names

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from effbench import __version__
-from effbench.backends.codec import Codec, TokenizerCodec, with_token_position
-from effbench.errors import ConfigError, StoreError
+from effbench.backends.codec import Codec, with_token_position
+from effbench.errors import StoreError
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules, score
 from effbench.run.environment import environment
@@ -41,16 +41,6 @@ class ImportedTask:
     template_sha256: str  # effbench's own where the prompt was effbench's, else one naming where it came from
     rules: Rules | None = None  # the task's, unless another reasoning format was given
     codec: Codec | None = None  # the tokenizer that counted the completions, to locate answers in their tokens
-
-
-def load_codec(tokenizer: str) -> Codec:
-    try:
-        return TokenizerCodec.load(tokenizer)
-    except Exception as exc:
-        raise ConfigError(
-            f"the tokenizer {tokenizer!r} could not be loaded ({str(exc).splitlines()[0][:200]}); "
-            "give the model's tokenizer with tokenizer=NAME_OR_PATH"
-        ) from None
 
 
 def counted(text: str, codec: Codec, rules: Rules, source: str = "retokenized") -> Completion:

@@ -19,12 +19,12 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from effbench.backends.codec import Codec
+from effbench.backends.codec import Codec, load_codec
 from effbench.config import comma_separated, plain_run_name
 from effbench.errors import ConfigError
 from effbench.grading.pool import GradingPool
 from effbench.imports.matching import QuestionIndex, question_key
-from effbench.imports.writing import Imported, ImportedTask, counted, load_codec, new_store, write_run
+from effbench.imports.writing import Imported, ImportedTask, counted, new_store, write_run
 from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.schema import Strict
 from effbench.store.records import Results

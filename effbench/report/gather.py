@@ -198,7 +198,7 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
         accuracy=reported.accuracy / 100,
         mean_tokens=reported.mean_tokens,
         aes_published=reported.aes,
-        acu=acu(reported.accuracy, entry.parameters, reported.mean_tokens) if entry.parameters and reported.mean_tokens else None,
+        acu=acu(reported.accuracy, reported.mean_tokens, entry.parameters) if entry.parameters and reported.mean_tokens else None,
         acu_published=reported.acu,
         compression_published=reported.compression / 100 if reported.compression is not None else None,
         runs=reported.runs,
@@ -230,10 +230,7 @@ def mark_pareto(points: list[Point]) -> None:
     candidates = plotted(points)
     for point in candidates:
         point.pareto = not any(
-            o is not point
-            and o.accuracy >= point.accuracy
-            and (o.mean_tokens or 0) <= (point.mean_tokens or 0)
-            and (o.accuracy > point.accuracy or (o.mean_tokens or 0) < (point.mean_tokens or 0))
+            o is not point and o.accuracy >= point.accuracy and o.x <= point.x and (o.accuracy > point.accuracy or o.x < point.x)
             for o in candidates
         )
     for point in points:

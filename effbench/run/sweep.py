@@ -23,6 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from effbench.backends import Backend, backend_module
+from effbench.backends.codec import Codec
 from effbench.backends.forcing import ForcingBackend, require_continuation
 from effbench.backends.replay import ReplayBackend
 from effbench.config import EvalConfig
@@ -33,7 +34,7 @@ from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import SweepRecord, read_sweep_record, write_record
 from effbench.store.runs import SWEEP_FILE
-from effbench.types import Request
+from effbench.types import Completion, Request
 
 MODES = ("truncate", "force")
 DERIVATION = {
@@ -203,7 +204,7 @@ class LazyBackend:
     def codec(self) -> Any:
         return self.backend.codec
 
-    def codec_for(self, completion):
+    def codec_for(self, completion: Completion) -> Codec | None:
         return self.backend.codec_for(completion)
 
     def generate(self, requests):
