@@ -62,7 +62,7 @@ def run_demo(
     try:
         for style in STYLES:
             styled = config.model_copy(update={"system": style, "name": f"{config.run_name}-{style}"})
-            runs[style] = evaluate(styled, options, progress=_labelled(progress, style), backend=engine)
+            runs[style] = evaluate(styled, options, progress=progress, backend=engine)
     finally:
         engine.close()
     comparison = compare_runs(open_run(runs["explicit"].folder), [open_run(runs[s].folder) for s in STYLES[1:]])
@@ -86,7 +86,3 @@ def run_demo(
 
 def spec_name(runs: dict[str, Outcome]) -> str:
     return next(iter(runs["explicit"].results.tasks))
-
-
-def _labelled(progress: Progress | None, style: str) -> Progress | None:
-    return (lambda task, stored, total: progress(f"{task} {style}", stored, total)) if progress else None

@@ -96,6 +96,34 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class EngineUse:
+    """What one engine (a vLLM replica, a server endpoint) did: problems answered, tokens generated, and the seconds
+    it had work in hand. Counted from a backend's start: the use in one invocation is the difference of two."""
+
+    engine: str
+    requests: int = 0
+    tokens: int = 0
+    busy_s: float = 0.0
+    lost: str | None = None  # why it was taken out of the run, where it was
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        return self.tokens / self.busy_s if self.busy_s > 0 and self.tokens else None
+
+    def since(self, before: EngineUse | None) -> EngineUse:
+        """This use less an earlier reading of the same engine."""
+        if before is None:
+            return self
+        return EngineUse(
+            self.engine,
+            self.requests - before.requests,
+            self.tokens - before.tokens,
+            round(self.busy_s - before.busy_s, 3),
+            self.lost,
+        )
+
+
+@dataclass(frozen=True)
 class Grade:
     """The decision on one completion: what was extracted, by which rule, and the verdict."""
 

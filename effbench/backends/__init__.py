@@ -2,6 +2,7 @@
 
 All backends share one protocol: a whole batch of Requests in, and an iterator of
 (request, completions) out, in the order the samples finish, so that each can be stored at once.
+Several engines (vLLM replicas, a pool of servers) are one backend that feeds them from one queue.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, Protocol
 
 from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
 
 BACKENDS: dict[str, str] = {
     "vllm": "effbench.backends.vllm",
@@ -30,6 +31,10 @@ class Backend(Protocol):
 
     def codec_for(self, completion: Completion) -> Codec | None:
         """What locates positions of the completion's text in its token ids; None where the backend has no tokenizer."""
+        ...
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        """What each of its engines (replicas, endpoints) did since the backend started; () where nothing generates."""
         ...
 
     def close(self) -> None: ...

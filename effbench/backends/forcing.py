@@ -18,7 +18,7 @@ from effbench.backends import Backend, backend_module
 from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
 from effbench.grading.reasoning import ReasoningFormat
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
 
 
 class ContinuingBackend(Backend, Protocol):
@@ -49,6 +49,9 @@ class ForcingBackend:
 
     def describe(self) -> dict[str, Any]:
         return {**self.source.describe(), "budget_forcing": {"cue": self.cue, "answer_tokens": self.answer_tokens}}
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        return self.engine.engines()
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
         stopped = []

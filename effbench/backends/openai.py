@@ -24,9 +24,10 @@ from pydantic import Field
 
 from effbench.backends.codec import TokenizerCodec, load_codec
 from effbench.backends.openai_response import json_object, parse_choices, served_models
+from effbench.backends.usage import Meter
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
 
 TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
 
@@ -69,6 +70,7 @@ class OpenAIBackend:
                 f"base_url={options.base_url} is not a URL ({exc}); give the server's API root, such as http://127.0.0.1:8000/v1"
             ) from None
         self._codec = load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
+        self.meter = Meter([options.base_url])
         self._check_server()
 
     def _api_key(self) -> str | None:
@@ -118,9 +120,13 @@ class OpenAIBackend:
                     request = todo.get_nowait()
                 except queue.Empty:
                     return
+                self.meter.begin(self.options.base_url)
                 try:
-                    answers.put((request, self._complete(request), None))
+                    completions = self._complete(request)
+                    self.meter.end(self.options.base_url, completions)
+                    answers.put((request, completions, None))
                 except BaseException as exc:  # handed to the generator, which raises it in the caller's thread
+                    self.meter.end(self.options.base_url, None)
                     answers.put((request, None, exc))
 
         for _ in range(min(self.options.concurrency, len(requests))):
@@ -188,6 +194,9 @@ class OpenAIBackend:
                 if time.monotonic() > deadline:
                     raise RequestTimeout()
         return response.status_code, b"".join(chunks)
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        return self.meter.reading()
 
     def close(self) -> None:
         self.client.close()

@@ -19,7 +19,7 @@ from effbench.errors import BackendError
 from effbench.schema import Strict
 from effbench.store.folder import RunStore
 from effbench.store.records import RunRecord, TaskIdentity, read_run_record
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
 
 
 class Options(Strict):
@@ -57,6 +57,9 @@ class ReplayBackend:
             "longer_completions": "cut at max_tokens: token for token under greedy decoding, "
             "the same distribution under sampling",
         }
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        return ()  # nothing is generated
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
         for request in requests:

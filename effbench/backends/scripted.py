@@ -18,11 +18,12 @@ from typing import Any
 from pydantic import Field
 
 from effbench.backends.codec import WordCodec
+from effbench.backends.usage import Meter
 from effbench.errors import BackendError
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.schema import Strict
 from effbench.text import without_surrogates
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
@@ -50,6 +51,7 @@ class ScriptedBackend:
         check_script(self.script, script)
         self.delay = delay
         self.path = script
+        self.meter = Meter(["script"])
 
     def codec_for(self, completion: Completion) -> WordCodec:
         return CODEC
@@ -59,12 +61,17 @@ class ScriptedBackend:
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
         for request in requests:
+            self.meter.begin("script")
             time.sleep(self.delay)
             texts = self._texts(request)
-            yield (
-                request,
-                [scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in texts[: request.sampling.n]],
-            )
+            completions = [
+                scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in texts[: request.sampling.n]
+            ]
+            self.meter.end("script", completions)
+            yield request, completions
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        return self.meter.reading()
 
     def prompt_text(self, request: Request) -> str:
         return request.prompt if isinstance(request.prompt, str) else "\n".join(m["content"] for m in request.prompt)

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import Field
 
 from effbench.backends.codec import TokenizerCodec
+from effbench.backends.usage import Meter
 from effbench.errors import BackendError
 from effbench.schema import Strict
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
+
+if TYPE_CHECKING:
+    from effbench.backends.replicas import ReplicaPool
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
@@ -22,7 +26,12 @@ class Options(Strict):
     dtype: Literal["auto", "half", "float16", "bfloat16", "float", "float32"] = Field("auto", description="weights dtype")
     max_model_len: int | None = Field(None, ge=1, description="context length (default: the model's)")
     tensor_parallel_size: int = Field(1, ge=1, description="GPUs per model replica")
-    data_parallel_size: int = Field(1, ge=1, description="model replicas")
+    data_parallel_size: int = Field(
+        1, ge=1, description="engine replicas, each of tensor_parallel_size devices, fed from one queue (as Ray actors)"
+    )
+    ray_address: str | None = Field(
+        None, description="a Ray cluster to place the replicas on (default: $RAY_ADDRESS, else a Ray instance on this machine)"
+    )
     distributed_executor_backend: str | None = Field(None, description="mp or ray")
     gpu_memory_utilization: float = Field(0.9, gt=0, le=1, description="share of GPU memory vLLM may take")
     kv_cache_gb: float | None = Field(None, gt=0, description="KV cache size in GiB (the CPU engine needs one: default 1)")
@@ -35,7 +44,13 @@ class Options(Strict):
     trust_remote_code: bool = Field(False, description="allow the model's own code")
 
 
-def create(config, options: Options) -> VLLMBackend:
+def create(config, options: Options) -> VLLMBackend | ReplicaPool:
+    """One engine in this process; or, with several replicas or a Ray cluster named, replicas as Ray actors."""
+    address = options.ray_address or os.environ.get("RAY_ADDRESS") or None
+    if options.data_parallel_size > 1 or address:
+        from effbench.backends.replicas import ReplicaPool
+
+        return ReplicaPool(config.model, options, enable_thinking=config.enable_thinking, address=address)
     return VLLMBackend(config.model, options, enable_thinking=config.enable_thinking)
 
 
@@ -54,6 +69,9 @@ class VLLMBackend:
         except ImportError:
             raise BackendError("vLLM is not installed: pip install 'effbench[vllm]' (GPU) or 'effbench[cpu]'") from None
         on_cpu = current_platform.is_cpu()
+        if on_cpu and options.tensor_parallel_size == 1:
+            # vLLM's automatic binding keeps a core for its scheduler and decodes on the rest: one core of two
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", ",".join(map(str, sorted(os.sched_getaffinity(0)))))
         kv_gb = options.kv_cache_gb or (1.0 if on_cpu else None)
         chunked_prefill = options.enable_chunked_prefill
         if chunked_prefill is None and on_cpu:
@@ -66,7 +84,6 @@ class VLLMBackend:
             "dtype": options.dtype,
             "max_model_len": options.max_model_len,
             "tensor_parallel_size": options.tensor_parallel_size,
-            "data_parallel_size": options.data_parallel_size,
             "distributed_executor_backend": options.distributed_executor_backend,
             "gpu_memory_utilization": options.gpu_memory_utilization,
             "kv_cache_memory_bytes": int(kv_gb * (1 << 30)) if kv_gb else None,
@@ -84,6 +101,8 @@ class VLLMBackend:
             raise BackendError(f"model {model!r} could not be loaded by vLLM: {first_line}") from None
         self.tokenizer = self.llm.get_tokenizer()
         self.codec = TokenizerCodec(self.tokenizer)
+        self._running: dict[str, tuple[int, Request]] = {}
+        self.meter = Meter(["engine"])
 
     def codec_for(self, completion: Completion) -> TokenizerCodec:
         return self.codec
@@ -94,12 +113,24 @@ class VLLMBackend:
         return {"engine": "vllm", "vllm": vllm.__version__, "model": self.model, **self.options.model_dump()}
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
+        """The whole batch submitted at once; each request handed back as it finishes."""
+        self.submit(list(enumerate(requests)))
+        self.meter.begin("engine", len(requests))
+        try:
+            while self.busy():
+                for index, completions in self.step():
+                    self.meter.end("engine", completions)
+                    yield requests[index], completions
+        finally:  # an interrupted generator must not leave requests running in the engine
+            self.meter.drop_all("engine")
+            self.abort()
+
+    def submit(self, work: Sequence[tuple[int, Request]]) -> None:
+        """Add requests to the engine, each under a key of the caller's (unique among the requests running)."""
         from vllm import SamplingParams
         from vllm.sampling_params import RequestOutputKind
 
-        engine = self.llm.llm_engine
-        by_id = {}
-        for index, request in enumerate(requests):
+        for key, request in work:
             s = request.sampling
             params = SamplingParams(
                 n=s.n,
@@ -110,25 +141,32 @@ class VLLMBackend:
                 seed=request.seed,
                 output_kind=RequestOutputKind.FINAL_ONLY,
             )
-            request_id = f"{request.task}/{index}"
-            by_id[request_id] = request
-            engine.add_request(request_id, self._engine_prompt(request), params)
-        try:
-            while engine.has_unfinished_requests():
-                for output in engine.step():
-                    if output.finished:
-                        request = by_id[output.request_id]
-                        yield request, [self._completion(o, request) for o in cast(list, output.outputs)]
-        finally:  # an interrupted generator must not leave requests running in the engine
-            if engine.has_unfinished_requests():
-                engine.abort_request(list(by_id))
+            self._running[str(key)] = (key, request)
+            self.llm.llm_engine.add_request(str(key), self._engine_prompt(request), params)
+
+    def step(self) -> list[tuple[int, list[Completion]]]:
+        """One engine step: the requests that finished in it, by their keys."""
+        finished = []
+        for output in self.llm.llm_engine.step():
+            if output.finished:
+                key, request = self._running.pop(output.request_id)
+                finished.append((key, [self._completion(o, request) for o in cast(list, output.outputs)]))
+        return finished
+
+    def busy(self) -> bool:
+        return self.llm.llm_engine.has_unfinished_requests()
+
+    def abort(self) -> None:
+        """Drop every request still running."""
+        if self._running:
+            self.llm.llm_engine.abort_request(list(self._running))
+            self._running.clear()
 
     def prompt_text(self, request: Request) -> str:
-        """The prompt as the model reads it: the plain prompt, or the chat rendered by the model's template."""
-        if isinstance(request.prompt, str):
-            return request.prompt
-        options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True, **self._template_kwargs}
-        return str(self.tokenizer.apply_chat_template(list(request.prompt), **options))
+        return chat_prompt_text(self.tokenizer, request, self._template_kwargs)
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        return self.meter.reading()
 
     def _engine_prompt(self, request: Request) -> Any:  # a vLLM TextPrompt or TokensPrompt
         if isinstance(request.prompt, str) and not request.continue_after:
@@ -151,3 +189,11 @@ class VLLMBackend:
         engine_core = getattr(self.llm.llm_engine, "engine_core", None)
         if engine_core is not None:
             engine_core.shutdown()
+
+
+def chat_prompt_text(tokenizer: Any, request: Request, template_kwargs: dict[str, Any]) -> str:
+    """The prompt as the model reads it: the plain prompt, or the chat rendered by the model's template."""
+    if isinstance(request.prompt, str):
+        return request.prompt
+    options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True, **template_kwargs}
+    return str(tokenizer.apply_chat_template(list(request.prompt), **options))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -55,10 +56,21 @@ def write_output(path: Path, text: str, *, what: str) -> None:
         ) from None
 
 
+def say_notices() -> None:
+    """What effbench's modules log (a replica or a server taken out of a run, …) reaches stderr as one line each."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("effbench: %(message)s"))
+    logger = logging.getLogger("effbench")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
 def main() -> None:
     from effbench.run.watchdog import watch_descendants
 
     watch_descendants()  # whatever this process starts (engines, workers) dies with it, however it dies
+    say_notices()
     try:
         cli.main(standalone_mode=False)
     except EffbenchError as exc:

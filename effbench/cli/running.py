@@ -21,8 +21,10 @@ def eval_sections() -> list[tuple[str, Any]]:
 
 
 def with_progress(work: Any) -> Any:
-    """Call `work(progress)` with progress bars on stderr, one per task, where stderr is a terminal (a log gets the
-    results table, not a bar drawn once at the end)."""
+    """Call `work(progress)` with a progress bar on stderr for each run (problems stored, tokens per second over all
+    engines), where stderr is a terminal (a log gets the results table, not a bar drawn once at the end)."""
+    import time
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not stderr.is_terminal:
@@ -32,26 +34,32 @@ def with_progress(work: Any) -> Any:
         TextColumn("{task.description:<14}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[speed]}"),
         TimeElapsedColumn(),
         console=stderr,
         transient=False,
     ) as bars:
         ids: dict[str, Any] = {}
+        began: dict[str, float] = {}
 
-        def progress(task: str, stored: int, total: int) -> None:
-            if task not in ids:
-                ids[task] = bars.add_task(for_terminal(task), total=total)
-            bars.update(ids[task], completed=stored)
+        def progress(run: str, stored: int, total: int, tokens: int) -> None:
+            if run not in ids:
+                ids[run], began[run] = bars.add_task(for_terminal(run), total=total, speed=""), time.monotonic()
+            elapsed = time.monotonic() - began[run]
+            speed = f"{tokens / elapsed:,.0f} tok/s" if tokens and elapsed > 0 else ""
+            bars.update(ids[run], completed=stored, speed=speed)
 
         return work(progress)
 
 
 def run_and_report(config: EvalConfig, options: Any) -> None:
-    from effbench.report.tables import results_table
+    from effbench.report.tables import results_table, throughput_line
     from effbench.run.evaluate import evaluate
 
     outcome = with_progress(lambda progress: evaluate(config, options, progress=progress))
     stdout.print(results_table(outcome.results, outcome.timings))
+    if outcome.generation and (line := throughput_line(outcome.generation)):
+        stdout.print(line)
     stdout.print(f"run stored in {for_terminal(outcome.folder)}")
 
 

@@ -34,14 +34,12 @@ def results_table(results: Results, timings: dict[str, Any]) -> Table:
         "no answer",
         "timeouts",
         "gen s",
-        "tok/s",
     ):
         table.add_column(column, justify="left" if column == "task" else "right")
     for task, entry in results.tasks.items():
         m = entry.metrics
         verdicts = m.verdicts
-        timing = timings.get(task) or {}
-        speed, seconds = timing.get("tokens_per_s"), timing.get("generate_s")
+        seconds = (timings.get(task) or {}).get("generate_s")  # until its last sample: tasks are generated together
         table.add_row(
             for_terminal(task),
             str(m.samples),
@@ -56,9 +54,25 @@ def results_table(results: Results, timings: dict[str, Any]) -> Table:
             str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)),
             str(verdicts.get("timeout", 0)),
             "-" if seconds is None else f"{seconds:.1f}",
-            "-" if speed is None else f"{speed:.0f}",
         )
     return table
+
+
+def throughput_line(generation: dict[str, Any]) -> str | None:
+    """What was generated, how fast, and each engine's share where there were several (or one failed)."""
+    speed = generation.get("tokens_per_s")
+    if not generation.get("generated_samples") or speed is None:
+        return None
+    line = f"generated {generation['generated_tokens']:,} tokens in {generation['generate_s']:.1f} s: {speed:,.0f} tok/s"
+    engines = generation.get("engines") or []
+    if len(engines) > 1 or any(e.get("lost") for e in engines):
+        shares = []
+        for engine in engines:
+            rate = engine.get("tokens_per_s")
+            share = f"{engine['engine']} {'-' if rate is None else f'{rate:,.0f}'} tok/s over {engine['requests']} problems"
+            shares.append(share + (f" (failed: {engine['lost']})" if engine.get("lost") else ""))
+        line += "; " + ", ".join(shares)
+    return for_terminal(line)
 
 
 def _interval(ci: tuple[float, float] | None) -> str:

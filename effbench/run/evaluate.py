@@ -6,7 +6,8 @@ import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from effbench import __version__
 from effbench.analysis.metrics import task_metrics
 from effbench.backends import Backend, backend_module
 from effbench.backends.codec import with_token_position
+from effbench.backends.usage import use_between
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
@@ -31,16 +33,18 @@ from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Completion, Request, Sample, Sampling, Scored
 
-Progress = Callable[[str, int, int], None]  # (task, stored, total)
+Progress = Callable[[str, int, int, int], None]  # (run name, problems stored, problems in all, tokens generated so far)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What `evaluate` gives back: results.json's content, this invocation's timings, the run folder."""
+    """What `evaluate` gives back: results.json's content, this invocation's timings (per task, and of the generation
+    as a whole with each engine's share), the run folder."""
 
     results: Results
     timings: dict[str, Any]
     folder: Path
+    generation: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,8 @@ def _evaluate(
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
     record = _run_record(config, options, plans, wanted, _check_resumable(store, wanted))
-    started, timings = time.time(), {}
+    started, generation = time.time(), None
+    timings: dict[str, Any] = {}
     owned, backend_start_s, todo = backend is None, None, any(p.todo for p in plans)
     with GradingPool(config.workers, config.grade_timeout) as pool:
         if todo:
@@ -200,8 +205,7 @@ def _evaluate(
                 write_record(store.run_file, record)
                 replayed = described.get("engine") == "replay" and "budget_forcing" not in described  # rescore, a derived budget
                 try:
-                    for plan in plans:
-                        timings[plan.spec.name] = _generate(plan, backend, pool, store, config, progress, replayed=replayed)
+                    timings, generation = _generate(plans, backend, pool, store, config, progress, replayed=replayed)
                 finally:
                     if owned:
                         backend.close()
@@ -209,7 +213,7 @@ def _evaluate(
             results = collect_results(config.model, config.backend, store, plans, parameters)
             write_record(store.results_file, results)
             record = record.model_copy(update={"status": "complete"})
-            return Outcome(results, timings, store.folder)
+            return Outcome(results, timings, store.folder, generation)
         except BaseException as exc:
             record = record.model_copy(update={"status": "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"})
             raise
@@ -220,6 +224,7 @@ def _evaluate(
                 "wall_s": round(time.time() - started, 3),
                 "backend_start_s": backend_start_s,
                 "tasks": timings,
+                **({"generation": generation} if generation else {}),
             }
             write_record(store.run_file, record.model_copy(update={"invocations": [*record.invocations, invocation]}))
 
@@ -245,7 +250,7 @@ def _run_record(
 
 
 def _generate(
-    plan: TaskPlan,
+    plans: list[TaskPlan],
     backend: Backend,
     pool: GradingPool,
     store: RunStore,
@@ -253,48 +258,70 @@ def _generate(
     progress: Progress | None,
     *,
     replayed: bool,
-) -> dict[str, Any]:
-    """Generate the plan's missing samples; each is graded and appended as soon as it finishes.
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Generate every task's missing samples in one batch, so that engines never wait for one task's longest chain
+    before starting the next; each sample is graded and appended as soon as it finishes.
 
-    The timings of a backend that reads stored completions back name them replayed, with no tokens/s."""
-    total, stored = len(plan.samples), len(plan.samples) - len(plan.todo)
-    started, tokens = time.time(), 0
+    Returns the timings per task and those of the generation as a whole, with each engine's share. The timings of a
+    backend that reads stored completions back name them replayed, with no tokens/s."""
+    by_task = {p.spec.name: p for p in plans}
+    requests = [request for plan in plans for request in plan.todo]
+    total = sum(len(p.samples) for p in plans)
+    stored, tokens = total - len(requests), 0
+    per_task = {p.spec.name: {"samples": 0, "tokens": 0, "finished_s": 0.0} for p in plans}
     pending: list[tuple[Request, list[Completion], list[Future]]] = []
+    engines_before, started = backend.engines(), time.time()
     if progress:
-        progress(plan.spec.name, stored, total)
-    with store.appender(plan.spec.name) as out:
+        progress(store.folder.name, stored, total, 0)
+    with ExitStack() as files:
+        outs = {p.spec.name: files.enter_context(store.appender(p.spec.name)) for p in plans if p.todo}
 
         def write_ready(wait: bool) -> None:
             nonlocal stored
             for item in list(pending):
                 request, completions, futures = item
                 if wait or all(f.done() for f in futures):
-                    sample = plan.samples[request.sample_id]
+                    sample = by_task[request.task].samples[request.sample_id]
                     located = zip(futures, completions, strict=True)
                     grades = tuple(with_token_position(f.result(), c, backend.codec_for(c)) for f, c in located)
-                    out.append(
-                        Scored(sample, request.prompt, tuple(completions), grades).to_json(with_token_ids=config.store_token_ids)
-                    )
+                    scored = Scored(sample, request.prompt, tuple(completions), grades)
+                    outs[request.task].append(scored.to_json(with_token_ids=config.store_token_ids))
                     pending.remove(item)
                     stored += 1
                     if progress:
-                        progress(plan.spec.name, stored, total)
+                        progress(store.folder.name, stored, total, tokens)
 
-        for request, completions in backend.generate(plan.todo):
-            gold = plan.samples[request.sample_id].gold
-            pending.append((request, completions, [score(pool, c, gold, plan.rules) for c in completions]))
-            tokens += sum(c.tokens or 0 for c in completions)  # for the progress line
+        for request, completions in backend.generate(requests):
+            plan = by_task[request.task]
+            pending.append(
+                (request, completions, [score(pool, c, plan.samples[request.sample_id].gold, plan.rules) for c in completions])
+            )
+            counted = sum(c.tokens or 0 for c in completions)
+            tokens += counted
+            task = per_task[request.task]
+            task.update(samples=task["samples"] + 1, tokens=task["tokens"] + counted, finished_s=time.time() - started)
             write_ready(wait=False)
         generate_s = time.time() - started
         write_ready(wait=True)
+    total_s = round(time.time() - started, 3)
     if replayed:
-        return {"replayed_samples": len(plan.todo), "replayed_tokens": tokens, "total_s": round(time.time() - started, 3)}
-    return {
-        "generated_samples": len(plan.todo),
+        timings = {name: {"replayed_samples": t["samples"], "replayed_tokens": t["tokens"]} for name, t in per_task.items()}
+        return timings, {"replayed": True, "total_s": total_s}
+    timings = {
+        name: {"generated_samples": t["samples"], "generated_tokens": t["tokens"], "generate_s": round(t["finished_s"], 3)}
+        for name, t in per_task.items()
+    }
+    engines = [
+        {**asdict(use), "tokens_per_s": None if use.tokens_per_s is None else round(use.tokens_per_s, 2)}
+        for use in use_between(engines_before, backend.engines())
+    ]
+    return timings, {
+        "generated_samples": len(requests),
         "generated_tokens": tokens,
         "generate_s": round(generate_s, 3),
-        "total_s": round(time.time() - started, 3),
+        "total_s": total_s,  # with the grading of the last samples
         "tokens_per_s": round(tokens / generate_s, 2) if generate_s > 0 and tokens else None,
+        "engines": engines,
     }
 
 

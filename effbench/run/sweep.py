@@ -34,7 +34,7 @@ from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import SweepRecord, read_sweep_record, write_record
 from effbench.store.runs import SWEEP_FILE
-from effbench.types import Completion, Request
+from effbench.types import Completion, EngineUse, Request
 
 MODES = ("truncate", "force")
 DERIVATION = {
@@ -153,8 +153,7 @@ def _evaluate(
     progress: Progress | None,
 ) -> Outcome:
     budget_config = config.model_copy(update={"out": folder, "name": name, "max_tokens": budget, "force": force})
-    labelled = (lambda task, stored, total: progress(f"{task}@{budget}", stored, total)) if progress else None
-    return evaluate(budget_config, options, progress=labelled, backend=backend)
+    return evaluate(budget_config, options, progress=progress, backend=backend)
 
 
 def _record(folder: Path, config: EvalConfig, budgets: tuple[int, ...], mode: str, derive: bool) -> SweepRecord:
@@ -215,6 +214,9 @@ class LazyBackend:
 
     def describe(self) -> dict[str, Any]:
         return self.backend.describe()
+
+    def engines(self) -> tuple[EngineUse, ...]:
+        return self._backend.engines() if self._backend is not None else ()
 
     def close(self) -> None:
         if self._backend is not None:
