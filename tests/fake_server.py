@@ -28,12 +28,24 @@ MODELS = {  # mode -> body of /models
 
 
 class FakeServer:
-    """`with FakeServer(mode) as url:` serves on a free port until the block ends; mode "body" answers `body`."""
+    """`with FakeServer(mode) as url:` serves on a free port until the block ends; mode "body" answers `body`.
 
-    def __init__(self, mode: str, body: bytes = b""):
-        self.mode, self.body = mode, body
+    `model` is the model it serves, `delay` the seconds each completion takes; after `die_after` completions it
+    dies as a killed server does: the connections of the requests it holds drop, and new ones are refused."""
+
+    def __init__(self, mode: str, body: bytes = b"", *, model: str = "m", delay: float = 0.0, die_after: int | None = None):
+        self.mode, self.body, self.model, self.delay, self.die_after = mode, body, model, delay, die_after
+        self.answered = 0
+        self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+
+    def die(self) -> None:
+        def stop() -> None:
+            self.server.shutdown()
+            self.server.server_close()
+
+        threading.Thread(target=stop, daemon=True).start()
 
     def __enter__(self) -> str:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
@@ -44,17 +56,26 @@ class FakeServer:
         self.server.server_close()
 
     def _handler(self):
-        mode, body = self.mode, self.body
+        mode, body, fake = self.mode, self.body, self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args) -> None:
                 pass
 
             def do_GET(self) -> None:
-                self._answer(MODELS.get(mode, json.dumps({"data": [{"id": "m"}]}).encode()))
+                self._answer(MODELS.get(mode, json.dumps({"data": [{"id": fake.model}]}).encode()))
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                time.sleep(fake.delay)
+                with fake.lock:
+                    dead = fake.die_after is not None and fake.answered >= fake.die_after
+                    fake.answered += not dead
+                if dead:
+                    fake.die()
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 if mode == "hang":
                     time.sleep(3600)
                 if mode == "trickle":

@@ -1,4 +1,5 @@
-"""Any OpenAI-compatible server (`vllm serve`, or a cluster behind one endpoint), with bounded concurrency.
+"""Any OpenAI-compatible server (`vllm serve`, or a cluster behind one endpoint), or several serving one model, with
+bounded concurrency. Several endpoints are used as one (`endpoints`): fewest in flight first, the failing left out.
 
 The API key is read from the environment (or a key file) when requests are sent; it is never
 part of the configuration, so it is written to no run file and no log line.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -23,7 +23,8 @@ import httpx
 from pydantic import Field
 
 from effbench.backends.codec import TokenizerCodec, load_codec
-from effbench.backends.openai_response import json_object, parse_choices, served_models
+from effbench.backends.endpoints import Endpoint, Endpoints, endpoint_urls
+from effbench.backends.openai_response import json_object, parse_choices
 from effbench.backends.usage import Meter
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
@@ -33,10 +34,13 @@ TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class Options(Strict):
-    base_url: str = Field("http://127.0.0.1:8000/v1", description="the server's OpenAI API root")
+    base_url: str = Field(
+        "http://127.0.0.1:8000/v1", description="the server's OpenAI API root; several, comma-separated, serving one model"
+    )
+    base_urls_file: Path | None = Field(None, description="a file of more API roots, one a line (# starts a comment)")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the API key (if any)")
     api_key_file: Path | None = Field(None, description="file holding the API key (instead of the environment)")
-    concurrency: int = Field(32, ge=1, description="requests in flight at once")
+    concurrency: int = Field(32, ge=1, description="requests in flight at once, per endpoint")
     request_timeout: float = Field(1800.0, gt=0, description="seconds one request may take in all, answer included")
     max_retries: int = Field(5, ge=0, description="retries of a request after a transient error or a timeout")
     progress_timeout: float = Field(1800.0, gt=0, description="seconds the run may go without any request finishing")
@@ -57,21 +61,35 @@ class OpenAIBackend:
     def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None):
         self.model, self.options = model, options
         self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+        given = "base_url" in options.model_fields_set or options.base_urls_file is None  # else the default is no endpoint
+        urls = endpoint_urls(options.base_url if given else "", self._listed_urls())
         headers = {"Authorization": f"Bearer {key}"} if (key := self._api_key()) else {}
+        clients = {url: self._client(url, headers) for url in urls}  # every URL checked before any server is asked
+        self._codec = load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
+        self.meter = Meter(urls)
+        self.endpoints = Endpoints(urls, model, options.api_key_env, clients.__getitem__)
+
+    def _listed_urls(self) -> list[str]:
+        if self.options.base_urls_file is None:
+            return []
         try:
-            self.client = httpx.Client(
-                base_url=options.base_url.rstrip("/"),
+            lines = self.options.base_urls_file.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            raise ConfigError(f"base_urls_file {self.options.base_urls_file} cannot be read") from None
+        return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+    def _client(self, url: str, headers: dict[str, str]) -> httpx.Client:
+        try:
+            return httpx.Client(
+                base_url=url,
                 headers=headers,
-                timeout=options.request_timeout,
-                limits=httpx.Limits(max_connections=options.concurrency),
+                timeout=self.options.request_timeout,
+                limits=httpx.Limits(max_connections=self.options.concurrency),
             )
         except (httpx.InvalidURL, ValueError) as exc:
             raise ConfigError(
-                f"base_url={options.base_url} is not a URL ({exc}); give the server's API root, such as http://127.0.0.1:8000/v1"
+                f"base_url={url} is not a URL ({exc}); give the server's API root, such as http://127.0.0.1:8000/v1"
             ) from None
-        self._codec = load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
-        self.meter = Meter([options.base_url])
-        self._check_server()
 
     def _api_key(self) -> str | None:
         if self.options.api_key_file is not None:
@@ -81,32 +99,21 @@ class OpenAIBackend:
                 raise ConfigError(f"api_key_file {self.options.api_key_file} cannot be read") from None
         return os.environ.get(self.options.api_key_env) or None
 
-    def _check_server(self) -> None:
-        url = f"{self.options.base_url.rstrip('/')}/models"
-        try:
-            response = self.client.get("/models", timeout=10)
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            raise BackendError(f"the server at {url} does not answer ({type(exc).__name__}); start it or fix base_url") from None
-        if response.status_code in (401, 403):
-            raise BackendError(
-                f"the server at {url} refused the API key (HTTP {response.status_code}); set {self.options.api_key_env}"
-            )
-        if response.status_code != 200:
-            raise BackendError(f"the server at {url} answered HTTP {response.status_code}; is base_url the API root (…/v1)?")
-        served = served_models(json_object(response.content, f"the server at {url}"), f"the server at {url}")
-        if served and self.model not in served:
-            raise BackendError(f"the server does not serve model {self.model!r}; it serves: {', '.join(served)}")
-
     def codec_for(self, completion: Completion) -> TokenizerCodec | None:
         """The `tokenizer=` given, where the server returned the completion's token ids; else None (positions in characters)."""
         return self._codec if completion.token_ids is not None else None
 
     def describe(self) -> dict[str, Any]:
         options = self.options.model_dump(mode="json", exclude={"api_key_file"})
-        return {"engine": "openai-compatible server", "model": self.model, **options}
+        return {
+            "engine": "openai-compatible server",
+            "model": self.model,
+            **options,
+            "endpoints": [e.url for e in self.endpoints.all],
+        }
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
-        """`concurrency` requests in flight, each answer handed back as it arrives. The senders are daemon threads: a
+        """`concurrency` requests in flight per endpoint, each answer handed back as it arrives. The senders are daemon threads: a
         run that stops (no progress, an error, Ctrl-C) never waits for the requests still in flight."""
         todo: queue.SimpleQueue[Request] = queue.SimpleQueue()
         for request in requests:
@@ -120,16 +127,12 @@ class OpenAIBackend:
                     request = todo.get_nowait()
                 except queue.Empty:
                     return
-                self.meter.begin(self.options.base_url)
                 try:
-                    completions = self._complete(request)
-                    self.meter.end(self.options.base_url, completions)
-                    answers.put((request, completions, None))
+                    answers.put((request, self._complete(request), None))
                 except BaseException as exc:  # handed to the generator, which raises it in the caller's thread
-                    self.meter.end(self.options.base_url, None)
                     answers.put((request, None, exc))
 
-        for _ in range(min(self.options.concurrency, len(requests))):
+        for _ in range(min(self.options.concurrency * len(self.endpoints.all), len(requests))):
             threading.Thread(target=send, daemon=True).start()
         try:
             for _ in range(len(requests)):
@@ -166,29 +169,51 @@ class OpenAIBackend:
             path, body["messages"] = "/chat/completions", list(request.prompt)
             if self._template_kwargs:
                 body["chat_template_kwargs"] = self._template_kwargs
-        return parse_choices(json_object(self._post(path, body), "the server"), s.n)
+        endpoint, content = self._post(path, body)
+        completions = None
+        try:
+            completions = parse_choices(json_object(content, "the server"), s.n)
+        finally:
+            self.endpoints.release(endpoint)
+            self.meter.end(endpoint.url, completions)
+        return completions
 
-    def _post(self, path: str, body: dict[str, Any]) -> bytes:
-        problem = "no answer"
-        for attempt in range(self.options.max_retries + 1):
+    def _post(self, path: str, body: dict[str, Any]) -> tuple[Endpoint, bytes]:
+        """The endpoint that answered, and its answer. A failure on one endpoint sends the request to another; it
+        counts as a retry only where no other endpoint is there to take it."""
+        retries = 0
+        while True:
+            endpoint = self.endpoints.acquire()
+            if endpoint is None:
+                retries += 1
+                if retries > self.options.max_retries:
+                    whom = "the server" if len(self.endpoints.all) == 1 else "every endpoint"
+                    raise BackendError(
+                        f"{whom} kept failing ({self.endpoints.problems()}) after {self.options.max_retries} retries"
+                    )
+                self.endpoints.wait_for_one()
+                continue
+            self.meter.begin(endpoint.url)
             try:
-                status, content = self._send(path, body)
-                if status == 200:
-                    return content
-                if status not in TRANSIENT:
-                    raise BackendError(f"the server answered HTTP {status}: {content[:200].decode('utf-8', 'replace')}")
-                problem = f"HTTP {status}"
+                status, content = self._send(endpoint, path, body)
             except (httpx.TransportError, RequestTimeout) as exc:
                 problem = "no whole answer within request_timeout" if isinstance(exc, RequestTimeout) else type(exc).__name__
-            if attempt < self.options.max_retries:
-                time.sleep(min(60.0, 2**attempt) * (0.5 + random.random() / 2))
-        raise BackendError(f"the server kept failing ({problem}) after {self.options.max_retries} retries")
+            else:
+                if status == 200:
+                    return endpoint, content
+                if status not in TRANSIENT:
+                    self.endpoints.release(endpoint)
+                    self.meter.end(endpoint.url, None)
+                    raise BackendError(f"the server answered HTTP {status}: {content[:200].decode('utf-8', 'replace')}")
+                problem = f"HTTP {status}"
+            self.meter.end(endpoint.url, None)
+            self.endpoints.failed(endpoint, problem)
 
-    def _send(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+    def _send(self, endpoint: Endpoint, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
         """(status, body) of one request that may take `request_timeout` seconds in all, however its bytes arrive."""
         deadline = time.monotonic() + self.options.request_timeout
         chunks = []
-        with self.client.stream("POST", path, json=body) as response:
+        with endpoint.client.stream("POST", path, json=body) as response:
             for chunk in response.iter_bytes():
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
@@ -199,4 +224,4 @@ class OpenAIBackend:
         return self.meter.reading()
 
     def close(self) -> None:
-        self.client.close()
+        self.endpoints.close()

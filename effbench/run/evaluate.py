@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
-from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +14,12 @@ from pydantic import BaseModel
 from effbench import __version__
 from effbench.analysis.metrics import task_metrics
 from effbench.backends import Backend, backend_module
-from effbench.backends.codec import with_token_position
-from effbench.backends.usage import use_between
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError, EffbenchError, StoreError
 from effbench.grading.pool import GradingPool
-from effbench.grading.scoring import Rules, score
+from effbench.grading.scoring import Rules
 from effbench.run.environment import environment
+from effbench.run.generation import Progress, generate_missing
 from effbench.run.parameters import model_parameters
 from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
@@ -31,9 +27,7 @@ from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, T
 from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
-from effbench.types import Completion, Request, Sample, Sampling, Scored
-
-Progress = Callable[[str, int, int, int], None]  # (run name, problems stored, problems in all, tokens generated so far)
+from effbench.types import Request, Sample, Sampling
 
 
 @dataclass(frozen=True)
@@ -205,7 +199,7 @@ def _evaluate(
                 write_record(store.run_file, record)
                 replayed = described.get("engine") == "replay" and "budget_forcing" not in described  # rescore, a derived budget
                 try:
-                    timings, generation = _generate(plans, backend, pool, store, config, progress, replayed=replayed)
+                    timings, generation = generate_missing(plans, backend, pool, store, config, progress, replayed=replayed)
                 finally:
                     if owned:
                         backend.close()
@@ -247,82 +241,6 @@ def _run_record(
         backend=stored.backend if stored else None,
         invocations=stored.invocations if stored else [],
     )
-
-
-def _generate(
-    plans: list[TaskPlan],
-    backend: Backend,
-    pool: GradingPool,
-    store: RunStore,
-    config: EvalConfig,
-    progress: Progress | None,
-    *,
-    replayed: bool,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Generate every task's missing samples in one batch, so that engines never wait for one task's longest chain
-    before starting the next; each sample is graded and appended as soon as it finishes.
-
-    Returns the timings per task and those of the generation as a whole, with each engine's share. The timings of a
-    backend that reads stored completions back name them replayed, with no tokens/s."""
-    by_task = {p.spec.name: p for p in plans}
-    requests = [request for plan in plans for request in plan.todo]
-    total = sum(len(p.samples) for p in plans)
-    stored, tokens = total - len(requests), 0
-    per_task = {p.spec.name: {"samples": 0, "tokens": 0, "finished_s": 0.0} for p in plans}
-    pending: list[tuple[Request, list[Completion], list[Future]]] = []
-    engines_before, started = backend.engines(), time.time()
-    if progress:
-        progress(store.folder.name, stored, total, 0)
-    with ExitStack() as files:
-        outs = {p.spec.name: files.enter_context(store.appender(p.spec.name)) for p in plans if p.todo}
-
-        def write_ready(wait: bool) -> None:
-            nonlocal stored
-            for item in list(pending):
-                request, completions, futures = item
-                if wait or all(f.done() for f in futures):
-                    sample = by_task[request.task].samples[request.sample_id]
-                    located = zip(futures, completions, strict=True)
-                    grades = tuple(with_token_position(f.result(), c, backend.codec_for(c)) for f, c in located)
-                    scored = Scored(sample, request.prompt, tuple(completions), grades)
-                    outs[request.task].append(scored.to_json(with_token_ids=config.store_token_ids))
-                    pending.remove(item)
-                    stored += 1
-                    if progress:
-                        progress(store.folder.name, stored, total, tokens)
-
-        for request, completions in backend.generate(requests):
-            plan = by_task[request.task]
-            pending.append(
-                (request, completions, [score(pool, c, plan.samples[request.sample_id].gold, plan.rules) for c in completions])
-            )
-            counted = sum(c.tokens or 0 for c in completions)
-            tokens += counted
-            task = per_task[request.task]
-            task.update(samples=task["samples"] + 1, tokens=task["tokens"] + counted, finished_s=time.time() - started)
-            write_ready(wait=False)
-        generate_s = time.time() - started
-        write_ready(wait=True)
-    total_s = round(time.time() - started, 3)
-    if replayed:
-        timings = {name: {"replayed_samples": t["samples"], "replayed_tokens": t["tokens"]} for name, t in per_task.items()}
-        return timings, {"replayed": True, "total_s": total_s}
-    timings = {
-        name: {"generated_samples": t["samples"], "generated_tokens": t["tokens"], "generate_s": round(t["finished_s"], 3)}
-        for name, t in per_task.items()
-    }
-    engines = [
-        {**asdict(use), "tokens_per_s": None if use.tokens_per_s is None else round(use.tokens_per_s, 2)}
-        for use in use_between(engines_before, backend.engines())
-    ]
-    return timings, {
-        "generated_samples": len(requests),
-        "generated_tokens": tokens,
-        "generate_s": round(generate_s, 3),
-        "total_s": total_s,  # with the grading of the last samples
-        "tokens_per_s": round(tokens / generate_s, 2) if generate_s > 0 and tokens else None,
-        "engines": engines,
-    }
 
 
 def task_info(plan: TaskPlan) -> TaskInfo:
