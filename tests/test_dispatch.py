@@ -45,7 +45,9 @@ class TimedReplica:
 
 
 def requests(count: int, n: int = 1) -> list[Request]:
-    return [Request("t", str(i), "q", Sampling(n=n, temperature=0.7, top_p=1.0, top_k=-1, max_tokens=8), seed=i) for i in range(count)]
+    return [
+        Request("t", str(i), "q", Sampling(n=n, temperature=0.7, top_p=1.0, top_k=-1, max_tokens=8), seed=i) for i in range(count)
+    ]
 
 
 def run(replicas: list[TimedReplica], batch: list[Request]) -> tuple[list[str], Meter]:
@@ -92,7 +94,7 @@ def test_a_failed_replica_is_said_once_and_its_problems_go_to_the_others(caplog)
 def test_when_every_replica_fails_the_run_stops_with_one_line():
     replicas = [TimedReplica(f"replica {i}", 2, lambda i: 0.001, fail_on=2) for i in range(2)]
     answered = []
-    with pytest.raises(BackendError, match="every replica failed .* run the same command again to resume"):
+    with pytest.raises(BackendError, match=r"every replica failed .* run the same command again to resume"):
         for request, _ in Dispatcher(replicas, Meter([r.name for r in replicas])).generate(requests(20)):
             answered.append(request.sample_id)
     assert 0 < len(answered) < 20  # what finished before was handed back, to be stored

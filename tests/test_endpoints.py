@@ -61,11 +61,15 @@ def test_an_endpoint_serving_another_model_is_named_and_none_answering_is_one_li
     assert_one_line_error(result, f"the server at {odd} does not serve model 'm'; it serves: other")
     assert not (tmp_path / "m").exists()
     first, second = dead_url(), dead_url()
-    assert_one_line_error(run_cli(*eval_words(tmp_path, f"base_url={first},{second}")), f"the server at {first}/models does not answer")
+    assert_one_line_error(
+        run_cli(*eval_words(tmp_path, f"base_url={first},{second}")), f"the server at {first}/models does not answer"
+    )
     with FakeServer("good") as good:
         assert_one_line_error(run_cli(*eval_words(tmp_path, f"base_url={good},{good}/")), "is named twice")
         missing = tmp_path / "missing.txt"
-        assert_one_line_error(run_cli(*eval_words(tmp_path, f"base_urls_file={missing}")), f"base_urls_file {missing} cannot be read")
+        assert_one_line_error(
+            run_cli(*eval_words(tmp_path, f"base_urls_file={missing}")), f"base_urls_file {missing} cannot be read"
+        )
 
 
 def test_a_run_whose_every_endpoint_dies_stops_with_one_line_and_keeps_what_finished(tmp_path):
