@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from effbench.backends.codec import TokenizerCodec
@@ -92,6 +93,8 @@ class RayCluster:
     """A connection to a Ray cluster: the one at `address`, or an instance of effbench's own on this machine."""
 
     def __init__(self, address: str | None):
+        if address and "RAY_AUTH_MODE" not in os.environ and has_ray_token():
+            os.environ["RAY_AUTH_MODE"] = "token"  # as Ray does for the cluster it finds itself (address=auto); read on import
         try:
             import ray
         except ImportError:
@@ -105,7 +108,8 @@ class RayCluster:
                 ray.init(address=address, **settings)
             except Exception as exc:
                 raise BackendError(
-                    f"the Ray cluster at {address} cannot be joined ({_first_line(exc)}); is it started?"
+                    f"the Ray cluster at {address} cannot be joined ({_first_line(exc)}); is it started? A cluster that "
+                    "asks for a token (Ray's default) needs it here: RAY_AUTH_TOKEN, or ray get-auth-token"
                 ) from None
         else:
             self.own_folder = tempfile.mkdtemp(prefix="effbench-ray-")
@@ -123,6 +127,14 @@ class RayCluster:
             self.ray.shutdown()
         if self.own_folder:
             shutil.rmtree(self.own_folder, ignore_errors=True)
+
+
+def has_ray_token() -> bool:
+    """Whether this machine has a Ray cluster token: `ray start` writes one, or the user gave one."""
+    return (
+        bool(os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"))
+        or (Path.home() / ".ray" / "auth_token").is_file()
+    )
 
 
 def _first_line(error: BaseException) -> str:
