@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -106,27 +107,30 @@ def test_a_gate_of_implicit_against_explicit_fails_on_accuracy(demo):
     assert run_cli("gate", str(runs / "arith-explicit"), str(runs / "arith-explicit"), "max_accuracy_drop=0").returncode == 0
 
 
+def readme_command(marker: str, demo: Path) -> list[str]:
+    """The words of the README's `effbench` command that holds `marker`, as run from a clone after the demo."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    command = next(c for c in readme.replace("\\\n", " ").splitlines() if marker in c and "effbench eval" in c)
+    words = shlex.split(command.split("effbench", 1)[1])
+    places = {"effbench/tiny_reasoner": str(TINY_REASONER), "effbench/arith_task.yaml": str(ARITH_TASK),
+              "$HOME/.cache/effbench": str(demo)}  # fmt: skip
+    for old, new in places.items():
+        words = [word.replace(old, new) for word in words]
+    return words
+
+
 @pytest.mark.vllm
-def test_rescore_reproduces_the_verdicts_and_a_rerun_the_results(demo):
+def test_rescore_reproduces_the_verdicts_and_a_rerun_on_two_replicas_the_results(demo):
     rescored = run_cli("rescore", str(demo / "runs" / "arith-composed"))
     assert rescored.returncode == 0, rescored.stderr
     assert "rescored 400 completions" in rescored.stdout and "0 verdicts changed" in rescored.stdout
-    again = run_cli(
-        "eval",
-        f"model={TINY_REASONER}",
-        f"tasks={ARITH_TASK}",
-        f"data_dir={demo / 'data'}",
-        "system=composed",
-        "name=arith-composed-again",
-        *ENGINE,
-        cwd=demo,
-        timeout=600,
-    )
+    again = run_cli(*readme_command("name=arith-composed-dp2", demo), cwd=demo, timeout=600)  # two Ray replicas, greedy
     assert again.returncode == 0, again.stderr[-2000:]
+    assert "replica 0" in again.stdout and "replica 1" in again.stdout
     first, second = ({line["id"]: line for line in read_lines(demo / "runs" / name / "arith.samples.jsonl")}
-                     for name in ("arith-composed", "arith-composed-again"))  # fmt: skip
+                     for name in ("arith-composed", "arith-composed-dp2"))  # fmt: skip
     assert first == second  # the same seed: the same tokens, verdicts and counts (stored in the order samples finish)
-    assert results(demo / "runs" / "arith-composed") == results(demo / "runs" / "arith-composed-again")
+    assert results(demo / "runs" / "arith-composed") == results(demo / "runs" / "arith-composed-dp2")
 
 
 @pytest.mark.vllm
