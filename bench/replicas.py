@@ -1,22 +1,24 @@
 """Engine replicas: one engine against two, and the queue against fixed shards when some problems are 10x longer.
 
-    EFFBENCH_DATA_DIR=../shared/datasets python bench/replicas.py [rounds] [skewed_problems]
+    EFFBENCH_DATA_DIR=../shared/datasets python bench/replicas.py [rounds] [skewed_problems] [parts]
 
 1. Throughput: `effbench eval` of the tiny reasoner on the arith task (400 problems, n=4, temperature 0.7)
    at data_parallel_size=1 and 2, each in a process of its own, `rounds` times (default 2) alternating;
    the fastest generation of each is kept. Prints tokens/s, the ratio, and the engines' start-up time.
 2. Skewed lengths: two replicas (Ray actors, the tiny random-weight model, max_num_seqs=8) answer
-   `skewed_problems` problems (default 160), one in ten allowed 10x the tokens of the others. The same
+   `skewed_problems` problems (default 400), one in ten allowed 10x the tokens of the others. The same
    replicas answer them three ways, `rounds` times alternating: from effbench's one queue; in two fixed
    shards dealt in turn (lm-eval and lighteval); in two fixed halves (vLLM's data-parallel example).
-   The long problems lie where data sets sorted by difficulty put them (the last tenth), and then spread
-   evenly. Prints each way's time and its ratio to the queue's. Every way generates the very same tokens
-   (per-problem seeds), which the script checks.
+   The long problems lie where data sets sorted by difficulty put them (the last tenth), every tenth,
+   and at random. Prints each way's time and its ratio to the queue's. Every way generates the very same
+   tokens (per-problem seeds), which the script checks.
+`parts` picks the parts to run (default 12: both).
 """
 
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -63,7 +65,7 @@ def skewed_requests(count: int, long_at: Callable[[int], bool]) -> list[Request]
     def sampling(tokens: int) -> Sampling:
         return Sampling(n=1, temperature=1.0, top_p=1.0, top_k=-1, max_tokens=tokens)
 
-    return [Request("bench", str(i), f"Problem {i}: think it through.", sampling(240 if long_at(i) else 24), seed=i)
+    return [Request("bench", str(i), f"Problem {i}: think it through.", sampling(LONG if long_at(i) else SHORT), seed=i)
             for i in range(count)]  # fmt: skip
 
 
@@ -87,9 +89,11 @@ def answer(replicas: Sequence[Replica], batches: Sequence[Sequence[Request]]) ->
     return time.perf_counter() - started, answers
 
 
-PLACES = {
+SHORT, LONG = 32, 320  # the tokens a problem is allowed: one in ten ten times as many
+PLACES = {  # where the long tenth of the problems lies
     "long ones last": lambda count: lambda i: i >= count * 9 // 10,
-    "long ones spread": lambda count: lambda i: i % 10 == 9,
+    "long ones every tenth": lambda count: lambda i: i % 10 == 9,
+    "long ones at random": lambda count: set(random.Random(0).sample(range(count), count // 10)).__contains__,
 }
 
 
@@ -102,8 +106,8 @@ def skewed(rounds: int, count: int) -> None:
         options = Options(data_parallel_size=2, max_num_seqs=8, enforce_eager=True, dtype="float32", max_model_len=512)
         pool = ReplicaPool(str(model), options, enable_thinking=None, address=None)
         try:
-            print(f"2. skewed lengths: {count} problems on two replicas (max_num_seqs=8), one in ten allowed 240 tokens "
-                  f"against 24 (fastest of {rounds} rounds)")  # fmt: skip
+            print(f"2. skewed lengths: {count} problems on two replicas (max_num_seqs=8), one in ten allowed {LONG} tokens "
+                  f"against {SHORT} (fastest of {rounds} rounds)")  # fmt: skip
             for placed, long_at in PLACES.items():
                 compare_ways(pool.replicas, skewed_requests(count, long_at(count)), rounds, placed)
         finally:
@@ -125,7 +129,9 @@ def compare_ways(replicas: Sequence[Replica], requests: list[Request], rounds: i
             assert not reference or answers == reference, f"{way} generated other tokens"
             reference = answers
             best[way] = min(best.get(way, seconds), seconds)
-    lengths = {budget: [len(reference[r.sample_id]) for r in requests if r.sampling.max_tokens == budget] for budget in (24, 240)}
+    lengths = {
+        budget: [len(reference[r.sample_id]) for r in requests if r.sampling.max_tokens == budget] for budget in (SHORT, LONG)
+    }
     means = " and ".join(f"{sum(v) / len(v):.1f} ({k} allowed)" for k, v in lengths.items())
     print(f"   {placed}: mean tokens {means}")
     for way, seconds in best.items():
@@ -134,9 +140,12 @@ def compare_ways(replicas: Sequence[Replica], requests: list[Request], rounds: i
 
 def main() -> None:
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 160
-    throughput(rounds)
-    skewed(rounds, count)
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+    parts = sys.argv[3] if len(sys.argv) > 3 else "12"
+    if "1" in parts:
+        throughput(rounds)
+    if "2" in parts:
+        skewed(rounds, count)
 
 
 if __name__ == "__main__":

@@ -62,11 +62,11 @@ class Dispatcher:
                     except Exception as exc:
                         self.lose(replica, exc, batch)
                         continue
-                    for key, completions in finished:
-                        request = batch.held[replica.name].pop(key)
+                    answered = [(batch.held[replica.name].pop(key), completions) for key, completions in finished]
+                    for _, completions in answered:
                         self.meter.end(replica.name, completions)
-                        yield request, completions
-                    batch.feed(replica)
+                    batch.feed(replica)  # back to work before the answers are handed on (and graded, and stored)
+                    yield from answered
         finally:
             batch.settle()
 
