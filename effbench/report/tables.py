@@ -69,7 +69,7 @@ def throughput_line(generation: dict[str, Any]) -> str | None:
         shares = []
         for engine in engines:
             rate = engine.get("tokens_per_s")
-            share = f"{engine['engine']} {'-' if rate is None else f'{rate:,.0f}'} tok/s over {engine['requests']} problems"
+            share = f"{engine['engine']} {'-' if rate is None else f'{rate:,.0f}'} tok/s over {engine['requests']} requests"
             shares.append(share + (f" (failed: {engine['lost']})" if engine.get("lost") else ""))
         line += "; " + ", ".join(shares)
     return for_terminal(line)
