@@ -104,7 +104,7 @@ def skewed(rounds: int, count: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         model = build_tiny_model(Path(folder) / "tiny")
         options = Options(data_parallel_size=2, max_num_seqs=8, enforce_eager=True, dtype="float32", max_model_len=512)
-        pool = ReplicaPool(str(model), options, enable_thinking=None, address=None)
+        pool = ReplicaPool(str(model), options, template_kwargs={}, address=None)
         try:
             print(f"2. skewed lengths: {count} problems on two replicas (max_num_seqs=8), one in ten allowed {LONG} tokens "
                   f"against {SHORT} (fastest of {rounds} rounds)")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -26,6 +27,18 @@ def known_reasoning_format(value: str | None) -> str | None:
 def comma_separated(value: Any) -> Any:
     """A validator (before): `a,b, c` -> `['a', 'b', 'c']`; other values as they are."""
     return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def json_object(value: Any, key: str) -> Any:
+    """A validator (before): a JSON object given as text, read; a ValueError says what to give instead."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise ValueError(f'{key}={value} is not JSON; give an object such as {{"top_k": 20}}') from None
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{key} must be a JSON object of the fields to add")
+    return value
 
 
 def plain_run_name(value: str | None) -> str | None:
@@ -67,6 +80,9 @@ class EvalConfig(Strict):
     )
     system: str | None = Field(None, description="system message for chat prompts")
     enable_thinking: bool | None = Field(None, description="passed to the model's chat template where it takes it")
+    reasoning_effort: str | None = Field(
+        None, description="how hard a reasoning model thinks (low, medium, high, …): sent to servers, given to chat templates"
+    )
     reasoning: str | None = Field(
         None,
         description="reasoning format of the completions: think, none, sky-t1, marco, "

@@ -64,6 +64,12 @@ class Completion:
     reasoning: str | None = None
     token_count_source: str = "token_ids"
     forced: dict[str, Any] | None = None  # budget forcing: where the ending was inserted, its text and its tokens
+    reasoning_count_source: str | None = None  # where reasoning_tokens came from, where not as `tokens`: usage, token_ids
+
+    @property
+    def reasoning_hidden(self) -> bool:
+        """Its reasoning was counted by the server and never shown: an API that bills thinking it does not return."""
+        return self.reasoning_count_source == "usage" and bool(self.reasoning_tokens) and not self.reasoning
 
     @property
     def counted_tokens(self) -> int:
@@ -92,6 +98,7 @@ class Completion:
             reasoning=data.get("reasoning"),
             token_count_source=data.get("token_count_source", "token_ids"),
             forced=data.get("forced"),
+            reasoning_count_source=data.get("reasoning_count_source"),
         )
 
 

@@ -97,3 +97,68 @@ class FakeServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+API_TAKES = {"model", "messages", "n", "temperature", "top_p", "seed", "max_completion_tokens", "reasoning_effort",
+             "service_tier", "stop"}  # fmt: skip
+API_THINKS = {None: 300, "low": 100, "medium": 300, "high": 900}  # reasoning tokens at each reasoning_effort
+
+
+class HostedApi:
+    """A strict hosted reasoning API, as OpenAI's serves o-series models: unknown parameters and `max_tokens` are
+    refused with a 400 that names them, no token ids are returned, the reasoning is hidden and counted in `usage`
+    (more of it at a higher `reasoning_effort`), and `usage` sums the choices of a request. `requests` holds every
+    body it was sent."""
+
+    def __init__(self, answer: str = "The answer is \\boxed{18}."):
+        self.answer, self.requests = answer, []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reply(self, body: dict) -> tuple[int, dict]:
+        self.requests.append(body)
+        if "max_tokens" in body:
+            message = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead."
+            return 400, {"error": {"message": message, "type": "invalid_request_error", "param": "max_tokens"}}
+        unknown = sorted(set(body) - API_TAKES)
+        if unknown:
+            return 400, {"error": {"message": f"Unrecognized request argument supplied: {unknown[0]}", "param": None}}
+        thinking = API_THINKS[body.get("reasoning_effort")]
+        choices = [{"index": i, "message": {"role": "assistant", "content": self.answer}, "finish_reason": "stop"}
+                   for i in range(body.get("n", 1))]  # fmt: skip
+        written = len(choices) * (thinking + 5)
+        usage = {"prompt_tokens": 40, "completion_tokens": written,
+                 "completion_tokens_details": {"reasoning_tokens": len(choices) * thinking}}  # fmt: skip
+        return 200, {"id": "x", "object": "chat.completion", "choices": choices, "usage": usage}
+
+    def _handler(self):
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._answer(200, {"object": "list", "data": [{"id": "m", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self._answer(*api.reply(body))
+
+            def _answer(self, status: int, data: dict) -> None:
+                content = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        return Handler

@@ -37,6 +37,8 @@ class _Row(NamedTuple):
     finish_reasons: tuple[str, ...]
     forced: int
     groups: tuple[str, ...]  # the sample's value of each breakdown field
+    sources: tuple[tuple[str, str | None], ...]  # where each completion's tokens and reasoning tokens were counted
+    hidden: int  # completions whose reasoning the server counted and never showed
 
 
 def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _Row:
@@ -52,6 +54,11 @@ def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _R
         finish_reasons=tuple(c.finish_reason for c in item.completions),
         forced=sum(c.forced is not None for c in item.completions),
         groups=tuple(str(item.sample.metadata.get(field)) for field in breakdown),
+        sources=tuple(
+            (c.token_count_source, (c.reasoning_count_source or c.token_count_source) if c.reasoning_tokens is not None else None)
+            for c in item.completions
+        ),
+        hidden=sum(c.reasoning_hidden for c in item.completions),
     )
 
 
@@ -98,6 +105,8 @@ def task_metrics(
         finish_reasons=dict(sorted(finish.items())),
         breakdown={field: _group_table(groups[field], counted, parameters) for field in breakdown},
         thinking=thinking_metrics(every, parameters, task_accuracy) if completions else None,
+        counted_from=_counted_from(rows),
+        reasoning_hidden=sum(row.hidden for row in rows),
         **(_token_figures(rows, correct_flags) if counted else {"total_tokens": None}),
     )
 
@@ -120,6 +129,13 @@ def _token_figures(rows: list[_Row], correct_flags: list[bool]) -> dict[str, Any
         "tokens_per_correct": sum(tokens) / len(right) if right else None,
         "truncation_curve": _truncation_curve(tokens, correct_flags),
     }
+
+
+def _counted_from(rows: list[_Row]) -> dict[str, dict[str, int]]:
+    """How many completions had their tokens, and their reasoning tokens, counted from each source."""
+    tokens = Counter(source for row in rows for source, _ in row.sources)
+    reasoning = Counter(source for row in rows for _, source in row.sources if source is not None)
+    return {"tokens": dict(sorted(tokens.items())), "reasoning_tokens": dict(sorted(reasoning.items()))}
 
 
 CORRECT_VOTE = "\0correct"  # every correct answer equals the gold, so they are one group

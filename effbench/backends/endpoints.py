@@ -17,15 +17,32 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from effbench.backends.openai_response import json_object, served_models
+from effbench.backends.usage import Meter
 from effbench.errors import BackendError, ConfigError
+from effbench.types import Completion
 
 log = logging.getLogger("effbench")
 LONGEST_OUT_S = 60.0
 CHECK_TIMEOUT_S = 10.0
+TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
+
+
+class RequestTimeout(Exception):
+    """A request took its whole time: retried like a transient error."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A request's answer: the endpoint that gave it (held until `Endpoints.done`), its status and body."""
+
+    endpoint: Endpoint
+    status: int
+    content: bytes
 
 
 class EndpointDown(BackendError):
@@ -56,11 +73,64 @@ def endpoint_urls(base_url: str, listed: list[str]) -> list[str]:
 class Endpoints:
     """The endpoints of a run and their state, shared by the sending threads."""
 
-    def __init__(self, urls: list[str], model: str, api_key_env: str, make_client: Callable[[str], httpx.Client]):
+    def __init__(
+        self,
+        urls: list[str],
+        model: str,
+        api_key_env: str,
+        make_client: Callable[[str], httpx.Client],
+        *,
+        request_timeout: float,
+        max_retries: int,
+    ):
         self.model, self.api_key_env = model, api_key_env
+        self.request_timeout, self.max_retries = request_timeout, max_retries
         self.all = [Endpoint(url, make_client(url)) for url in urls]
+        self.meter = Meter(urls)
         self._lock = threading.Lock()
         self._check_at_start()
+
+    def post(self, path: str, body: dict[str, Any]) -> Answer:
+        """Send `body` to the endpoint with the fewest in flight: its answer, or a client error (4xx) for the caller to
+        read. A failure on one endpoint sends the request to another; it counts as a retry only where no other
+        endpoint is there to take it."""
+        retries = 0
+        while True:
+            endpoint = self.acquire()
+            if endpoint is None:
+                retries += 1
+                if retries > self.max_retries:
+                    whom = "the server" if len(self.all) == 1 else "every endpoint"
+                    raise BackendError(f"{whom} kept failing ({self.problems()}) after {self.max_retries} retries")
+                self.wait_for_one()
+                continue
+            self.meter.begin(endpoint.url)
+            try:
+                status, content = self._send(endpoint, path, body)
+            except (httpx.TransportError, RequestTimeout) as exc:
+                problem = "no whole answer within request_timeout" if isinstance(exc, RequestTimeout) else type(exc).__name__
+            else:
+                if status not in TRANSIENT:
+                    return Answer(endpoint, status, content)
+                problem = f"HTTP {status}"
+            self.meter.end(endpoint.url, None)
+            self.failed(endpoint, problem)
+
+    def done(self, answer: Answer, completions: list[Completion] | None) -> None:
+        """The caller is done with `answer`: its endpoint is free, and served `completions` (None: it served none)."""
+        self.release(answer.endpoint)
+        self.meter.end(answer.endpoint.url, completions)
+
+    def _send(self, endpoint: Endpoint, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        """(status, body) of one request that may take `request_timeout` seconds in all, however its bytes arrive."""
+        deadline = time.monotonic() + self.request_timeout
+        chunks = []
+        with endpoint.client.stream("POST", path, json=body) as response:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise RequestTimeout()
+        return response.status_code, b"".join(chunks)
 
     def _check_at_start(self) -> None:
         """Every endpoint asked at once. One that is down is left out (the run needs one that answers); any other

@@ -14,23 +14,22 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from effbench.backends.codec import TokenizerCodec, load_codec
-from effbench.backends.endpoints import Endpoint, Endpoints, endpoint_urls
+from effbench.backends.endpoints import Endpoints, endpoint_urls
+from effbench.backends.openai_request import RequestShape
 from effbench.backends.openai_response import json_object, parse_choices
-from effbench.backends.usage import Meter
+from effbench.config import json_object as json_object_value
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
 from effbench.types import Completion, EngineUse, Request
-
-TRANSIENT = {408, 409, 425, 429, 500, 502, 503, 504}
 
 
 class Options(Strict):
@@ -45,29 +44,47 @@ class Options(Strict):
     max_retries: int = Field(5, ge=0, description="retries of a request after a transient error or a timeout")
     progress_timeout: float = Field(1800.0, gt=0, description="seconds the run may go without any request finishing")
     tokenizer: str | None = Field(
-        None, description="the model's tokenizer (path or hub name): answers located in the server's token ids, not characters"
+        None,
+        description="the model's tokenizer (path or hub name): answers located and reasoning counted in the server's "
+        "token ids, not characters or the server's usage",
     )
+    extra_body: dict[str, Any] | None = Field(
+        None,
+        description='more fields for every request\'s body: JSON ({"top_k": 20}), or extra_body.KEY=VALUE words',
+    )
+
+    @field_validator("extra_body", mode="before")
+    @classmethod
+    def _json_object(cls, value: Any) -> Any:
+        return json_object_value(value, "extra_body")
 
 
 def create(config, options: Options) -> OpenAIBackend:
-    return OpenAIBackend(config.model, options, enable_thinking=config.enable_thinking)
+    return OpenAIBackend(config.model, options, enable_thinking=config.enable_thinking, reasoning_effort=config.reasoning_effort)
 
 
-class RequestTimeout(Exception):
-    """A request took its whole time: retried like a transient error."""
+class NoTokenIds(Exception):
+    """The server turned down return_token_ids while n completions were asked of one request: ask n requests of one."""
 
 
 class OpenAIBackend:
-    def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None):
+    def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None, reasoning_effort: str | None = None):
         self.model, self.options = model, options
-        self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+        template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
         given = "base_url" in options.model_fields_set or options.base_urls_file is None  # else the default is no endpoint
         urls = endpoint_urls(options.base_url if given else "", self._listed_urls())
         headers = {"Authorization": f"Bearer {key}"} if (key := self._api_key()) else {}
         clients = {url: self._client(url, headers) for url in urls}  # every URL checked before any server is asked
         self._codec = load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
-        self.meter = Meter(urls)
-        self.endpoints = Endpoints(urls, model, options.api_key_env, clients.__getitem__)
+        self.shape = RequestShape(model, template_kwargs, reasoning_effort, options.extra_body or {})
+        self.endpoints = Endpoints(
+            urls,
+            model,
+            options.api_key_env,
+            clients.__getitem__,
+            request_timeout=options.request_timeout,
+            max_retries=options.max_retries,
+        )
 
     def _listed_urls(self) -> list[str]:
         if self.options.base_urls_file is None:
@@ -110,6 +127,8 @@ class OpenAIBackend:
             "model": self.model,
             **options,
             "endpoints": [e.url for e in self.endpoints.all],
+            "reasoning_effort": self.shape.reasoning_effort,
+            "accepted": self.shape.describe(),  # what the server took of effbench's asks (learned by the first request)
         }
 
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
@@ -151,77 +170,58 @@ class OpenAIBackend:
             stop.set()
 
     def _complete(self, request: Request) -> list[Completion]:
-        s = request.sampling
-        body: dict[str, Any] = {
-            "model": self.model,
-            "n": s.n,
-            "temperature": s.temperature,
-            "top_p": s.top_p,
-            "max_tokens": s.max_tokens,
-            "seed": request.seed,
-            "return_token_ids": True,
-        }
-        if s.top_k > 0:
-            body["top_k"] = s.top_k
-        if isinstance(request.prompt, str):
-            path, body["prompt"] = "/completions", request.prompt
-        else:
-            path, body["messages"] = "/chat/completions", list(request.prompt)
-            if self._template_kwargs:
-                body["chat_template_kwargs"] = self._template_kwargs
-        endpoint, content = self._post(path, body)
+        """The request's n completions. Until the endpoint has answered one request whole, requests go one at a time,
+        so that what it does not take is learned once; where it gives no per-choice token ids, n completions are n
+        requests of one, with the seeds vLLM gives a request's choices (s, s+1, …)."""
+        if not self.shape.learned.is_set():
+            with self.shape.first:
+                if not self.shape.learned.is_set():
+                    completions = self._complete_now(request)
+                    self.shape.learned.set()
+                    return completions
+        return self._complete_now(request)
+
+    def _complete_now(self, request: Request) -> list[Completion]:
+        n = request.sampling.n
+        if n > 1 and self.shape.accepted.return_token_ids:
+            try:
+                return self._ask(request, n, request.seed)
+            except NoTokenIds:
+                pass
+        return [c for i in range(n) for c in self._ask(request, 1, (request.seed + i) % 2**32)]
+
+    def _ask(self, request: Request, n: int, seed: int) -> list[Completion]:
+        """One request for n completions, asked again (changed) where the server turns down a parameter of ours."""
+        while True:
+            path, body = self.shape.body(request, n, seed)
+            answer = self.endpoints.post(path, body)
+            if answer.status == 200:
+                break
+            self.endpoints.done(answer, None)
+            if answer.status not in (400, 422) or not self.shape.adapt(body, answer.content):
+                raise BackendError(f"the server answered HTTP {answer.status}: {answer.content[:200].decode('utf-8', 'replace')}")
+            if n > 1 and not self.shape.accepted.return_token_ids:
+                raise NoTokenIds()
         completions = None
         try:
-            completions = parse_choices(json_object(content, "the server"), s.n)
+            completions = [self._counted(c, request) for c in parse_choices(json_object(answer.content, "the server"), n)]
         finally:
-            self.endpoints.release(endpoint)
-            self.meter.end(endpoint.url, completions)
+            self.endpoints.done(answer, completions)
         return completions
 
-    def _post(self, path: str, body: dict[str, Any]) -> tuple[Endpoint, bytes]:
-        """The endpoint that answered, and its answer. A failure on one endpoint sends the request to another; it
-        counts as a retry only where no other endpoint is there to take it."""
-        retries = 0
-        while True:
-            endpoint = self.endpoints.acquire()
-            if endpoint is None:
-                retries += 1
-                if retries > self.options.max_retries:
-                    whom = "the server" if len(self.endpoints.all) == 1 else "every endpoint"
-                    raise BackendError(
-                        f"{whom} kept failing ({self.endpoints.problems()}) after {self.options.max_retries} retries"
-                    )
-                self.endpoints.wait_for_one()
-                continue
-            self.meter.begin(endpoint.url)
-            try:
-                status, content = self._send(endpoint, path, body)
-            except (httpx.TransportError, RequestTimeout) as exc:
-                problem = "no whole answer within request_timeout" if isinstance(exc, RequestTimeout) else type(exc).__name__
-            else:
-                if status == 200:
-                    return endpoint, content
-                if status not in TRANSIENT:
-                    self.endpoints.release(endpoint)
-                    self.meter.end(endpoint.url, None)
-                    raise BackendError(f"the server answered HTTP {status}: {content[:200].decode('utf-8', 'replace')}")
-                problem = f"HTTP {status}"
-            self.meter.end(endpoint.url, None)
-            self.endpoints.failed(endpoint, problem)
-
-    def _send(self, endpoint: Endpoint, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
-        """(status, body) of one request that may take `request_timeout` seconds in all, however its bytes arrive."""
-        deadline = time.monotonic() + self.options.request_timeout
-        chunks = []
-        with endpoint.client.stream("POST", path, json=body) as response:
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise RequestTimeout()
-        return response.status_code, b"".join(chunks)
+    def _counted(self, completion: Completion, request: Request) -> Completion:
+        """Reasoning tokens by effbench's own rule where the token ids and the tokenizer are at hand (up to the end of the
+        reasoning's closing marker, as offline); else the server's `usage` figure, as parsed."""
+        if completion.token_ids is None or self._codec is None:
+            return completion
+        text = completion.text if completion.reasoning is None else completion.reasoning + completion.text
+        counted = self._codec.reasoning_tokens(completion.token_ids, text, request.reasoning)
+        if counted is None:
+            return completion
+        return replace(completion, reasoning_tokens=counted, reasoning_count_source="token_ids")
 
     def engines(self) -> tuple[EngineUse, ...]:
-        return self.meter.reading()
+        return self.endpoints.meter.reading()
 
     def close(self) -> None:
         self.endpoints.close()

@@ -39,13 +39,16 @@ def served_models(data: dict[str, Any], where: str) -> list[str]:
 
 
 def parse_choices(data: dict[str, Any], n: int) -> list[Completion]:
-    """Completions from a response; token counts from each choice's token ids, else from usage (n=1 only)."""
+    """Completions from a response. Tokens from each choice's token ids, else from `usage`; the reasoning tokens a
+    server reports in `usage` (hidden or not) are kept with where they came from. `usage` sums a response's choices,
+    so it counts one completion only where one was asked for."""
     choices = data.get("choices")
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         raise BackendError(f"the server's answer has no list of choices (`choices` is {type(choices).__name__})")
     if len(choices) != n:
         raise BackendError(f"the server returned {len(choices)} choices, asked for {n}")
-    return [_completion(choice, data, n) for choice in sorted(choices, key=lambda c: _index(c))]
+    usage = usage_counts(data) if n == 1 else (None, None)
+    return [_completion(choice, usage) for choice in sorted(choices, key=lambda c: _index(c))]
 
 
 def _index(choice: dict[str, Any]) -> int:
@@ -53,12 +56,34 @@ def _index(choice: dict[str, Any]) -> int:
     return index if isinstance(index, int) else 0
 
 
-def _usage(data: dict[str, Any]) -> Any:
+MOST_TOKENS = 10**9  # more than any context holds: a count beyond it is not a count
+
+
+def usage_counts(data: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(completion tokens, reasoning tokens) of a response's `usage`, in the Chat Completions API's names or the
+    Responses API's (`output_tokens`, `output_tokens_details`); None where absent. A value that is not a count is
+    refused, never stored."""
     usage = data.get("usage")
-    return usage.get("completion_tokens") if isinstance(usage, dict) else None
+    if not isinstance(usage, dict):
+        return None, None
+    total = _count(usage, "completion_tokens") if "completion_tokens" in usage else _count(usage, "output_tokens")
+    details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
+    reasoning = _count(details, "reasoning_tokens") if isinstance(details, dict) else None
+    if total is not None and reasoning is not None and reasoning > total:
+        raise BackendError(f"the server's usage counts {reasoning} reasoning tokens in {total} completion tokens")
+    return total, reasoning
 
 
-def _completion(choice: dict[str, Any], data: dict[str, Any], n: int) -> Completion:
+def _count(record: dict[str, Any], key: str) -> int | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MOST_TOKENS:
+        raise BackendError(f"the server's usage.{key} is {str(value)[:40]!r}, not a count of tokens")
+    return value
+
+
+def _completion(choice: dict[str, Any], usage: tuple[int | None, int | None]) -> Completion:
     message = choice.get("message") or {}
     if not isinstance(message, dict):
         raise BackendError(f"the server's choice has a message of type {type(message).__name__}, not an object")
@@ -70,12 +95,13 @@ def _completion(choice: dict[str, Any], data: dict[str, Any], n: int) -> Complet
     ids = choice.get("token_ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
         raise BackendError("the server's token_ids are not a list of integers; it cannot be counted in tokens")
+    total, reasoning_tokens = usage
     if ids is not None:
         tokens, source = len(ids), "token_ids"
-    elif n == 1 and isinstance(usage := _usage(data), int):
-        tokens, source = usage, "usage"
+    elif total is not None:
+        tokens, source = total, "usage"
     else:
-        raise BackendError("the server gives no per-choice token ids (vLLM's return_token_ids); use n=1 with it")
+        raise BackendError("the server gives neither token ids (vLLM's return_token_ids) nor usage: its tokens cannot be counted")
     finish = choice.get("finish_reason")
     return Completion(
         text=without_surrogates(text or ""),
@@ -84,4 +110,6 @@ def _completion(choice: dict[str, Any], data: dict[str, Any], n: int) -> Complet
         token_ids=tuple(ids) if ids is not None else None,
         reasoning=without_surrogates(reasoning),
         token_count_source=source,
+        reasoning_tokens=reasoning_tokens,
+        reasoning_count_source="usage" if reasoning_tokens is not None else None,
     )

@@ -54,12 +54,12 @@ class EngineReplica:
             ray.get_runtime_context().get_node_id(), socket.gethostname(), tuple(sorted(os.sched_getaffinity(0))), os.getpid()
         )
 
-    def start(self, model: str, options: dict[str, Any], enable_thinking: bool | None, env: dict[str, str]) -> int:
+    def start(self, model: str, options: dict[str, Any], template_kwargs: dict[str, Any], env: dict[str, str]) -> int:
         """Build the engine; returns the sequences it decodes at once."""
         os.environ.update(env)
         from effbench.backends.vllm import Options, VLLMBackend
 
-        self.engine = VLLMBackend(model, Options(**options), enable_thinking=enable_thinking)
+        self.engine = VLLMBackend(model, Options(**options), template_kwargs=template_kwargs)
         return int(self.engine.llm.llm_engine.vllm_config.scheduler_config.max_num_seqs)
 
     def advance(self, work: Work) -> Finished:
@@ -145,14 +145,14 @@ def _first_line(error: BaseException) -> str:
 class ReplicaPool:
     """`data_parallel_size` engine replicas behind the backend protocol: the orchestrator sees one backend."""
 
-    def __init__(self, model: str, options: Any, *, enable_thinking: bool | None, address: str | None):
+    def __init__(self, model: str, options: Any, *, template_kwargs: dict[str, Any], address: str | None):
         self.model, self.options = model, options
-        self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+        self._template_kwargs = template_kwargs
         self.cluster = RayCluster(address)
         self._groups: list[Any] = []
         self.replicas: list[RayReplica] = []
         try:
-            self._start(enable_thinking)
+            self._start()
             self.codec = TokenizerCodec.load(model, options.revision, options.trust_remote_code)
         except BaseException:
             self.close()
@@ -160,7 +160,7 @@ class ReplicaPool:
         self.meter = Meter([r.name for r in self.replicas])
         self.dispatcher = Dispatcher(self.replicas, self.meter)
 
-    def _start(self, enable_thinking: bool | None) -> None:
+    def _start(self) -> None:
         ray = self.cluster.ray
         count, tp = self.options.data_parallel_size, self.options.tensor_parallel_size
         gpus = self.cluster.resources().get("GPU", 0.0)
@@ -181,7 +181,7 @@ class ReplicaPool:
             "distributed_executor_backend": "ray" if tp > 1 else self.options.distributed_executor_backend,
         }
         starts = [
-            actor.start.remote(self.model, engine_options, enable_thinking, replica_env(bind))
+            actor.start.remote(self.model, engine_options, self._template_kwargs, replica_env(bind))
             for actor, bind in zip(actors, binds, strict=True)
         ]
         capacities = []

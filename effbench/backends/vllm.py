@@ -50,8 +50,14 @@ def create(config, options: Options) -> VLLMBackend | ReplicaPool:
     if options.data_parallel_size > 1 or address:
         from effbench.backends.replicas import ReplicaPool
 
-        return ReplicaPool(config.model, options, enable_thinking=config.enable_thinking, address=address)
-    return VLLMBackend(config.model, options, enable_thinking=config.enable_thinking)
+        return ReplicaPool(config.model, options, template_kwargs=template_kwargs(config), address=address)
+    return VLLMBackend(config.model, options, template_kwargs=template_kwargs(config))
+
+
+def template_kwargs(config) -> dict[str, Any]:
+    """What the chat template is given beside the messages: the keys the user set that templates take."""
+    given = {"enable_thinking": config.enable_thinking, "reasoning_effort": config.reasoning_effort}
+    return {key: value for key, value in given.items() if value is not None}
 
 
 def _looks_local(model: str) -> bool:
@@ -59,7 +65,7 @@ def _looks_local(model: str) -> bool:
 
 
 class VLLMBackend:
-    def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None):
+    def __init__(self, model: str, options: Options, *, template_kwargs: dict[str, Any] | None = None):
         if _looks_local(model) and not Path(model).expanduser().is_dir():
             raise BackendError(f"model folder {model} does not exist; give a local model folder or a hub id")
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its warnings drown the progress bars; set it to see them
@@ -77,7 +83,7 @@ class VLLMBackend:
         if chunked_prefill is None and on_cpu:
             chunked_prefill = False  # vLLM CPU rewinds a CPU generator's offset after a partial prefill, and dies
         self.model, self.options = model, options
-        self._template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
+        self._template_kwargs = template_kwargs or {}
         engine_args: dict[str, Any] = {
             "model": str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
             "revision": options.revision,

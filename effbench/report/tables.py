@@ -49,7 +49,7 @@ def results_table(results: Results, timings: dict[str, Any]) -> Table:
             _num(m.tokens.mean if m.tokens else None),
             _num(m.tokens.median if m.tokens else None),
             _num(m.tokens.p90 if m.tokens else None),
-            _num(m.reasoning_tokens.mean if m.reasoning_tokens else None),
+            _num(m.reasoning_tokens.mean if m.reasoning_tokens else None) + (" hidden" if m.reasoning_hidden else ""),
             percent(m.truncation_rate),
             str(verdicts.get("no_answer", 0) + verdicts.get("unfinished", 0)),
             str(verdicts.get("timeout", 0)),

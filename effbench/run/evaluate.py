@@ -103,13 +103,14 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
 
 def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> Identity:
     """What must match for a stored run to be resumed: anything that changes what is generated or graded."""
-    backend_keys = {k: v for k, v in options.model_dump(mode="json").items() if k in {"revision", "dtype"}}
+    backend_keys = {k: v for k, v in options.model_dump(mode="json").items() if k in {"revision", "dtype", "extra_body"}}
     return Identity(
         model=config.model,
         **backend_keys,
         prompt=config.prompt,
         system=config.system,
         enable_thinking=config.enable_thinking,
+        reasoning_effort=config.reasoning_effort,
         reasoning=config.reasoning,
         seed=config.seed,
         force={"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
@@ -200,6 +201,7 @@ def _evaluate(
                 replayed = described.get("engine") == "replay" and "budget_forcing" not in described  # rescore, a derived budget
                 try:
                     timings, generation = generate_missing(plans, backend, pool, store, config, progress, replayed=replayed)
+                    record = record.model_copy(update={"backend": backend.describe()})  # and what it learned generating
                 finally:
                     if owned:
                         backend.close()

@@ -108,6 +108,8 @@ class TaskMetrics(Record):
     finish_reasons: dict[str, int] = {}
     breakdown: dict[str, dict[str, GroupStats]] = {}
     thinking: ThinkingMetrics | None = None
+    counted_from: dict[str, dict[str, int]] = {}  # completions by where their tokens and reasoning tokens were counted
+    reasoning_hidden: int = 0  # completions whose reasoning a server counted in usage and never returned
 
     @property
     def mean_tokens(self) -> float | None:
@@ -169,6 +171,8 @@ class Identity(Record):
     prompt: str | None = None
     system: str | None = None
     enable_thinking: bool | None = None
+    reasoning_effort: str | None = None
+    extra_body: dict[str, Any] | None = None
     reasoning: str | None = None
     seed: int | None = None
     force: dict[str, Any] | None = None

@@ -1,0 +1,68 @@
+"""A reasoning model behind a strict hosted API: what the endpoint takes is learned, hidden reasoning is counted from
+`usage` and said to be, n completions are n requests, and reasoning_effort / extra_body reach every request."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import assert_one_line_error, read_lines, run_cli
+from tests.fake_server import HostedApi
+
+
+def eval_words(url: str, tmp_path, *extra: str) -> tuple[str, ...]:
+    return ("eval", "model=m", "tasks=gsm8k", "limit=6", "backend=openai", f"base_url={url}", f"out={tmp_path}", *extra)
+
+
+def test_a_strict_api_s_hidden_reasoning_is_counted_from_usage_and_said_so(tmp_path):
+    api = HostedApi()
+    with api as url:
+        words = eval_words(url, tmp_path, "n=2", "temperature=0.7", "reasoning_effort=low", "extra_body.service_tier=flex")
+        result = run_cli(*words, "name=hosted")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip().splitlines() == [  # learned from the first request, said once each
+        "effbench: the server does not take max_tokens: sent as max_completion_tokens",
+        "effbench: the server does not take return_token_ids: tokens are counted from its usage, one completion a request",
+    ]
+    lines = read_lines(tmp_path / "hosted" / "gsm8k.samples.jsonl")
+    completions = [c for line in lines for c in line["completions"]]
+    assert len(completions) == 12
+    assert {(c["tokens"], c["reasoning_tokens"], c["token_count_source"], c["reasoning_count_source"]) for c in completions} == {
+        (105, 100, "usage", "usage")
+    }
+    first, second, *answered = api.requests  # two refused, then what the API takes
+    assert "max_tokens" in first and "return_token_ids" in second and "max_completion_tokens" in second
+    assert len(answered) == 12 and all(b["n"] == 1 and b["reasoning_effort"] == "low" for b in answered)
+    assert all(b["service_tier"] == "flex" and "return_token_ids" not in b and "max_tokens" not in b for b in answered)
+    seeds = sorted(b["seed"] for b in answered)
+    assert all(seed + 1 in seeds for seed in seeds[::2])  # each problem's two completions: seeds s and s+1, as vLLM's n
+    metrics = json.loads((tmp_path / "hosted" / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]
+    assert metrics["counted_from"] == {"tokens": {"usage": 12}, "reasoning_tokens": {"usage": 12}}
+    assert metrics["reasoning_hidden"] == 12 and metrics["reasoning_tokens"]["mean"] == 100
+    record = json.loads((tmp_path / "hosted" / "run.json").read_text())
+    assert record["backend"]["accepted"] == {"return_token_ids": False, "seed": True, "budget_key": "max_completion_tokens"}
+    assert record["identity"]["reasoning_effort"] == "low" and record["identity"]["extra_body"] == {"service_tier": "flex"}
+    assert "100 hidden" in result.stdout  # the results table says how the reasoning was counted
+
+
+def test_the_report_marks_reasoning_counted_from_usage(tmp_path):
+    with HostedApi() as url:
+        assert run_cli(*eval_words(url, tmp_path, "name=hosted")).returncode == 0
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: api, model: m, run: {tmp_path / 'hosted'}}}\n")
+    assert run_cli("report", str(board), f"out={tmp_path / 'site'}").returncode == 0
+    page = next((tmp_path / "site").glob("run-*.html")).read_text()
+    assert "reasoning hidden: counted from usage" in page and "6 of 6 completions" in page
+
+
+def test_what_changes_generation_is_the_run_s_identity_and_what_the_api_refuses_is_one_line(tmp_path):
+    with HostedApi() as url:
+        assert run_cli(*eval_words(url, tmp_path, "reasoning_effort=low", "name=a")).returncode == 0
+        assert_one_line_error(
+            run_cli(*eval_words(url, tmp_path, "reasoning_effort=high", "name=a")), "was made with reasoning_effort='low'"
+        )
+        with_body = run_cli(*eval_words(url, tmp_path, "reasoning_effort=low", "extra_body.service_tier=flex", "name=a"))
+        assert_one_line_error(with_body, "was made with extra_body=None")
+        refused = run_cli(*eval_words(url, tmp_path, "extra_body.top_k=20", "name=c"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "HTTP 400: " in refused.stderr and "top_k" in refused.stderr.splitlines()[-1]  # not dropped: it changes sampling
+    assert_one_line_error(run_cli(*eval_words("http://127.0.0.1:9/v1", tmp_path, "extra_body={not json")), "is not JSON")
