@@ -68,6 +68,12 @@ class EvalConfig(Strict):
         description="budget forcing: a completion that reaches max_tokens is ended (</think> where it "
         "thinks), given force_cue, and writes up to force_tokens more, which are graded",
     )
+    method: str | None = Field(
+        None,
+        description="an inference-time way to shorten reasoning: nothinking, chain_of_draft, concise, token_budget, "
+        "budget_forcing (effbench methods)",
+    )
+    prompt_budget: int | None = Field(None, ge=1, description="the token budget method=token_budget names in the prompt")
     force_cue: str = Field("Final answer: \\boxed{", description="the answer cue appended by budget forcing")
     force_tokens: int = Field(32, ge=1, description="tokens the model may write after the forced cue")
     seed: int = Field(0, description="sampling seed; each problem's seed derives from it and the problem id")

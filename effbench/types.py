@@ -49,6 +49,20 @@ class Request:
     seed: int
     continue_after: tuple[int, ...] = ()  # token ids that follow the rendered prompt: a completion to continue
     reasoning: ReasoningFormat = THINK  # where the completion's reasoning ends: its reasoning tokens are counted to there
+    prefill: str = ""  # the assistant's first words, written after the prompt (a method's): the completion follows them
+
+    def prefill_after(self, text: str) -> str:
+        """The prefill as written after `text`, the prompt as the model reads it: a chat template that opens the thinking
+        itself (`<think>` in its generation prompt) is not given a second opening marker."""
+        for marker in self.reasoning.opens:
+            if self.prefill.startswith(marker) and self.reasoning.is_open(text):
+                return self.prefill[len(marker) :].lstrip("\n")
+        return self.prefill
+
+    @property
+    def prefill_closes_reasoning(self) -> bool:
+        """The prefill closed the reasoning (nothinking): what follows it is all answer, and it thought 0 tokens."""
+        return bool(self.prefill) and self.reasoning.reasoning_end(self.prefill) is not None
 
 
 @dataclass(frozen=True)

@@ -211,13 +211,16 @@ class OpenAIBackend:
 
     def _counted(self, completion: Completion, request: Request) -> Completion:
         """Reasoning tokens by effbench's own rule where the token ids and the tokenizer are at hand (up to the end of the
-        reasoning's closing marker, as offline); else the server's `usage` figure, as parsed."""
+        reasoning's closing marker, as offline); else the server's `usage` figure, as parsed; 0 after a prefill that
+        closed the reasoning, where neither counted any."""
+        if completion.reasoning_tokens is None and request.prefill_closes_reasoning:
+            completion = replace(completion, reasoning_tokens=0, reasoning_count_source="prefill")
         if completion.token_ids is None or self._codec is None:
             return completion
         text = completion.text if completion.reasoning is None else completion.reasoning + completion.text
         counted = self._codec.reasoning_tokens(completion.token_ids, text, request.reasoning)
         if counted is None:
-            return completion
+            return completion  # as counted above
         return replace(completion, reasoning_tokens=counted, reasoning_count_source="token_ids")
 
     def engines(self) -> tuple[EngineUse, ...]:

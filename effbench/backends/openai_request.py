@@ -65,11 +65,14 @@ class RequestShape:
         if self.reasoning_effort is not None:
             body["reasoning_effort"] = self.reasoning_effort
         if isinstance(request.prompt, str):
-            path, body["prompt"] = "/completions", request.prompt
+            path, body["prompt"] = "/completions", request.prompt + request.prefill
         else:
             path, body["messages"] = "/chat/completions", list(request.prompt)
             if self.template_kwargs:
                 body["chat_template_kwargs"] = self.template_kwargs
+            if request.prefill:  # vLLM's way to continue the assistant's turn from its first words
+                body["messages"].append({"role": "assistant", "content": request.prefill})
+                body.update(continue_final_message=True, add_generation_prompt=False)
         return path, {**body, **self.extra_body}
 
     def adapt(self, sent: dict[str, Any], answer: bytes) -> bool:

@@ -175,7 +175,7 @@ class VLLMBackend:
         return self.meter.reading()
 
     def _engine_prompt(self, request: Request) -> Any:  # a vLLM TextPrompt or TokensPrompt
-        if isinstance(request.prompt, str) and not request.continue_after:
+        if isinstance(request.prompt, str) and not request.continue_after and not request.prefill:
             return {"prompt": request.prompt}  # vLLM adds the tokenizer's special tokens, as for any text prompt
         text = self.prompt_text(request)
         ids = self.tokenizer.encode(text, add_special_tokens=isinstance(request.prompt, str))
@@ -188,8 +188,12 @@ class VLLMBackend:
             tokens=len(ids),
             finish_reason=output.finish_reason or "unknown",
             token_ids=ids,
-            reasoning_tokens=self.codec.reasoning_tokens(ids, output.text, request.reasoning),
+            reasoning_tokens=self._reasoning_tokens(ids, output.text, request),
         )
+
+    def _reasoning_tokens(self, ids: tuple[int, ...], text: str, request: Request) -> int | None:
+        counted = self.codec.reasoning_tokens(ids, text, request.reasoning)
+        return 0 if counted is None and request.prefill_closes_reasoning else counted
 
     def close(self) -> None:
         engine_core = getattr(self.llm.llm_engine, "engine_core", None)
@@ -198,8 +202,11 @@ class VLLMBackend:
 
 
 def chat_prompt_text(tokenizer: Any, request: Request, template_kwargs: dict[str, Any]) -> str:
-    """The prompt as the model reads it: the plain prompt, or the chat rendered by the model's template."""
+    """The prompt as the model reads it: the plain prompt, or the chat rendered by the model's template; then the
+    request's prefill, less an opening reasoning marker that the template wrote already."""
     if isinstance(request.prompt, str):
-        return request.prompt
-    options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True, **template_kwargs}
-    return str(tokenizer.apply_chat_template(list(request.prompt), **options))
+        text = request.prompt
+    else:
+        options: dict[str, Any] = {"tokenize": False, "add_generation_prompt": True, **template_kwargs}
+        text = str(tokenizer.apply_chat_template(list(request.prompt), **options))
+    return text + request.prefill_after(text)

@@ -196,6 +196,14 @@ def grade_command(path: Path, words: tuple[str, ...]) -> None:
     stderr.print(summary(graded))
 
 
+@cli.command("methods")
+def methods_command() -> None:
+    """List the inference-time methods (method=): what each does, the exact text it adds, and its source."""
+    from effbench.report.tables import methods_table
+
+    stdout.print(methods_table())
+
+
 @cli.command("tasks")
 def tasks_command() -> None:
     """List the tasks, their size, and where their data comes from."""

@@ -185,6 +185,28 @@ def tasks_table() -> Table:
     return table
 
 
+def methods_table() -> Table:
+    """Every method of `method=`: what it does, the texts it adds (prefill markers as the task's format writes them),
+    what it needs, and the paper it comes from."""
+    from effbench.grading.reasoning import THINK
+    from effbench.tasks.methods import METHODS
+
+    table = Table()
+    for column in ("method", "what it does", "what it adds", "needs", "from"):
+        table.add_column(column, overflow="fold")
+    for method in METHODS.values():
+        added = method.describe(THINK, None)
+        texts = [f"{where}: {added[where]!r}" for where in ("system", "before_user", "after_user", "prefill") if where in added]
+        table.add_row(
+            method.name,
+            method.what,
+            for_terminal("\n".join(texts) or "force=true"),
+            ", ".join(method.needs) or "-",
+            for_terminal(f"{method.citation}; {method.source}"),
+        )
+    return table
+
+
 def gate_table(checks: list[Any], baseline: str, candidate: str) -> Table:
     from effbench.analysis.gate import HEADER, rows
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from effbench.backends import BACKENDS, backend_module
 from effbench.config import EvalConfig, build, json_object, split_keys
 from effbench.errors import ConfigError
+from effbench.tasks.methods import find_method
 
 EXTRA = "extra_body."
 
@@ -51,4 +52,5 @@ def eval_config(values: dict[str, Any]) -> tuple[EvalConfig, BaseModel]:
                 raise ConfigError(f"key {key!r} belongs to backend={owner}, not backend={name}")
     config = build(EvalConfig, common, what="eval")
     options = build(module.Options, backend_values, what=f"backend={name}")
+    find_method(config.method, config.prompt_budget)  # a method that does not exist is said before anything starts
     return config, options

@@ -25,6 +25,7 @@ from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, TaskInfo, TaskResult, read_run_record, write_record
 from effbench.tasks.data import Dataset, load_dataset
+from effbench.tasks.methods import Method, apply_method, check_method, find_method, forcing
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Request, Sample, Sampling
@@ -49,6 +50,7 @@ class TaskPlan:
     todo: tuple[Request, ...]
     samples: dict[str, Sample]
     rules: Rules
+    method: dict[str, Any] | None = None  # the method as applied to this task's prompts
 
 
 def resolve_sampling(config: EvalConfig, spec: TaskSpec) -> Sampling:
@@ -85,20 +87,28 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
         sampling = resolve_sampling(config, spec)
         rules = spec.rules(config.reasoning)
         done = store.completed_ids(spec.name)
-        todo = tuple(
-            Request(
-                spec.name,
-                s.id,
-                render(spec, s, mode=config.prompt, system=config.system),
-                sampling,
-                sample_seed(config.seed, spec.name, s.id),
-                reasoning=rules.reasoning,
-            )
-            for s in samples
-            if s.id not in done
-        )
-        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in samples}, rules))
+        method = find_method(config.method, config.prompt_budget)
+        if method is not None:
+            check_method(method, prompt=config.prompt, reasoning=rules.reasoning, budget=config.prompt_budget)
+        todo = tuple(_request(config, spec, s, sampling, rules, method) for s in samples if s.id not in done)
+        applied = method.describe(rules.reasoning, config.prompt_budget) if method else None
+        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in samples}, rules, applied))
     return plans
+
+
+def _request(
+    config: EvalConfig, spec: TaskSpec, sample: Sample, sampling: Sampling, rules: Rules, method: Method | None
+) -> Request:
+    prompt = render(spec, sample, mode=config.prompt, system=config.system)
+    return Request(
+        spec.name,
+        sample.id,
+        apply_method(method, prompt, config.prompt_budget) if method else prompt,
+        sampling,
+        sample_seed(config.seed, spec.name, sample.id),
+        reasoning=rules.reasoning,
+        prefill=(method.prefill_text(rules.reasoning) if method else None) or "",
+    )
 
 
 def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> Identity:
@@ -111,9 +121,11 @@ def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> I
         system=config.system,
         enable_thinking=config.enable_thinking,
         reasoning_effort=config.reasoning_effort,
+        method=config.method,
+        prompt_budget=config.prompt_budget,
         reasoning=config.reasoning,
         seed=config.seed,
-        force={"cue": config.force_cue, "tokens": config.force_tokens} if config.force else None,
+        force={"cue": config.force_cue, "tokens": config.force_tokens} if forcing(config) else None,
         tasks={
             p.spec.name: TaskIdentity(
                 version=p.spec.version,
@@ -158,10 +170,10 @@ def open_backend(config: EvalConfig, options: BaseModel) -> Backend:
     """The configured backend, wrapped in budget forcing when `force=true`."""
     from effbench.backends.forcing import ForcingBackend, require_continuation
 
-    if config.force:
+    if forcing(config):
         require_continuation(config.backend)
     backend = backend_module(config.backend).create(config, options)
-    if config.force:
+    if forcing(config):
         return ForcingBackend(backend, backend, cue=config.force_cue, answer_tokens=config.force_tokens)
     return backend
 
@@ -255,6 +267,7 @@ def task_info(plan: TaskPlan) -> TaskInfo:
         dataset=plan.dataset.fingerprint,
         excluded=list(plan.dataset.excluded),
         sampling=vars(plan.sampling),
+        method=plan.method,
     )
 
 

@@ -34,6 +34,7 @@ from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import SweepRecord, read_sweep_record, write_record
 from effbench.store.runs import SWEEP_FILE
+from effbench.tasks.methods import forcing
 from effbench.types import Completion, EngineUse, Request
 
 MODES = ("truncate", "force")
@@ -92,7 +93,7 @@ def sweep(
     """Evaluate `config` once per budget (its max_tokens), resuming whatever the sweep folder holds."""
     if mode not in MODES:
         raise ConfigError(f"mode={mode} is not one of {', '.join(MODES)}")
-    if config.max_tokens is not None or config.force:
+    if config.max_tokens is not None or forcing(config):
         raise ConfigError("a sweep sets max_tokens from budgets= and force from mode=: drop max_tokens= and force=")
     if mode == "force":
         require_continuation(config.backend)

@@ -173,6 +173,8 @@ class Identity(Record):
     enable_thinking: bool | None = None
     reasoning_effort: str | None = None
     extra_body: dict[str, Any] | None = None
+    method: str | None = None
+    prompt_budget: int | None = None
     reasoning: str | None = None
     seed: int | None = None
     force: dict[str, Any] | None = None
@@ -190,6 +192,7 @@ class TaskInfo(Record):
     dataset: dict[str, Any]
     excluded: list[dict[str, str]] = []
     sampling: dict[str, Any]
+    method: dict[str, Any] | None = None  # the method as applied: its citation and the exact texts it added
 
 
 class RunRecord(Record):
