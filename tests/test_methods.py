@@ -105,3 +105,26 @@ def test_a_method_is_part_of_the_run_s_identity_and_record(tmp_path):
     listed = run_cli("methods")
     assert listed.returncode == 0 and all(name in listed.stdout for name in METHODS)
     assert "arXiv:2504.09858" in listed.stdout and "Be concise." in listed.stdout
+
+
+def test_a_run_s_method_is_shown_in_compare_the_report_and_load_runs(tmp_path):
+    from effbench.store.runs import load_runs
+
+    script = write_script(tmp_path / "script.json", {"*": "<think> a b </think> \\boxed{18}"})
+    words = ("eval", "model=m", "tasks=gsm8k", "limit=3", "backend=scripted", f"script={script}", f"out={tmp_path / 'runs'}")
+    assert run_cli(*words, "name=base").returncode == 0
+    assert run_cli(*words, "name=short", "method=concise").returncode == 0
+    compared = run_cli("compare", str(tmp_path / "runs" / "base"), str(tmp_path / "runs" / "short"), "format=json")
+    assert compared.returncode == 0 and json.loads(compared.stdout)["runs"]["short"]["method"] == "concise"
+    table = run_cli("compare", str(tmp_path / "runs" / "base"), str(tmp_path / "runs" / "short"), env={"COLUMNS": "250"})
+    assert "(concise)" in table.stdout
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: base, model: m, run: {tmp_path / 'runs' / 'base'}}}\n"
+                     f"  - {{name: short, model: m, run: {tmp_path / 'runs' / 'short'}, baseline: base}}\n")  # fmt: skip
+    assert run_cli("report", str(board), f"out={tmp_path / 'site'}").returncode == 0
+    page = (tmp_path / "site" / "run-short.html").read_text()
+    assert "method <b>concise</b>" in page and "arXiv:2401.05618" in page
+    assert "m · concise" in (tmp_path / "site" / "index.html").read_text()  # the board's entry, from the run's method
+    frame = load_runs(tmp_path / "runs")
+    methods = frame.set_index("run")["method"]
+    assert methods.isna()["base"] and methods["short"] == "concise"

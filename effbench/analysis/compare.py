@@ -155,6 +155,7 @@ class RunComparison:
     tasks: dict[str, TaskComparison]
     average: Average
     skipped_tasks: tuple[str, ...]
+    method: str | None = None  # the run's inference-time method (method=), where it has one
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class Comparison:
     weights: AESWeights
     confidence: float
     runs: dict[str, RunComparison]
+    baseline_method: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -236,8 +238,8 @@ def compare_runs(
                 )
             tasks[task] = compare_task(base, model.aligned(base.ids), weights, confidence, tuple(notes))
         skipped = tuple(sorted(set(baseline.tasks) ^ set(run.tasks)))
-        comparisons[run.name] = RunComparison(tasks, average(tasks, weights), skipped)
-    return Comparison(baseline.name, weights, confidence, comparisons)
+        comparisons[run.name] = RunComparison(tasks, average(tasks, weights), skipped, run.method)
+    return Comparison(baseline.name, weights, confidence, comparisons, baseline.method)
 
 
 def compare_task(

@@ -69,7 +69,8 @@ def compare_command(words: tuple[str, ...]) -> None:
         thinking = thinking_rows(runs)
         result = {**comparison.to_json(), "thinking": thinking}
         csv_rows = with_thinking(comparison_rows(comparison), thinking)
-        tables = [comparison_table(csv_rows, comparison.baseline), thinking_table(thinking)]
+        method = f" ({comparison.baseline_method})" if comparison.baseline_method else ""
+        tables = [comparison_table(csv_rows, comparison.baseline + method), thinking_table(thinking)]
     if keys.format == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif keys.format == "csv":

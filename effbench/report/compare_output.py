@@ -36,7 +36,7 @@ def comparison_rows(result: Comparison) -> list[dict[str, Any]]:
     for run, comparison in result.runs.items():
         for task, t in comparison.tasks.items():
             rows.append({
-                "run": run, "task": task,
+                "run": run, "method": comparison.method, "task": task,
                 "baseline_accuracy": t.baseline.accuracy, "baseline_accuracy_ci95": t.baseline.accuracy_ci95,
                 "accuracy": t.run.accuracy, "accuracy_ci95": t.run.accuracy_ci95,
                 "baseline_mean_tokens": t.baseline.mean_tokens, "mean_tokens": t.run.mean_tokens,
@@ -47,7 +47,7 @@ def comparison_rows(result: Comparison) -> list[dict[str, Any]]:
             })  # fmt: skip
         a = comparison.average
         rows.append({
-            "run": run, "task": "average",
+            "run": run, "method": comparison.method, "task": "average",
             "baseline_accuracy": a.baseline_accuracy, "accuracy": a.run_accuracy,
             "baseline_mean_tokens": a.baseline_mean_tokens, "mean_tokens": a.run_mean_tokens,
             "compression": a.compression_of_means, "aes": a.aes_mean_of_tasks,
@@ -92,7 +92,7 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
         table.add_column(column, justify="left" if column in ("run", "task") else "right")
     for r in rows:
         table.add_row(
-            for_terminal(r["run"]),
+            for_terminal(r["run"] + (f" ({r['method']})" if r.get("method") else "")),
             for_terminal(r["task"]),
             percent(r["baseline_accuracy"]),
             percent(r["accuracy"]) + _interval(r.get("accuracy_ci95")),

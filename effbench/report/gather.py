@@ -171,7 +171,7 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
         return Point(
             entry.name,
             entry.model,
-            entry.method,
+            entry.method or run.method,  # a run's own method= where the board names none
             source=MEASURED,
             baseline=entry.baseline,
             accuracy=metrics.accuracy,

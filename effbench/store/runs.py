@@ -79,6 +79,12 @@ class Run:
         """The sweep this run is a budget of, if any."""
         return self.folder.parent.name if (self.folder.parent / SWEEP_FILE).exists() else None
 
+    @property
+    def method(self) -> str | None:
+        """The inference-time method the run was made with (method=, or force=true: budget_forcing)."""
+        identity = self.info.identity
+        return identity.method or ("budget_forcing" if identity.force else None)
+
     def reasoning(self, task: str) -> ReasoningFormat:
         """The reasoning format the task's completions were graded with (runs made before formats: think)."""
         info = self.info.tasks.get(task)
@@ -190,6 +196,7 @@ def load_runs(root: str | Path = "runs") -> Any:
                     "run": run.name,
                     "sweep": run.sweep,
                     "model": run.results.model,
+                    "method": run.method,
                     "task": task,
                     "samples": metrics.samples,
                     "n": sampling.n,
