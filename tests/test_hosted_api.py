@@ -66,3 +66,26 @@ def test_what_changes_generation_is_the_run_s_identity_and_what_the_api_refuses_
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "HTTP 400: " in refused.stderr and "top_k" in refused.stderr.splitlines()[-1]  # not dropped: it changes sampling
     assert_one_line_error(run_cli(*eval_words("http://127.0.0.1:9/v1", tmp_path, "extra_body={not json")), "is not JSON")
+
+
+def test_a_sweep_over_reasoning_effort_is_one_series_on_the_leaderboard(tmp_path):
+    with HostedApi() as url:
+        words = ("sweep", "model=m", "tasks=gsm8k", "limit=4", "backend=openai", f"base_url={url}", f"out={tmp_path}")
+        result = run_cli(*words, "over=reasoning_effort", "values=low,medium,high", "name=effort")
+        assert result.returncode == 0, result.stderr
+        again = run_cli(*words, "over=reasoning_effort", "values=low,medium,high", "name=effort")  # resumed: nothing new
+    assert again.returncode == 0 and "a sweep over reasoning_effort" in again.stdout
+    sweep = json.loads((tmp_path / "effort" / "sweep.json").read_text())
+    assert sweep["over"] == "reasoning_effort" and sweep["values"] == ["low", "medium", "high"]
+    thinking = [json.loads((tmp_path / "effort" / sweep["runs"][v] / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]
+                ["reasoning_tokens"]["mean"] for v in ("low", "medium", "high")]  # fmt: skip
+    assert thinking == [100, 300, 900]
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: effort, model: m, sweep: {tmp_path / 'effort'}}}\n")
+    assert run_cli("report", str(board), f"out={tmp_path / 'site'}").returncode == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "reasoning_effort <a" in index and ">high</a>" in index and not list((tmp_path / "site" / "plots").glob("budgets-*"))
+    assert_one_line_error(run_cli(*words, "over=reasoning_effort", "values=low"), "at least two different values")
+    assert_one_line_error(run_cli(*words, "over=nothing", "values=a,b"), "over=nothing is not a key a sweep can go over")
+    assert_one_line_error(run_cli(*words, "budgets=8,16", "over=seed", "values=1,2"), "give one")
+    assert_one_line_error(run_cli(*words, "over=method", "values=concise,shorter"), "unknown method 'shorter'")

@@ -188,7 +188,7 @@ def test_sweep_command_prints_each_budget_and_the_auc(tmp_path, script):
     [
         (("budgets=8",), "at least two different positive token counts"),
         (("budgets=8,x",), "comma-separated token counts"),
-        ((), "missing key budgets="),
+        ((), "a sweep goes over budgets=256,512,1024 or over=KEY values=A,B,C: give one"),
         (("budgets=8,16", "mode=sideways"), "mode=sideways is not one of truncate, force"),
         (("budgets=8,16", "max_tokens=4"), "drop max_tokens= and force="),
         (("budgets=8,16", "derive=maybe"), "derive=maybe must be true or false"),

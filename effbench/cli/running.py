@@ -82,27 +82,55 @@ def sweep_sections() -> list[tuple[str, Any]]:
 @cli.command("sweep", cls=KeysHelp, keys=sweep_sections)
 @click.argument("words", nargs=-1)
 def sweep_command(words: tuple[str, ...]) -> None:
-    """Evaluate a model at several token budgets: effbench sweep model=M tasks=T budgets=256,512,1024
-    [mode=truncate|force] [derive=true] [key=value ...]
+    """Evaluate a model at several token budgets, or at several values of any key:
+    effbench sweep model=M tasks=T budgets=256,512,1024 [mode=truncate|force] [derive=true] [key=value ...]
+    effbench sweep model=M tasks=T over=reasoning_effort values=low,medium,high [key=value ...]
 
-    One ordinary run per budget, grouped in runs/<name>/ with a sweep.json. mode=truncate grades what
-    was written within the budget; mode=force ends the thinking at the budget, appends force_cue and
-    lets the model answer in force_tokens more. derive=true generates once, at the largest budget, and
-    derives the others from the stored token ids (token for token under greedy decoding); derive=false
-    generates each budget. Every eval key applies, except max_tokens and force, which the sweep sets.
+    One ordinary run per budget (or value), grouped in runs/<name>/ with a sweep.json, drawn on a leaderboard
+    as one line. mode=truncate grades what was written within the budget; mode=force ends the thinking at the
+    budget, appends force_cue and lets the model answer in force_tokens more. derive=true generates once, at the
+    largest budget, and derives the others from the stored token ids (token for token under greedy decoding);
+    derive=false generates each budget. over=KEY takes values= (comma-separated) or values_file= (a YAML list, or
+    one a line: system prompts); where the key does not change how the engine starts, one engine serves every
+    value. Every eval key applies, except those the sweep sets.
     """
-    from effbench.report.tables import sweep_table
-    from effbench.run.sweep import SweepKeys, sweep
-    from effbench.store.runs import open_sweep
+    from effbench.run.sweep import SweepKeys
 
     values = parse_words(words)  # a config=FILE.yaml may hold the sweep's keys too
     keys = build(SweepKeys, {k: values.pop(k) for k in SweepKeys.model_fields if k in values}, what="sweep")
+    if keys.over is not None:
+        sweep_over_values(values, keys)
+    else:
+        sweep_budgets(values, keys)
+
+
+def sweep_budgets(values: dict[str, Any], keys: Any) -> None:
+    from effbench.report.tables import sweep_table
+    from effbench.run.sweep import sweep
+    from effbench.store.runs import Sweep, open_sweep
+
     config, options = eval_config(values)
     outcome = with_progress(
         lambda progress: sweep(config, options, keys.budgets, mode=keys.mode, derive=keys.derive, progress=progress)
     )
     tasks = list(next(iter(outcome.runs.values())).results.tasks)
-    stdout.print(sweep_table(open_sweep(outcome.folder), tasks, config.model))
+    found = open_sweep(outcome.folder)
+    assert isinstance(found, Sweep)
+    stdout.print(sweep_table(found, tasks, config.model))
+    stdout.print(f"sweep stored in {for_terminal(outcome.folder)}")
+
+
+def sweep_over_values(values: dict[str, Any], keys: Any) -> None:
+    from effbench.report.tables import key_sweep_table
+    from effbench.run.sweep_over import sweep_over, sweep_values
+    from effbench.store.runs import KeySweep, open_sweep
+
+    settings = sweep_values(keys.values, keys.values_file)
+    outcome = with_progress(lambda progress: sweep_over(values, keys.over, settings, progress=progress))
+    tasks = list(next(iter(outcome.runs.values())).results.tasks)
+    found = open_sweep(outcome.folder)
+    assert isinstance(found, KeySweep)
+    stdout.print(key_sweep_table(found, tasks, str(next(iter(outcome.runs.values())).results.model)))
     stdout.print(f"sweep stored in {for_terminal(outcome.folder)}")
 
 

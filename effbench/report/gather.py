@@ -19,7 +19,7 @@ from effbench.analysis.stats import mean_or_none
 from effbench.analysis.thinking import BudgetControl, acu, sweep_budget_control
 from effbench.errors import ConfigError
 from effbench.store.records import GroupStats
-from effbench.store.runs import Run, Sweep, open_run, open_sweep
+from effbench.store.runs import KeySweep, Run, Sweep, open_run, open_sweep
 
 MEASURED, REPORTED = "measured", "reported"
 
@@ -46,7 +46,9 @@ class Point:
     pareto: bool = False
     run: str | None = None  # the run page's name, for measured entries
     budget: int | None = None  # a sweep's point: the token budget it was run at
-    curve: list[Point] | None = None  # a sweep entry: one point per budget, ascending; the entry's point is the last
+    label: str | None = None  # a sweep's point: its budget, or its value of the key swept over
+    curve: list[Point] | None = None  # a sweep entry: one point per budget (or value); the entry's point is the last
+    over: str | None = None  # a sweep entry over a key's values: the key
     auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
     budget_control: BudgetControl | None = None  # a sweep entry: s1's Control, Scaling and Performance
     compare: str | None = None  # the page of the entry against its baseline, where both were measured here
@@ -206,15 +208,18 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
     )
 
 
-def _sweep_point(entry: Entry, task: str, sweep: Sweep, pages: dict[Path, tuple[Run, str]]) -> Point | None:
-    """The sweep's largest budget, carrying the whole curve and its AUC."""
+def _sweep_point(entry: Entry, task: str, sweep: Sweep | KeySweep, pages: dict[Path, tuple[Run, str]]) -> Point | None:
+    """A budget sweep's largest budget, carrying the whole curve, its AUC and s1's figures; a sweep over a key's
+    values, its last value, carrying one point per value."""
     curve = [
-        replace(point, entry=f"{entry.name} @{budget}", budget=budget)
-        for budget, run in sweep.runs.items()
+        replace(point, entry=f"{entry.name} @{step}", budget=step if isinstance(step, int) else None, label=str(step))
+        for step, run in sweep.runs.items()
         if (point := _point(entry, task, run, pages)) is not None
     ]
     if not curve:
         return None
+    if isinstance(sweep, KeySweep):
+        return replace(curve[-1], entry=entry.name, curve=curve, over=sweep.over)
     control = sweep_budget_control(sweep.curve(task))
     return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task), budget_control=control)
 

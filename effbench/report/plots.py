@@ -53,7 +53,7 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
                       linestyle=style, linewidth=1.3, zorder=2, label=f"{point.entry} (sweep)")  # fmt: skip
             for budget_point in point.curve:
                 marks.append((budget_point, colour[point.model]))
-                labels.append((budget_point, f"{budget_point.budget}", True))
+                labels.append((budget_point, f"{budget_point.label}", True))
         else:
             marks.append((point, colour[point.model]))
             labels.append((point, point.method or point.entry, False))
@@ -221,7 +221,7 @@ def budget_plot(task: str, points: list[Point], stem: Path) -> list[str]:
     accuracy its longest run would have had cut at each budget (from its stored lengths, dotted): forcing an
     answer at a budget shows as the gap between a forced sweep and the cut."""
     figure, axes = plt.subplots(figsize=(8.2, 4.2))
-    sweeps = [p for p in points if p.curve]
+    sweeps = [p for p in points if p.curve and p.over is None]  # budget sweeps: a sweep over a key's values has no budgets
     for index, point in enumerate(sweeps):
         colour, curve = OKABE_ITO[index % len(OKABE_ITO)], point.curve or []
         axes.plot([q.budget or 0 for q in curve], [100 * q.accuracy for q in curve], color=colour, marker="o", markersize=4,

@@ -70,7 +70,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
         if len(measured) > 1:
             jobs.append((token_plot, task, measured, out / "plots" / f"tokens-{task}"))
             overlaid.append(task)
-        if any(p.curve for p in points):
+        if any(p.curve and p.over is None for p in points):
             jobs.append((budget_plot, task, points, out / "plots" / f"budgets-{task}"))
             budgeted.append(task)
     for entry, by_task in data.series.items():
@@ -111,7 +111,7 @@ def _write_index(data: ReportData, out: Path, figures: dict[str, list[str]]) -> 
         tasks=data.tasks,
         overall=data.overall if len(data.tasks) > 1 else [],
         show_published=any(p.aes_published is not None for points in data.tasks.values() for p in points),
-        show_auc=any(p.curve for points in data.tasks.values() for p in points),
+        show_auc=any(p.curve and p.over is None for points in data.tasks.values() for p in points),
         show_acu=any(p.acu is not None or p.acu_published is not None for points in data.tasks.values() for p in points),
         figures=figures,
         series=data.series,

@@ -10,7 +10,7 @@ from effbench.analysis.compare import Comparison
 from effbench.analysis.thinking import sweep_budget_control
 from effbench.report.compare_output import percent
 from effbench.store.records import Results
-from effbench.store.runs import Sweep
+from effbench.store.runs import KeySweep, Sweep
 from effbench.text import for_terminal
 
 
@@ -115,6 +115,27 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
             + ("-" if s1.scaling is None else f"{s1.scaling:+.1f} points per doubling of thinking"),
             end_section=True,
         )
+    return table
+
+
+def key_sweep_table(sweep: KeySweep, tasks: list[str], model: str) -> Table:
+    """Per task and value of the key swept over: accuracy, its interval, tokens and reasoning tokens, the run."""
+    table = Table(title=for_terminal(f"{model}: a sweep over {sweep.over}"))
+    for column in ("task", sweep.over, "accuracy %", "95% CI", "mean tok", "reasoning tok", "truncated %", "run"):
+        table.add_column(column, justify="left" if column in ("task", sweep.over, "run") else "right", overflow="fold")
+    for task in tasks:
+        for value, m in sweep.curve(task):
+            table.add_row(
+                for_terminal(task),
+                for_terminal(value),
+                percent(m.accuracy),
+                _interval(m.accuracy_ci95),
+                _num(m.mean_tokens),
+                _num(m.reasoning_tokens.mean if m.reasoning_tokens else None) + (" hidden" if m.reasoning_hidden else ""),
+                percent(m.truncation_rate),
+                for_terminal(sweep.runs[value].name),
+                end_section=value == sweep.curve(task)[-1][0],
+            )
     return table
 
 

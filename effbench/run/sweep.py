@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from effbench.backends import Backend, backend_module
 from effbench.backends.codec import Codec
@@ -52,9 +52,13 @@ class SweepOutcome:
 
 
 class SweepKeys(Strict):
-    """`effbench sweep`'s own keys; every eval key applies too, but max_tokens and force, which the sweep sets."""
+    """`effbench sweep`'s own keys; every eval key applies too, but the one the sweep sets (max_tokens and force for
+    budgets)."""
 
-    budgets: tuple[int, ...] = Field(description="comma-separated token budgets, at least two: 256,512,1024")
+    budgets: tuple[int, ...] | None = Field(None, description="comma-separated token budgets, at least two: 256,512,1024")
+    over: str | None = Field(None, description="sweep any eval key instead: reasoning_effort, enable_thinking, system, method, …")
+    values: str | None = Field(None, description="the values of over=KEY, comma-separated: low,medium,high")
+    values_file: Path | None = Field(None, description="the values of over=KEY from a file: a YAML list, or one a line")
     mode: Literal["truncate", "force"] = Field(
         "truncate",
         description="truncate: grade what was written within the "
@@ -64,11 +68,19 @@ class SweepKeys(Strict):
 
     @field_validator("budgets", mode="before")
     @classmethod
-    def _budgets(cls, value: Any) -> tuple[int, ...]:
+    def _budgets(cls, value: Any) -> tuple[int, ...] | None:
         try:
-            return parse_budgets(value)
+            return None if value is None else parse_budgets(value)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SweepKeys:
+        if (self.budgets is None) == (self.over is None):
+            raise ValueError("a sweep goes over budgets=256,512,1024 or over=KEY values=A,B,C: give one")
+        if self.over is None and (self.values is not None or self.values_file is not None):
+            raise ValueError("values= and values_file= go with over=KEY")
+        return self
 
 
 def parse_budgets(text: str) -> tuple[int, ...]:

@@ -221,7 +221,8 @@ class RunRecord(Record):
 
 
 class SweepRecord(Record):
-    """sweep.json: the budgets, the mode, how the budgets were made, and the run of each finished budget."""
+    """sweep.json: a budget sweep's budgets, mode and how the budgets were made; or the key a sweep goes over and its
+    values; and the run of each finished budget or value."""
 
     schema_version: int = 1
     model: str
@@ -230,8 +231,10 @@ class SweepRecord(Record):
     derive: bool
     how: str
     force: dict[str, Any] | None = None
-    budgets: list[int]
-    runs: dict[str, str] = {}  # budget -> the budget's run folder name
+    budgets: list[int] = []
+    over: str | None = None  # the key of a sweep over values (None: over token budgets)
+    values: list[str] = []
+    runs: dict[str, str] = {}  # budget (or value) -> its run folder name
 
 
 R = TypeVar("R", Results, RunRecord, SweepRecord)

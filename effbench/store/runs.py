@@ -158,13 +158,39 @@ class Sweep:
         return budget_auc([budget for budget, _ in curve], [a for a in accuracies if a is not None])
 
 
-def open_sweep(path: str | Path) -> Sweep:
+@dataclass(frozen=True)
+class KeySweep:
+    """A finished `effbench sweep over=KEY`: its sweep.json and one run per value, in the order the values were given."""
+
+    folder: Path
+    info: SweepRecord
+    runs: dict[str, Run]  # by value
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+    @property
+    def over(self) -> str:
+        return str(self.info.over)
+
+    def curve(self, task: str) -> list[tuple[str, TaskMetrics]]:
+        """(value, the task's metrics) for every value whose run has the task."""
+        return [(value, run.tasks[task].metrics) for value, run in self.runs.items() if task in run.tasks]
+
+
+def open_sweep(path: str | Path) -> Sweep | KeySweep:
     folder = Path(path)
     if folder.name == SWEEP_FILE:
         folder = folder.parent
     if not (folder / SWEEP_FILE).exists():
         raise StoreError(f"{folder} is not a sweep folder (no {SWEEP_FILE}); make one with effbench sweep")
     info = read_sweep_record(folder / SWEEP_FILE)
+    if info.over is not None:
+        finished = {value: open_run(folder / info.runs[value]) for value in info.values if value in info.runs}
+        if not finished:
+            raise StoreError(f"sweep {folder} has no finished value; run its effbench sweep command again")
+        return KeySweep(folder, info, finished)
     runs = {int(budget): open_run(folder / name) for budget, name in sorted(info.runs.items(), key=lambda kv: int(kv[0]))}
     if not runs:
         raise StoreError(f"sweep {folder} has no finished budget; run its effbench sweep command again")
