@@ -91,7 +91,7 @@ class EvalConfig(Strict):
     )
     reasoning: str | None = Field(
         None,
-        description="reasoning format of the completions: think, none, sky-t1, marco, "
+        description="reasoning format of the completions: think, none, sky-t1, marco, s1, "
         "harmony, or OPEN...CLOSE (default: the task's, think)",
     )
     data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")

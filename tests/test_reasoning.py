@@ -14,6 +14,7 @@ from tests.helpers import qwen_tokenizer
 
 SKY = "<|begin_of_thought|>\n\nTry 4: no.\n\n<|end_of_thought|>\n\n<|begin_of_solution|>\n\nSo \\boxed{5}.\n\n<|end_of_solution|>"
 MARCO = "<Thought>\nTry 4: no.\n</Thought>\n<Output>\nSo \\boxed{5}.\n</Output>"
+S1 = "<|im_start|>think\nTry 4: no. Wait, 5.\n<|im_start|>answer\nFinal Answer: \\boxed{5}<|im_end|>"
 HARMONY = "<|channel|>analysis<|message|>Try 4: no.<|end|><|start|>assistant<|channel|>final<|message|>So \\boxed{5}.<|return|>"
 
 
@@ -28,6 +29,8 @@ HARMONY = "<|channel|>analysis<|message|>Try 4: no.<|end|><|start|>assistant<|ch
         ("sky-t1", "<|begin_of_thought|>\n\nTry 4: still thinking", None),
         ("marco", MARCO, "\n\nSo \\boxed{5}.\n"),
         ("marco", "<Thought>\nTry 4: still thinking", None),
+        ("s1", S1, "\nFinal Answer: \\boxed{5}"),
+        ("s1", "<|im_start|>think\nTry 4: still thinking", None),
         ("harmony", HARMONY, "So \\boxed{5}."),
         ("harmony", "analysisTry 4: no.assistantfinalSo \\boxed{5}.", "So \\boxed{5}."),  # special tokens skipped
         ("harmony", "<|channel|>analysis<|message|>Try 4: still thinking", None),
@@ -57,11 +60,12 @@ def test_budget_forcing_knows_when_each_format_is_still_reasoning():
     assert FORMATS["harmony"].is_open("analysisstill going")
     assert not FORMATS["none"].is_open("<think>anything")
     assert THINK.is_open("<|im_start|>assistant\n<think>\n step") and not THINK.is_open("<think>a</think> b")
+    assert FORMATS["s1"].is_open("<|im_start|>assistant\n<|im_start|>think\nstep") and not FORMATS["s1"].is_open(S1)
 
 
 @pytest.mark.parametrize("bad", ["", "thinking", "<a>...<a>", "... </x>", "<a> ...</a>"])
 def test_unknown_formats_name_the_choices(bad):
-    with pytest.raises(ValueError, match="use one of think, none, sky-t1, marco, harmony"):
+    with pytest.raises(ValueError, match="use one of think, none, sky-t1, marco, s1, harmony"):
         reasoning_format(bad)
 
 
@@ -141,6 +145,20 @@ def test_a_run_grades_and_counts_with_its_reasoning_format(tmp_path, sky_script)
     assert "gsm8k 1 #0: unfinished -> " in rescored.stdout  # graded again with another format, without the model
     recounted = {line["id"]: line["completions"][0] for line in read_lines(tmp_path / "sky-as-think" / "gsm8k.samples.jsonl")}
     assert recounted["0"]["reasoning_tokens"] is None and recounted["2"]["reasoning_tokens"] == 4  # counted again, as think
+
+
+def test_s1_s_completions_are_counted_to_its_answer_marker_and_forced_the_way_s1_forces_them(tmp_path):
+    ids = WordCodec().encode(S1.replace("\n", " "))
+    assert WordCodec().reasoning_tokens(ids, S1.replace("\n", " "), FORMATS["s1"]) == 7  # think … Wait, 5. answer
+    script = write_script(tmp_path / "s1.json", {"*": "<|im_start|>think " + "step " * 40, "after_cue": {"*": "18 done"}})
+    words = ("eval", "model=m", "tasks=gsm8k", "backend=scripted", f"script={script}", f"out={tmp_path}", "limit=1")
+    result = run_cli(*words, "max_tokens=10", "method=budget_forcing", "force_cue=Final Answer:", "reasoning=s1", "name=s1")
+    assert result.returncode == 0, result.stderr
+    completion = read_lines(tmp_path / "s1" / "gsm8k.samples.jsonl")[0]["completions"][0]
+    assert (
+        completion["forced"]["text"] == "\n<|im_start|>answer\n\nFinal Answer:"
+    )  # s1's own ending: its answer marker, then the cue
+    assert completion["reasoning_tokens"] == 10 and completion["grade"]["verdict"] == "correct"
 
 
 def test_budget_forcing_ends_reasoning_with_the_format_marker(tmp_path):

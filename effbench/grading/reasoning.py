@@ -10,6 +10,8 @@ answer part.
 - `sky-t1`: SkyThought's system prompt, `<|begin_of_thought|> … <|end_of_thought|>` then
   `<|begin_of_solution|> … <|end_of_solution|>`.
 - `marco`: Marco-o1's `<Thought> … </Thought>` then `<Output> … </Output>`.
+- `s1`: s1's models and its lm-eval fork (simplescaling/s1): `<|im_start|>think … <|im_start|>answer`, the
+  answer ended by `<|im_end|>`; budget forcing closes the thinking with `<|im_start|>answer` as s1 does.
 - `harmony`: gpt-oss's channels, `<|channel|>analysis<|message|> … <|end|>` then
   `<|start|>assistant<|channel|>final<|message|> … <|return|>`; also as a decoder that skips
   special tokens leaves it (`analysis…assistantfinal…`).
@@ -113,6 +115,9 @@ FORMATS: dict[str, ReasoningFormat] = {
     ),
     "marco": ReasoningFormat(
         "marco", opens=("<Thought>",), closes=("</Thought>",), answer_opens=("<Output>",), answer_closes=("</Output>",)
+    ),
+    "s1": ReasoningFormat(
+        "s1", opens=("<|im_start|>think",), closes=("<|im_start|>answer",), answer_closes=("<|im_end|>",)
     ),
     "harmony": ReasoningFormat(
         "harmony",

@@ -16,6 +16,7 @@ import numpy as np
 
 from effbench.analysis.compare import AESWeights, Side, TaskComparison, compare_task, summary
 from effbench.report.gather import Pair
+from effbench.report.pages import render
 from effbench.report.svg import BLUE, GREEN, GREY, ORANGE, scatter
 from effbench.store.runs import TaskSamples, open_run
 
@@ -112,8 +113,6 @@ def _outcome(base_right: bool, model_right: bool) -> str:
 def write_pair_page(
     pair: Pair, weights: AESWeights, out: Path, title: str, run_pages: dict[str, str], own: dict[str, TaskSamples] | None = None
 ) -> None:
-    from effbench.report.site import render
-
     tasks = paired_tasks(pair, weights, own)
     title_of = {t.task: f"{t.task}: mean tokens per problem" for t in tasks}
     charts = {

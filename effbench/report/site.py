@@ -13,17 +13,15 @@ import re
 import shutil
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import Field
 
-from effbench import __version__
 from effbench.analysis.compare import AESWeights
 from effbench.errors import ConfigError
 from effbench.report.gather import Pair, ReportData, plotted
+from effbench.report.pages import render
 from effbench.report.paired import write_pair_page
 from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
@@ -145,15 +143,6 @@ def _file_part(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
 
 
-def render(template: str, **values: Any) -> str:
-    return _templates().get_template(template).render(version=__version__, **values)
-
-
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    return Environment(loader=PackageLoader("effbench.report", "templates"), autoescape=select_autoescape(["html", "j2"]))
-
-
 def write_run_pages(
     run: Run, page: str, out: Path, title: str, samples_per_task: int, pair: Pair | None, weights: AESWeights,
     pages: dict[str, str],
@@ -174,9 +163,8 @@ def write_run_page(run: Run, page: str, out: Path, title: str, samples_per_task:
         for task in tokens
     }  # fmt: skip
     (out / f"run-{page}.html").write_text(
-        _templates()
-        .get_template("run.html.j2")
-        .render(
+        render(
+            "run.html.j2",
             run=run,
             page=page,
             title=title,
