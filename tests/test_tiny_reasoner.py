@@ -166,3 +166,23 @@ def test_the_readme_s_python_example_runs_on_the_demo_s_runs(demo, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "True correct 18"
     assert "arith-implicit" in result.stdout and "average" in result.stdout and "arith-explicit" in result.stdout
+
+
+@pytest.mark.vllm
+def test_a_sweep_over_methods_runs_them_on_one_engine_and_nothinking_skips_the_chain(demo):
+    result = run_cli("sweep", f"model={TINY_REASONER}", f"tasks={ARITH_TASK}", f"data_dir={demo / 'data'}", "system=explicit",
+                     "limit=100", "over=method", "values=nothinking,chain_of_draft,concise", "name=methods", *ENGINE,
+                     cwd=demo, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "a sweep over method" in result.stdout
+    runs = json.loads((demo / "runs" / "methods" / "sweep.json").read_text())["runs"]
+    assert list(runs) == ["nothinking", "chain_of_draft", "concise"]
+    skipped = demo / "runs" / "methods" / runs["nothinking"]
+    prefill = json.loads((skipped / "run.json").read_text())["tasks"]["arith"]["method"]["prefill"]
+    assert prefill == "<think>\nOkay, I think I have finished thinking.\n</think>\n\n"
+    completions = [c for line in read_lines(skipped / "arith.samples.jsonl") for c in line["completions"]]
+    rethought = [c for c in completions if "</think>" in c["text"]]  # a model may think again after the prefill: counted
+    assert all(c["reasoning_tokens"] == 0 for c in completions if c not in rethought) and len(rethought) < 10
+    assert all(c["reasoning_tokens"] > 0 for c in rethought)
+    explicit = results(demo / "runs" / "arith-explicit")
+    assert results(skipped)["tokens"]["mean"] < explicit["tokens"]["mean"] / 3  # the chain skipped: the answer alone
