@@ -186,3 +186,10 @@ def test_a_sweep_over_methods_runs_them_on_one_engine_and_nothinking_skips_the_c
     assert all(c["reasoning_tokens"] > 0 for c in rethought)
     explicit = results(demo / "runs" / "arith-explicit")
     assert results(skipped)["tokens"]["mean"] < explicit["tokens"]["mean"] / 3  # the chain skipped: the answer alone
+    board = demo / "methods.yaml"
+    board.write_text(
+        f"title: methods\ntasks: [arith]\nentries:\n  - {{name: methods, model: tiny, sweep: {demo / 'runs' / 'methods'}}}\n"
+    )
+    assert run_cli("report", str(board), f"out={demo / 'methods-site'}", cwd=demo).returncode == 0
+    index = (demo / "methods-site" / "index.html").read_text()
+    assert "method <a" in index and all(f">{value}</a>" in index for value in runs)  # one series, a point per method
