@@ -66,6 +66,27 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """How long a user waited for a completion, in seconds from its request: the whole of it, its first token, and its
+    first answer token (the first after the end of its reasoning). `estimated`: the first answer token's time was
+    placed by its token position between the first and the last token's, not seen arrive."""
+
+    wall_s: float
+    first_token_s: float | None = None
+    first_answer_s: float | None = None
+    estimated: bool = False
+
+    @classmethod
+    def spread(cls, wall_s: float, first_token_s: float | None, tokens: int, reasoning_tokens: int | None) -> Timing:
+        """The first answer token placed by its position, with the tokens after the first arriving at an even pace."""
+        if first_token_s is None or reasoning_tokens is None or tokens <= 1:
+            return cls(round(wall_s, 4), None if first_token_s is None else round(first_token_s, 4))
+        answer_at = min(reasoning_tokens, tokens - 1)  # the token after the reasoning's last
+        pace = (wall_s - first_token_s) / (tokens - 1)
+        return cls(round(wall_s, 4), round(first_token_s, 4), round(first_token_s + pace * answer_at, 4), estimated=True)
+
+
+@dataclass(frozen=True)
 class Completion:
     """One generated completion. `tokens` counts completion tokens (None where nothing counted them: an import
     without counts or a tokenizer); `reasoning_tokens` those up to the end of its reasoning."""
@@ -79,6 +100,9 @@ class Completion:
     token_count_source: str = "token_ids"
     forced: dict[str, Any] | None = None  # budget forcing: where the ending was inserted, its text and its tokens
     reasoning_count_source: str | None = None  # where reasoning_tokens came from, where not as `tokens`: usage, token_ids
+    prompt_tokens: int | None = None  # the prompt tokens billed for it: its request's, on the first completion of a request
+    cached_tokens: int | None = None  # of those, the ones read from a cache (billed at the cached-input price)
+    timing: Timing | None = None
 
     @property
     def reasoning_hidden(self) -> bool:
@@ -113,6 +137,9 @@ class Completion:
             token_count_source=data.get("token_count_source", "token_ids"),
             forced=data.get("forced"),
             reasoning_count_source=data.get("reasoning_count_source"),
+            prompt_tokens=data.get("prompt_tokens"),
+            cached_tokens=data.get("cached_tokens"),
+            timing=Timing(**data["timing"]) if data.get("timing") else None,
         )
 
 

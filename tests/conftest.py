@@ -47,6 +47,21 @@ def read_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]  # not splitlines: U+2028
 
 
+SERVING = ("timing", "cached_tokens")  # how the serving went (seconds, cache hits): differs between equal runs
+
+
+def as_generated(line: dict) -> dict:
+    """A stored sample without what only measured its serving: what two equal runs store alike."""
+    return {**line, "completions": [{k: v for k, v in c.items() if k not in SERVING} for c in line["completions"]]}
+
+
+def without_latency(results: dict) -> dict:
+    """results.json without its latency figures (how the serving went), each task's metrics otherwise whole."""
+    tasks = {name: {**task, "metrics": {k: v for k, v in task["metrics"].items() if k != "latency"}}
+             for name, task in results["tasks"].items()}  # fmt: skip
+    return {**results, "tasks": tasks}
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess, message: str) -> None:
     """The command failed on bad input as it should: exit 2, one line on stderr that says what, no traceback."""
     assert result.returncode == 2, result.stderr

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import assert_one_line_error, read_lines, run_cli, write_script
+from tests.conftest import as_generated, assert_one_line_error, read_lines, run_cli, without_latency, write_script
 
 GOOD = "Let me think.</think>The answer is \\boxed{18}."
 
@@ -103,8 +103,10 @@ def test_same_command_twice_gives_identical_results(tmp_path, script):
     for name in ("a", "b"):
         assert run_cli(*eval_words(tmp_path, script, f"name={name}")).returncode == 0
     runs = tmp_path / "runs"
-    assert (runs / "a" / "gsm8k.samples.jsonl").read_text() == (runs / "b" / "gsm8k.samples.jsonl").read_text()
-    a, b = (json.loads((runs / n / "results.json").read_text()) for n in ("a", "b"))
+    first, second = ([as_generated(line) for line in read_lines(runs / n / "gsm8k.samples.jsonl")] for n in ("a", "b"))
+    assert first == second and all(c["timing"]["wall_s"] >= 0 for line in read_lines(runs / "a" / "gsm8k.samples.jsonl")
+                                   for c in line["completions"])  # fmt: skip
+    a, b = (without_latency(json.loads((runs / n / "results.json").read_text())) for n in ("a", "b"))
     assert a.pop("run") == "a" and b.pop("run") == "b"
     assert a == b
 

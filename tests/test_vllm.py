@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from effbench.tinymodel import build_tiny_model
-from tests.conftest import read_lines, run_cli
+from tests.conftest import as_generated, read_lines, run_cli, without_latency
 
 pytestmark = pytest.mark.vllm
 SECRET = "sk-effbench-test-secret-4f1c9a"
@@ -38,7 +38,8 @@ def vllm_env(tmp_path_factory):
 
 
 def completions(folder: Path, task: str) -> dict[str, list[dict]]:
-    return {line["id"]: line["completions"] for line in read_lines(folder / f"{task}.samples.jsonl")}
+    """The task's completions by sample, without what only measured their serving (time, cache hits)."""
+    return {line["id"]: as_generated(line)["completions"] for line in read_lines(folder / f"{task}.samples.jsonl")}
 
 
 def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_path):
@@ -65,7 +66,7 @@ def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_p
                 assert out["tokens"] == len(out["token_ids"]) > 0
                 assert out["finish_reason"] in {"stop", "length"}
         assert stored == completions(tmp_path / "b", task)
-    a, b = (json.loads((tmp_path / n / "results.json").read_text()) for n in ("a", "b"))
+    a, b = (without_latency(json.loads((tmp_path / n / "results.json").read_text())) for n in ("a", "b"))
     a.pop("run"), b.pop("run")
     assert a == b
     run = json.loads((tmp_path / "a" / "run.json").read_text())
@@ -263,6 +264,7 @@ def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, 
         assert outs[0]["token_count_source"] == "token_ids"
         assert outs[0]["tokens"] == local[sample_id][0]["tokens"], sample_id
         assert outs[0]["token_ids"] == local[sample_id][0]["token_ids"], sample_id
+        assert outs[0]["prompt_tokens"] == local[sample_id][0]["prompt_tokens"] > 0, sample_id  # the server's usage, the engine's
     for path in (tmp_path / "served").iterdir():
         assert SECRET not in path.read_text(), path
     assert SECRET not in result.stdout + result.stderr

@@ -17,8 +17,8 @@ import numpy as np
 from effbench.analysis.stats import bootstrap_ci, pass_at_k
 from effbench.analysis.thinking import Thought, outcome_efficiency, position_unit, thinking_metrics, thoughts
 from effbench.grading.equivalence import as_number, normal_text
-from effbench.store.records import GroupStats, TaskMetrics, TokenStats
-from effbench.types import Scored
+from effbench.store.records import GroupStats, LatencyMetrics, Percentiles, TaskMetrics, TokenStats
+from effbench.types import Scored, Timing
 
 BUDGETS = tuple(2**p for p in range(4, 17))  # 16 … 65536 tokens, cut at the largest completion
 
@@ -39,6 +39,7 @@ class _Row(NamedTuple):
     groups: tuple[str, ...]  # the sample's value of each breakdown field
     sources: tuple[tuple[str, str | None], ...]  # where each completion's tokens and reasoning tokens were counted
     hidden: int  # completions whose reasoning the server counted and never showed
+    timings: tuple[Timing | None, ...]
 
 
 def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _Row:
@@ -59,6 +60,7 @@ def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _R
             for c in item.completions
         ),
         hidden=sum(c.reasoning_hidden for c in item.completions),
+        timings=tuple(c.timing for c in item.completions),
     )
 
 
@@ -107,6 +109,8 @@ def task_metrics(
         thinking=thinking_metrics(every, parameters, task_accuracy) if completions else None,
         counted_from=_counted_from(rows),
         reasoning_hidden=sum(row.hidden for row in rows),
+        **_finished_figures(rows),
+        latency=_latency([t for row in rows for t in row.timings if t is not None]),
         **(_token_figures(rows, correct_flags) if counted else {"total_tokens": None}),
     )
 
@@ -129,6 +133,36 @@ def _token_figures(rows: list[_Row], correct_flags: list[bool]) -> dict[str, Any
         "tokens_per_correct": sum(tokens) / len(right) if right else None,
         "truncation_curve": _truncation_curve(tokens, correct_flags),
     }
+
+
+def _finished_figures(rows: list[_Row]) -> dict[str, float | None]:
+    """Accuracy over the completions that finished within max_tokens (what published figures with a larger budget are
+    compared with), and the share that were cut off with no answer."""
+    outcomes = [
+        (ok, finish, verdict)
+        for row in rows
+        for ok, finish, verdict in zip(row.correct, row.finish_reasons, row.verdicts, strict=True)
+    ]
+    if not outcomes or any(finish == "unknown" for _, finish, _ in outcomes):
+        return {"accuracy_finished": None, "truncated_no_answer_rate": None}  # an import that never said why each ended
+    finished = [ok for ok, finish, _ in outcomes if finish != "length"]
+    cut_blank = sum(finish == "length" and verdict in ("no_answer", "unfinished") for _, finish, verdict in outcomes)
+    return {
+        "accuracy_finished": sum(finished) / len(finished) if finished else None,
+        "truncated_no_answer_rate": cut_blank / len(outcomes),
+    }
+
+
+def _latency(timings: list[Timing]) -> LatencyMetrics | None:
+    if not timings:
+        return None
+    return LatencyMetrics(
+        timed=len(timings),
+        wall_s=Percentiles.of([t.wall_s for t in timings]),
+        first_token_s=Percentiles.of([t.first_token_s for t in timings if t.first_token_s is not None]),
+        first_answer_s=Percentiles.of([t.first_answer_s for t in timings if t.first_answer_s is not None]),
+        estimated=sum(t.estimated for t in timings),
+    )
 
 
 def _counted_from(rows: list[_Row]) -> dict[str, dict[str, int]]:

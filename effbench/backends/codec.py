@@ -163,6 +163,7 @@ def cut(completion: Completion, max_tokens: int, codec: Codec, reasoning: Reason
         finish_reason="length",
         token_ids=ids,
         reasoning_tokens=codec.reasoning_tokens(ids or (), text, reasoning),
+        timing=None,  # cut from a longer one: never generated on its own, so never timed
     )
 
 

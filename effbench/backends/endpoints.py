@@ -43,6 +43,7 @@ class Answer:
     endpoint: Endpoint
     status: int
     content: bytes
+    seconds: float  # from sending the request to its whole answer
 
 
 class EndpointDown(BackendError):
@@ -105,13 +106,14 @@ class Endpoints:
                 self.wait_for_one()
                 continue
             self.meter.begin(endpoint.url)
+            sent = time.monotonic()
             try:
                 status, content = self._send(endpoint, path, body)
             except (httpx.TransportError, RequestTimeout) as exc:
                 problem = "no whole answer within request_timeout" if isinstance(exc, RequestTimeout) else type(exc).__name__
             else:
                 if status not in TRANSIENT:
-                    return Answer(endpoint, status, content)
+                    return Answer(endpoint, status, content, time.monotonic() - sent)
                 problem = f"HTTP {status}"
             self.meter.end(endpoint.url, None)
             self.failed(endpoint, problem)

@@ -18,7 +18,7 @@ from effbench.backends import Backend, backend_module
 from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
 from effbench.grading.reasoning import ReasoningFormat
-from effbench.types import Completion, EngineUse, Request
+from effbench.types import Completion, EngineUse, Request, Timing
 
 
 class ContinuingBackend(Backend, Protocol):
@@ -109,6 +109,9 @@ class ForcingBackend:
             token_ids=tuple(stopped.token_ids or ()) + ids + tuple(answer.token_ids or ()),
             reasoning_tokens=stopped.tokens if closes_thinking else stopped.reasoning_tokens,
             token_count_source=stopped.token_count_source,
+            prompt_tokens=_total(stopped.prompt_tokens, answer.prompt_tokens),  # the continuation reads it all again
+            cached_tokens=_total(stopped.cached_tokens, answer.cached_tokens),
+            timing=_joined(stopped.timing, answer.timing, closes_thinking),
             forced={
                 "at_token": stopped.tokens,
                 "at_char": len(stopped.text),
@@ -122,6 +125,20 @@ class ForcingBackend:
         self.source.close()
         if self.engine is not self.source:
             self.engine.close()
+
+
+def _total(first: int | None, second: int | None) -> int | None:
+    return None if first is None or second is None else first + second
+
+
+def _joined(stopped: Timing | None, answer: Timing | None, closes_thinking: bool) -> Timing | None:
+    """The two requests one after the other. Where forcing closed the thinking, the forced answer's first token is the
+    first after it, seen arrive; else the answer had begun before the budget, where the stopped part placed it."""
+    if stopped is None or answer is None or answer.first_token_s is None:
+        return None
+    if closes_thinking:
+        return Timing(stopped.wall_s + answer.wall_s, stopped.first_token_s, stopped.wall_s + answer.first_token_s)
+    return Timing(stopped.wall_s + answer.wall_s, stopped.first_token_s, stopped.first_answer_s, stopped.estimated)
 
 
 def _closing(reasoning: ReasoningFormat) -> str:

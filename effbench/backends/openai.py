@@ -29,7 +29,7 @@ from effbench.backends.openai_response import json_object, parse_choices
 from effbench.config import json_object as json_object_value
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
-from effbench.types import Completion, EngineUse, Request
+from effbench.types import Completion, EngineUse, Request, Timing
 
 
 class Options(Strict):
@@ -204,7 +204,9 @@ class OpenAIBackend:
                 raise NoTokenIds()
         completions = None
         try:
-            completions = [self._counted(c, request) for c in parse_choices(json_object(answer.content, "the server"), n)]
+            parsed = parse_choices(json_object(answer.content, "the server"), n)
+            waited = Timing(round(answer.seconds, 4))  # a whole answer: when its first tokens came is not seen
+            completions = [replace(self._counted(c, request), timing=waited) for c in parsed]
         finally:
             self.endpoints.done(answer, completions)
         return completions

@@ -7,6 +7,7 @@ or `token_ids: "abc"`; each is refused with what it was, never counted or graded
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from typing import Any
 
 from effbench.errors import BackendError
@@ -38,17 +39,30 @@ def served_models(data: dict[str, Any], where: str) -> list[str]:
     return [str(m.get("id")) for m in models]
 
 
+@dataclass(frozen=True)
+class Usage:
+    """A response's `usage`: what it generated (in all, and of that its reasoning), and its prompt (and of that the
+    part read from a cache); None where the server did not say."""
+
+    completion: int | None = None
+    reasoning: int | None = None
+    prompt: int | None = None
+    cached: int | None = None
+
+
 def parse_choices(data: dict[str, Any], n: int) -> list[Completion]:
     """Completions from a response. Tokens from each choice's token ids, else from `usage`; the reasoning tokens a
     server reports in `usage` (hidden or not) are kept with where they came from. `usage` sums a response's choices,
-    so it counts one completion only where one was asked for."""
+    so it counts one completion only where one was asked for; the prompt, billed once a request, goes with the first."""
     choices = data.get("choices")
     if not isinstance(choices, list) or not all(isinstance(c, dict) for c in choices):
         raise BackendError(f"the server's answer has no list of choices (`choices` is {type(choices).__name__})")
     if len(choices) != n:
         raise BackendError(f"the server returned {len(choices)} choices, asked for {n}")
-    usage = usage_counts(data) if n == 1 else (None, None)
-    return [_completion(choice, usage) for choice in sorted(choices, key=lambda c: _index(c))]
+    usage = usage_counts(data)
+    ordered = sorted(choices, key=lambda c: _index(c))
+    return [_completion(choice, usage if n == 1 else replace(usage, completion=None, reasoning=None), first=i == 0)
+            for i, choice in enumerate(ordered)]  # fmt: skip
 
 
 def _index(choice: dict[str, Any]) -> int:
@@ -59,19 +73,23 @@ def _index(choice: dict[str, Any]) -> int:
 MOST_TOKENS = 10**9  # more than any context holds: a count beyond it is not a count
 
 
-def usage_counts(data: dict[str, Any]) -> tuple[int | None, int | None]:
-    """(completion tokens, reasoning tokens) of a response's `usage`, in the Chat Completions API's names or the
-    Responses API's (`output_tokens`, `output_tokens_details`); None where absent. A value that is not a count is
-    refused, never stored."""
+def usage_counts(data: dict[str, Any]) -> Usage:
+    """A response's `usage`, in the Chat Completions API's names or the Responses API's (`output_tokens`,
+    `input_tokens` and their details). A value that is not a count is refused, never stored."""
     usage = data.get("usage")
     if not isinstance(usage, dict):
-        return None, None
+        return Usage()
     total = _count(usage, "completion_tokens") if "completion_tokens" in usage else _count(usage, "output_tokens")
+    prompt = _count(usage, "prompt_tokens") if "prompt_tokens" in usage else _count(usage, "input_tokens")
     details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
     reasoning = _count(details, "reasoning_tokens") if isinstance(details, dict) else None
-    if total is not None and reasoning is not None and reasoning > total:
-        raise BackendError(f"the server's usage counts {reasoning} reasoning tokens in {total} completion tokens")
-    return total, reasoning
+    read = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
+    cached = _count(read, "cached_tokens") if isinstance(read, dict) else None
+    for part, whole, names in ((reasoning, total, "reasoning tokens in its completion tokens"),
+                               (cached, prompt, "cached tokens in its prompt tokens")):  # fmt: skip
+        if part is not None and whole is not None and part > whole:
+            raise BackendError(f"the server's usage counts {part} {names} of {whole}")
+    return Usage(total, reasoning, prompt, cached)
 
 
 def _count(record: dict[str, Any], key: str) -> int | None:
@@ -83,7 +101,7 @@ def _count(record: dict[str, Any], key: str) -> int | None:
     return value
 
 
-def _completion(choice: dict[str, Any], usage: tuple[int | None, int | None]) -> Completion:
+def _completion(choice: dict[str, Any], usage: Usage, *, first: bool) -> Completion:
     message = choice.get("message") or {}
     if not isinstance(message, dict):
         raise BackendError(f"the server's choice has a message of type {type(message).__name__}, not an object")
@@ -95,11 +113,10 @@ def _completion(choice: dict[str, Any], usage: tuple[int | None, int | None]) ->
     ids = choice.get("token_ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
         raise BackendError("the server's token_ids are not a list of integers; it cannot be counted in tokens")
-    total, reasoning_tokens = usage
     if ids is not None:
         tokens, source = len(ids), "token_ids"
-    elif total is not None:
-        tokens, source = total, "usage"
+    elif usage.completion is not None:
+        tokens, source = usage.completion, "usage"
     else:
         raise BackendError("the server gives neither token ids (vLLM's return_token_ids) nor usage: its tokens cannot be counted")
     finish = choice.get("finish_reason")
@@ -110,6 +127,8 @@ def _completion(choice: dict[str, Any], usage: tuple[int | None, int | None]) ->
         token_ids=tuple(ids) if ids is not None else None,
         reasoning=without_surrogates(reasoning),
         token_count_source=source,
-        reasoning_tokens=reasoning_tokens,
-        reasoning_count_source="usage" if reasoning_tokens is not None else None,
+        reasoning_tokens=usage.reasoning,
+        reasoning_count_source="usage" if usage.reasoning is not None else None,
+        prompt_tokens=usage.prompt if first else (0 if usage.prompt is not None else None),
+        cached_tokens=usage.cached if first else (0 if usage.cached is not None else None),
     )

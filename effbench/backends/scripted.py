@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from effbench.errors import BackendError
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.schema import Strict
 from effbench.text import without_surrogates
-from effbench.types import Completion, EngineUse, Request
+from effbench.types import Completion, EngineUse, Request, Timing
 
 CONTINUES = True  # continues a completion from its token ids (Request.continue_after): budget forcing needs it
 
@@ -62,10 +63,13 @@ class ScriptedBackend:
     def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
         for request in requests:
             self.meter.begin("script")
+            started = time.monotonic()
             time.sleep(self.delay)
-            texts = self._texts(request)
+            made = [scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in self._texts(request)]
+            prompt = len(self.prompt_text(request).split())  # in words, as its completions are counted; billed once
+            waited = Timing(round(time.monotonic() - started, 4))
             completions = [
-                scripted_completion(t, request.sampling.max_tokens, request.reasoning) for t in texts[: request.sampling.n]
+                replace(c, prompt_tokens=prompt if i == 0 else 0, cached_tokens=0, timing=waited) for i, c in enumerate(made)
             ]
             self.meter.end("script", completions)
             yield request, completions

@@ -13,7 +13,7 @@ from effbench.backends.codec import TokenizerCodec
 from effbench.backends.usage import Meter
 from effbench.errors import BackendError
 from effbench.schema import Strict
-from effbench.types import Completion, EngineUse, Request
+from effbench.types import Completion, EngineUse, Request, Timing
 
 if TYPE_CHECKING:
     from effbench.backends.replicas import ReplicaPool
@@ -97,6 +97,7 @@ class VLLMBackend:
             "enable_prefix_caching": options.enable_prefix_caching,
             "enable_chunked_prefill": chunked_prefill,
             "trust_remote_code": options.trust_remote_code,
+            "disable_log_stats": False,  # each request's timings (its first token's, its last's)
         }
         if options.max_num_seqs:
             engine_args["max_num_seqs"] = options.max_num_seqs
@@ -156,7 +157,7 @@ class VLLMBackend:
         for output in self.llm.llm_engine.step():
             if output.finished:
                 key, request = self._running.pop(output.request_id)
-                finished.append((key, [self._completion(o, request) for o in cast(list, output.outputs)]))
+                finished.append((key, self._completions(output, request)))
         return finished
 
     def busy(self) -> bool:
@@ -181,15 +182,25 @@ class VLLMBackend:
         ids = self.tokenizer.encode(text, add_special_tokens=isinstance(request.prompt, str))
         return {"prompt_token_ids": list(ids) + list(request.continue_after)}
 
-    def _completion(self, output, request: Request) -> Completion:
-        ids = tuple(output.token_ids)
-        return Completion(
-            text=output.text,
-            tokens=len(ids),
-            finish_reason=output.finish_reason or "unknown",
-            token_ids=ids,
-            reasoning_tokens=self._reasoning_tokens(ids, output.text, request),
-        )
+    def _completions(self, output: Any, request: Request) -> list[Completion]:
+        """The request's completions; its prompt billed on the first, and its timings (the request's) on each."""
+        completions = []
+        for index, choice in enumerate(cast(list, output.outputs)):
+            ids = tuple(choice.token_ids)
+            reasoning = self._reasoning_tokens(ids, choice.text, request)
+            completions.append(
+                Completion(
+                    text=choice.text,
+                    tokens=len(ids),
+                    finish_reason=choice.finish_reason or "unknown",
+                    token_ids=ids,
+                    reasoning_tokens=reasoning,
+                    prompt_tokens=len(output.prompt_token_ids or ()) if index == 0 else 0,
+                    cached_tokens=(output.num_cached_tokens or 0) if index == 0 else 0,
+                    timing=request_timing(output.metrics, len(ids), reasoning),
+                )
+            )
+        return completions
 
     def _reasoning_tokens(self, ids: tuple[int, ...], text: str, request: Request) -> int | None:
         counted = self.codec.reasoning_tokens(ids, text, request.reasoning)
@@ -199,6 +210,15 @@ class VLLMBackend:
         engine_core = getattr(self.llm.llm_engine, "engine_core", None)
         if engine_core is not None:
             engine_core.shutdown()
+
+
+def request_timing(metrics: Any, tokens: int, reasoning_tokens: int | None) -> Timing | None:
+    """A request's timings from vLLM's own (its first token after `first_token_latency`, its last after the tokens
+    between them); the first answer token placed by its position, and said to be."""
+    if metrics is None or not getattr(metrics, "first_token_ts", 0):
+        return None
+    first = float(metrics.first_token_latency)
+    return Timing.spread(first + float(metrics.last_token_ts - metrics.first_token_ts), first, tokens, reasoning_tokens)
 
 
 def chat_prompt_text(tokenizer: Any, request: Request, template_kwargs: dict[str, Any]) -> str:

@@ -116,9 +116,7 @@ FORMATS: dict[str, ReasoningFormat] = {
     "marco": ReasoningFormat(
         "marco", opens=("<Thought>",), closes=("</Thought>",), answer_opens=("<Output>",), answer_closes=("</Output>",)
     ),
-    "s1": ReasoningFormat(
-        "s1", opens=("<|im_start|>think",), closes=("<|im_start|>answer",), answer_closes=("<|im_end|>",)
-    ),
+    "s1": ReasoningFormat("s1", opens=("<|im_start|>think",), closes=("<|im_start|>answer",), answer_closes=("<|im_end|>",)),
     "harmony": ReasoningFormat(
         "harmony",
         opens=("<|channel|>analysis<|message|>",),

@@ -46,6 +46,31 @@ class TokenStats(Record):
         )
 
 
+class Percentiles(Record):
+    p50: float
+    p90: float
+    p99: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Percentiles | None:
+        if not values:
+            return None
+        p50, p90, p99 = np.percentile(np.asarray(values, dtype=float), [50, 90, 99])
+        return cls(p50=round(float(p50), 4), p90=round(float(p90), 4), p99=round(float(p99), 4))
+
+
+class LatencyMetrics(Record):
+    """How long a user waited, over the completions that were timed (seconds from the request): for the whole
+    completion, its first token and its first answer token. `estimated`: first answer tokens placed by their position
+    in the completion, not seen arrive (offline, and on a server that does not stream)."""
+
+    timed: int
+    wall_s: Percentiles | None = None
+    first_token_s: Percentiles | None = None
+    first_answer_s: Percentiles | None = None
+    estimated: int = 0
+
+
 class ThinkingMetrics(Record):
     """Where the thinking tokens went (`effbench.analysis.thinking`, which gives each formula and its source).
 
@@ -110,6 +135,9 @@ class TaskMetrics(Record):
     thinking: ThinkingMetrics | None = None
     counted_from: dict[str, dict[str, int]] = {}  # completions by where their tokens and reasoning tokens were counted
     reasoning_hidden: int = 0  # completions whose reasoning a server counted in usage and never returned
+    accuracy_finished: float | None = None  # over the completions that were not cut off by max_tokens
+    truncated_no_answer_rate: float | None = None  # the share cut off with no answer
+    latency: LatencyMetrics | None = None  # how the serving went: differs from run to run, unlike the rest
 
     @property
     def mean_tokens(self) -> float | None:
