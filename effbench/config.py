@@ -101,6 +101,11 @@ class EvalConfig(Strict):
     parameters: float | None = Field(
         None, gt=0, description="the model's parameters in billions, for ACU (default: counted from a local model's weights)"
     )
+    prices: str | None = Field(
+        None, description="price the run: a price table's name (effbench prices) or a YAML/JSON file; not part of the run"
+    )
+    price_model: str | None = Field(None, description="the price table's entry to price by (default: the model's name)")
+    gpu_hour_usd: float | None = Field(None, gt=0, description="price a self-hosted run by its generation time instead")
     workers: int = Field(2, ge=1, description="grading worker processes")
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
     store_token_ids: bool = Field(True, description="keep every completion's token ids in the samples file")

@@ -107,8 +107,8 @@ API_THINKS = {None: 300, "low": 100, "medium": 300, "high": 900}  # reasoning to
 class HostedApi:
     """A strict hosted reasoning API, as OpenAI's serves o-series models: unknown parameters and `max_tokens` are
     refused with a 400 that names them, no token ids are returned, the reasoning is hidden and counted in `usage`
-    (more of it at a higher `reasoning_effort`), and `usage` sums the choices of a request. `requests` holds every
-    body it was sent."""
+    (more of it at a higher `reasoning_effort`), `usage` sums the choices of a request, and 24 of every prompt's 40
+    tokens are read from its cache. `requests` holds every body it was sent."""
 
     def __init__(self, answer: str = "The answer is \\boxed{18}."):
         self.answer, self.requests = answer, []
@@ -135,7 +135,7 @@ class HostedApi:
         choices = [{"index": i, "message": {"role": "assistant", "content": self.answer}, "finish_reason": "stop"}
                    for i in range(body.get("n", 1))]  # fmt: skip
         written = len(choices) * (thinking + 5)
-        usage = {"prompt_tokens": 40, "completion_tokens": written,
+        usage = {"prompt_tokens": 40, "completion_tokens": written, "prompt_tokens_details": {"cached_tokens": 24},
                  "completion_tokens_details": {"reasoning_tokens": len(choices) * thinking}}  # fmt: skip
         return 200, {"id": "x", "object": "chat.completion", "choices": choices, "usage": usage}
 

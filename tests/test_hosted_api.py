@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import assert_one_line_error, read_lines, run_cli
 from tests.fake_server import HostedApi
 
@@ -89,3 +91,35 @@ def test_a_sweep_over_reasoning_effort_is_one_series_on_the_leaderboard(tmp_path
     assert_one_line_error(run_cli(*words, "over=nothing", "values=a,b"), "over=nothing is not a key a sweep can go over")
     assert_one_line_error(run_cli(*words, "budgets=8,16", "over=seed", "values=1,2"), "give one")
     assert_one_line_error(run_cli(*words, "over=method", "values=concise,shorter"), "unknown method 'shorter'")
+
+
+def price_table(path, **prices) -> str:
+    path.write_text(json.dumps({"m": {**prices, "source": "the test's own", "as_of": "2026-12-01"}}))
+    return str(path)
+
+
+def test_cost_comes_from_the_server_s_usage_and_new_prices_need_no_new_generation(tmp_path):
+    prices = price_table(tmp_path / "prices.json", input=1.0, cached_input=0.25, output=4.0)
+    with HostedApi() as url:
+        words = eval_words(url, tmp_path, "n=2", "temperature=0.7", "reasoning_effort=low", f"prices={prices}")
+        result = run_cli(*words, "name=priced")
+        assert result.returncode == 0, result.stderr
+        assert run_cli(*eval_words(url, tmp_path, "n=2", "temperature=0.7", "name=base")).returncode == 0
+    # by hand: each completion is its own request: 16 prompt tokens at 1.0, 24 cached at 0.25, 105 written at 4.0
+    each = (16 * 1.0 + 24 * 0.25 + 105 * 4.0) / 1e6
+    cost = json.loads((tmp_path / "priced" / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]["cost"]
+    assert cost["per_problem_usd"] == pytest.approx(2 * each) and cost["total_usd"] == pytest.approx(12 * each)
+    assert cost["per_solved_usd"] == pytest.approx(12 * each)  # one of the six problems is solved (both completions)
+    assert "prices's prices for m (2026-12-01; the test's own)" in cost["basis"]
+    assert "per solved problem" in result.stdout
+    lines = read_lines(tmp_path / "priced" / "gsm8k.samples.jsonl")
+    assert {(c["prompt_tokens"], c["cached_tokens"]) for line in lines for c in line["completions"]} == {(40, 24)}
+    other = price_table(tmp_path / "other.json", input=2.0, output=8.0)  # no cached price: cached tokens at the input's
+    compared = run_cli("compare", str(tmp_path / "base"), str(tmp_path / "priced"), f"prices={other}", "format=json")
+    assert compared.returncode == 0, compared.stderr
+    costs = json.loads(compared.stdout)["costs"]
+    base_each = (40 * 2.0 + (300 + 5) * 8.0) / 1e6  # reasoning_effort unset: the API thinks 300 tokens
+    assert costs["priced"]["gsm8k"]["per_problem_usd"] == pytest.approx(2 * (40 * 2.0 + 105 * 8.0) / 1e6)
+    assert costs["base"]["gsm8k"]["per_problem_usd"] == pytest.approx(2 * base_each)
+    missing = eval_words("http://127.0.0.1:9/v1", tmp_path, f"prices={tmp_path / 'none.yaml'}")
+    assert_one_line_error(run_cli(*missing), "is neither a shipped price table")

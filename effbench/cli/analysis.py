@@ -37,6 +37,7 @@ def compare_command(words: tuple[str, ...]) -> None:
     inputs and says which agree within their rounding; its CSV is those checks.
     """
     from effbench.analysis.compare import compare_runs
+    from effbench.analysis.cost import Pricing, run_costs
     from effbench.analysis.leaderboard import load_leaderboard
     from effbench.analysis.published import published_efficiency, recompute
     from effbench.report.compare_output import (
@@ -45,9 +46,11 @@ def compare_command(words: tuple[str, ...]) -> None:
         checks_table,
         comparison_rows,
         comparison_table,
+        cost_table,
         published_table,
         thinking_rows,
         thinking_table,
+        with_costs,
         with_thinking,
     )
     from effbench.store.runs import open_run
@@ -64,13 +67,16 @@ def compare_command(words: tuple[str, ...]) -> None:
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
+        pricing = Pricing.of(keys.prices, keys.price_model, keys.gpu_hour_usd)
         runs = [open_run(p) for p in paths]
         comparison = compare_runs(runs[0], runs[1:], keys.weights)
         thinking = thinking_rows(runs)
-        result = {**comparison.to_json(), "thinking": thinking}
-        csv_rows = with_thinking(comparison_rows(comparison), thinking)
+        costs = run_costs(runs, pricing) if pricing else {}
+        result = {**comparison.to_json(), "thinking": thinking, **({"costs": _as_json(costs)} if costs else {})}
+        csv_rows = with_costs(with_thinking(comparison_rows(comparison), thinking), costs)
         method = f" ({comparison.baseline_method})" if comparison.baseline_method else ""
         tables = [comparison_table(csv_rows, comparison.baseline + method), thinking_table(thinking)]
+        tables += [cost_table(costs)] if costs else []
     if keys.format == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif keys.format == "csv":
@@ -78,6 +84,10 @@ def compare_command(words: tuple[str, ...]) -> None:
     else:
         for table in tables:
             stdout.print(table)
+
+
+def _as_json(costs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {run: {task: cost.model_dump() for task, cost in tasks.items()} for run, tasks in costs.items()}
 
 
 def gate_sections() -> list[tuple[str, Any]]:

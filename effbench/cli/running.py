@@ -53,13 +53,15 @@ def with_progress(work: Any) -> Any:
 
 
 def run_and_report(config: EvalConfig, options: Any) -> None:
-    from effbench.report.tables import results_table, throughput_line
+    from effbench.report.tables import cost_lines, results_table, throughput_line
     from effbench.run.evaluate import evaluate
 
     outcome = with_progress(lambda progress: evaluate(config, options, progress=progress))
     stdout.print(results_table(outcome.results, outcome.timings))
     if outcome.generation and (line := throughput_line(outcome.generation)):
         stdout.print(line)
+    for line in cost_lines(outcome.results):
+        stdout.print(line, markup=False)
     stdout.print(f"run stored in {for_terminal(outcome.folder)}")
 
 

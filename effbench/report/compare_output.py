@@ -13,6 +13,7 @@ from rich.table import Table
 from effbench.analysis.compare import AESWeights, Comparison
 from effbench.analysis.published import Check
 from effbench.schema import Strict
+from effbench.store.records import CostMetrics
 from effbench.store.runs import Run
 from effbench.text import for_terminal
 
@@ -21,6 +22,9 @@ class CompareKeys(Strict):
     """`effbench compare`'s keys."""
 
     format: Literal["table", "json", "csv"] = Field("table", description="how to print the comparison")
+    prices: str | None = Field(None, description="price the runs: a price table's name (effbench prices) or a YAML/JSON file")
+    price_model: str | None = Field(None, description="the price table's entry to price by (default: each run's model)")
+    gpu_hour_usd: float | None = Field(None, gt=0, description="price self-hosted runs by their generation time instead")
     alpha: float = Field(1.0, description="AES weight of shorter output")
     beta: float = Field(3.0, description="AES weight of higher accuracy")
     gamma: float = Field(5.0, description="AES penalty of lower accuracy")
@@ -109,6 +113,32 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
     table.caption = for_terminal("\n".join(notes))
     table.caption_justify = "left"
     return table
+
+
+def with_costs(rows: list[dict[str, Any]], costs: dict[str, dict[str, CostMetrics]]) -> list[dict[str, Any]]:
+    """Comparison rows with the run's cost for the task beside them."""
+    return [{**r, **_cost_columns(costs.get(r["run"], {}).get(r["task"]))} for r in rows]
+
+
+def _cost_columns(cost: CostMetrics | None) -> dict[str, Any]:
+    if cost is None:
+        return {}
+    return {"cost_per_problem_usd": cost.per_problem_usd, "cost_per_solved_usd": cost.per_solved_usd, "cost_usd": cost.total_usd}
+
+
+def cost_table(costs: dict[str, dict[str, CostMetrics]]) -> Table:
+    table = Table(title="cost", title_justify="left")
+    for column in ("run", "task", "$ per problem", "$ per solved problem", "$ in all", "priced by"):
+        table.add_column(column, justify="left" if column in ("run", "task", "priced by") else "right", overflow="fold")
+    for run, tasks in costs.items():
+        for task, cost in tasks.items():
+            money = [_usd(cost.per_problem_usd), _usd(cost.per_solved_usd), _usd(cost.total_usd)]
+            table.add_row(for_terminal(run), for_terminal(task), *money, for_terminal(cost.missing or cost.basis))
+    return table
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
 
 
 def with_thinking(rows: list[dict[str, Any]], thinking: list[dict[str, Any]]) -> list[dict[str, Any]]:

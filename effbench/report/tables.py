@@ -58,6 +58,22 @@ def results_table(results: Results, timings: dict[str, Any]) -> Table:
     return table
 
 
+def cost_lines(results: Results) -> list[str]:
+    """Each priced task's cost per problem, per solved problem and in all, and how it was priced."""
+    lines = []
+    for task, entry in results.tasks.items():
+        cost = entry.metrics.cost
+        if cost is None:
+            continue
+        if cost.missing:
+            lines.append(f"{task}: no cost: {cost.missing}")
+            continue
+        solved = "-" if cost.per_solved_usd is None else f"${cost.per_solved_usd:.4g}"
+        figures = f"${cost.per_problem_usd:.4g} per problem, {solved} per solved problem, ${cost.total_usd:.4g} in all"
+        lines.append(f"{task}: {figures}; priced by {cost.basis}")
+    return [for_terminal(line) for line in lines]
+
+
 def throughput_line(generation: dict[str, Any]) -> str | None:
     """What was generated, how fast, and each engine's share where there were several (or one failed)."""
     speed = generation.get("tokens_per_s")

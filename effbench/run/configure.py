@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from effbench.analysis.cost import Pricing
 from effbench.backends import BACKENDS, backend_module
 from effbench.config import EvalConfig, build, json_object, split_keys
 from effbench.errors import ConfigError
@@ -53,4 +54,5 @@ def eval_config(values: dict[str, Any]) -> tuple[EvalConfig, BaseModel]:
     config = build(EvalConfig, common, what="eval")
     options = build(module.Options, backend_values, what=f"backend={name}")
     find_method(config.method, config.prompt_budget)  # a method that does not exist is said before anything starts
+    Pricing.of(config.prices, config.price_model, config.gpu_hour_usd)  # and a price table that cannot be read
     return config, options

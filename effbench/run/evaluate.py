@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from effbench import __version__
+from effbench.analysis.cost import Pricing
 from effbench.analysis.metrics import task_metrics
 from effbench.backends import Backend, backend_module
 from effbench.config import EvalConfig
@@ -219,6 +220,9 @@ def _evaluate(
                         backend.close()
             parameters = model_parameters(config.model, config.parameters, wanted.revision)
             results = collect_results(config.model, config.backend, store, plans, parameters)
+            now_made = {"tasks": timings, **({"generation": generation} if generation else {})}
+            pricing = Pricing.of(config.prices, config.price_model, config.gpu_hour_usd)
+            results = priced(results, pricing, store, plans, [*record.invocations, now_made])
             write_record(store.results_file, results)
             record = record.model_copy(update={"status": "complete"})
             return Outcome(results, timings, store.folder, generation)
@@ -286,6 +290,21 @@ def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskP
             version=plan.spec.version, excluded=len(plan.dataset.excluded), sampling=plan.sampling, metrics=metrics
         )
     return Results(run=store.folder.name, model=model, backend=backend, parameters=parameters, tasks=tasks)
+
+
+def priced(
+    results: Results, pricing: Pricing | None, store: RunStore, plans: list[TaskPlan], invocations: list[dict[str, Any]]
+) -> Results:
+    """The results with each task's cost, where the run is priced (an input, as the samples are)."""
+    if pricing is None:
+        return results
+    tasks = {}
+    for plan in plans:
+        scored = (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
+        cost = pricing.task_cost(scored, results.model, plan.spec.name, invocations)
+        entry = results.tasks[plan.spec.name]
+        tasks[plan.spec.name] = entry.model_copy(update={"metrics": entry.metrics.model_copy(update={"cost": cost})})
+    return results.model_copy(update={"tasks": tasks})
 
 
 def now() -> str:

@@ -59,6 +59,17 @@ class Percentiles(Record):
         return cls(p50=round(float(p50), 4), p90=round(float(p90), 4), p99=round(float(p99), 4))
 
 
+class CostMetrics(Record):
+    """What a task cost (`effbench.analysis.cost`): in all, per problem, and per solved problem (total ÷ accuracy ×
+    problems), and how it was priced. `missing` says why there is no figure, where there is none."""
+
+    basis: str
+    total_usd: float | None = None
+    per_problem_usd: float | None = None
+    per_solved_usd: float | None = None
+    missing: str | None = None
+
+
 class LatencyMetrics(Record):
     """How long a user waited, over the completions that were timed (seconds from the request): for the whole
     completion, its first token and its first answer token. `estimated`: first answer tokens placed by their position
@@ -138,6 +149,7 @@ class TaskMetrics(Record):
     accuracy_finished: float | None = None  # over the completions that were not cut off by max_tokens
     truncated_no_answer_rate: float | None = None  # the share cut off with no answer
     latency: LatencyMetrics | None = None  # how the serving went: differs from run to run, unlike the rest
+    cost: CostMetrics | None = None  # where the run was priced (prices= or gpu_hour_usd=): an input, not what it generated
 
     @property
     def mean_tokens(self) -> float | None:
