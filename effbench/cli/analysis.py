@@ -36,47 +36,18 @@ def compare_command(words: tuple[str, ...]) -> None:
     recomputes a published table's derived numbers (AES, ACU, compression, its average column) from its own
     inputs and says which agree within their rounding; its CSV is those checks.
     """
-    from effbench.analysis.compare import compare_runs
-    from effbench.analysis.cost import Pricing, run_costs
     from effbench.analysis.leaderboard import load_leaderboard
-    from effbench.analysis.published import published_efficiency, recompute
-    from effbench.report.compare_output import (
-        CompareKeys,
-        as_csv,
-        checks_table,
-        comparison_rows,
-        comparison_table,
-        cost_table,
-        published_table,
-        thinking_rows,
-        thinking_table,
-        with_costs,
-        with_thinking,
-    )
+    from effbench.report.compare_output import CompareKeys, as_csv, board_outputs, run_outputs
     from effbench.store.runs import open_run
 
     paths, words = paths_and_values(words)
     keys = parse_keys(CompareKeys, words, what="compare")
     if len(paths) == 1 and paths[0].endswith((".yaml", ".yml")):
-        board = load_leaderboard(paths[0])
-        rows = published_efficiency(board)
-        checks = recompute(board)
-        result: Any = {"leaderboard": board.title, "rows": rows, "checks": [c.to_json() for c in checks]}
-        tables = ([published_table(rows, board.title)] if rows else []) + [checks_table(checks, board.title)]
-        csv_rows = result["checks"]  # every recomputed number, AES included
+        result, tables, csv_rows = board_outputs(load_leaderboard(paths[0]))
     else:
         if len(paths) < 2:
             raise ConfigError("compare needs a baseline run and at least one run: effbench compare BASELINE RUN [RUN ...]")
-        pricing = Pricing.of(keys.prices, keys.price_model, keys.gpu_hour_usd)
-        runs = [open_run(p) for p in paths]
-        comparison = compare_runs(runs[0], runs[1:], keys.weights)
-        thinking = thinking_rows(runs)
-        costs = run_costs(runs, pricing) if pricing else {}
-        result = {**comparison.to_json(), "thinking": thinking, **({"costs": _as_json(costs)} if costs else {})}
-        csv_rows = with_costs(with_thinking(comparison_rows(comparison), thinking), costs)
-        method = f" ({comparison.baseline_method})" if comparison.baseline_method else ""
-        tables = [comparison_table(csv_rows, comparison.baseline + method), thinking_table(thinking)]
-        tables += [cost_table(costs)] if costs else []
+        result, tables, csv_rows = run_outputs([open_run(p) for p in paths], keys)
     if keys.format == "json":
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     elif keys.format == "csv":
@@ -84,10 +55,6 @@ def compare_command(words: tuple[str, ...]) -> None:
     else:
         for table in tables:
             stdout.print(table)
-
-
-def _as_json(costs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {run: {task: cost.model_dump() for task, cost in tasks.items()} for run, tasks in costs.items()}
 
 
 def gate_sections() -> list[tuple[str, Any]]:

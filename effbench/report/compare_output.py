@@ -10,8 +10,11 @@ from typing import Any, Literal
 from pydantic import Field
 from rich.table import Table
 
-from effbench.analysis.compare import AESWeights, Comparison
-from effbench.analysis.published import Check
+from effbench.analysis.compare import AESWeights, Comparison, compare_runs
+from effbench.analysis.cost import Pricing, run_costs
+from effbench.analysis.leaderboard import Leaderboard
+from effbench.analysis.published import Check, published_efficiency, recompute
+from effbench.analysis.scores import score_rows
 from effbench.schema import Strict
 from effbench.store.records import CostMetrics
 from effbench.store.runs import Run
@@ -92,6 +95,8 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
         "compression %",
         "AES",
         "AES as published",
+        "OckScore",
+        *(["$ per solved"] if any("cost_per_solved_usd" in r for r in rows) else []),
     ):
         table.add_column(column, justify="left" if column in ("run", "task") else "right")
     for r in rows:
@@ -108,6 +113,8 @@ def comparison_table(rows: list[dict[str, Any]], baseline: str) -> Table:
             percent(r["compression"]),
             _num(r["aes"]),
             _num(r["aes_as_published"]),
+            _num(r.get("ock_score"), 1),
+            *([_usd(r.get("cost_per_solved_usd"))] if any("cost_per_solved_usd" in row for row in rows) else []),
         )
     notes = [f"{r['run']} / {r['task']}: {r['notes']}" for r in rows if r.get("notes")]
     table.caption = for_terminal("\n".join(notes))
@@ -124,6 +131,32 @@ def _cost_columns(cost: CostMetrics | None) -> dict[str, Any]:
     if cost is None:
         return {}
     return {"cost_per_problem_usd": cost.per_problem_usd, "cost_per_solved_usd": cost.per_solved_usd, "cost_usd": cost.total_usd}
+
+
+def with_scores(rows: list[dict[str, Any]], scores: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comparison rows with the run's OckScore, efficiency score and O_g for the task beside them."""
+    figures = {(r["run"], r["task"]): r for r in scores}
+    keys = ("ock_score", "efficiency_score", "overthinking_tokens", "accuracy_finished", "truncated_no_answer_rate")
+    return [
+        {**r, **{k: figures[(r["run"], r["task"])][k] for k in keys}} if (r["run"], r["task"]) in figures else r for r in rows
+    ]
+
+
+def scores_table(scores: list[dict[str, Any]], costs: dict[str, dict[str, CostMetrics]]) -> Table:
+    """Every run of the comparison, the baseline's first: the scores leaderboards publish, and the cost where priced."""
+    table = Table(title="efficiency scores (OckScore, LLMThinkBench's efficiency, THOUGHTTERMINATOR's O_g)", title_justify="left")
+    columns = ["run", "task", "acc %", "acc finished %", "cut, no answer %", "mean tok", "OckScore", "efficiency", "O_g tok"]
+    for column in columns + (["$ per problem", "$ per solved"] if costs else []):
+        table.add_column(column, justify="left" if column in ("run", "task") else "right")
+    for r in scores:
+        cost = costs.get(r["run"], {}).get(r["task"])
+        money = [_usd(cost.per_problem_usd if cost else None), _usd(cost.per_solved_usd if cost else None)] if costs else []
+        table.add_row(
+            for_terminal(r["run"]), for_terminal(r["task"]), percent(r["accuracy"]), percent(r["accuracy_finished"]),
+            percent(r["truncated_no_answer_rate"]), _num(r["mean_tokens"], 0), _num(r["ock_score"], 1),
+            _num(r["efficiency_score"], 3), _num(r["overthinking_tokens"], 0), *money,
+        )  # fmt: skip
+    return table
 
 
 def cost_table(costs: dict[str, dict[str, CostMetrics]]) -> Table:
@@ -243,3 +276,29 @@ def as_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({k: json.dumps(v) if isinstance(v, list) else v for k, v in row.items()})
     return out.getvalue()
+
+
+Outputs = tuple[dict[str, Any], list[Table], list[dict[str, Any]]]  # (the JSON, the tables, the CSV's rows)
+
+
+def board_outputs(board: Leaderboard) -> Outputs:
+    """A published leaderboard's derived numbers recomputed from its own inputs: its CSV is those checks."""
+    rows = published_efficiency(board)
+    checks = recompute(board)
+    recomputed = [c.to_json() for c in checks]
+    tables = ([published_table(rows, board.title)] if rows else []) + [checks_table(checks, board.title)]
+    return {"leaderboard": board.title, "rows": rows, "checks": recomputed}, tables, recomputed
+
+
+def run_outputs(runs: list[Run], keys: CompareKeys) -> Outputs:
+    """The runs against the first: the comparison, the thinking figures, the scores, and the cost where priced."""
+    pricing = Pricing.of(keys.prices, keys.price_model, keys.gpu_hour_usd)
+    comparison = compare_runs(runs[0], runs[1:], keys.weights)
+    thinking, scores = thinking_rows(runs), score_rows(runs)
+    costs = run_costs(runs, pricing) if pricing else {}
+    costed = {run: {task: cost.model_dump() for task, cost in tasks.items()} for run, tasks in costs.items()}
+    result = {**comparison.to_json(), "thinking": thinking, "scores": scores, **({"costs": costed} if costs else {})}
+    csv_rows = with_costs(with_scores(with_thinking(comparison_rows(comparison), thinking), scores), costs)
+    method = f" ({comparison.baseline_method})" if comparison.baseline_method else ""
+    tables = [comparison_table(csv_rows, comparison.baseline + method), thinking_table(thinking), scores_table(scores, costs)]
+    return result, tables + ([cost_table(costs)] if costs else []), csv_rows
