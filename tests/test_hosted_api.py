@@ -121,5 +121,7 @@ def test_cost_comes_from_the_server_s_usage_and_new_prices_need_no_new_generatio
     base_each = (40 * 2.0 + (300 + 5) * 8.0) / 1e6  # reasoning_effort unset: the API thinks 300 tokens
     assert costs["priced"]["gsm8k"]["per_problem_usd"] == pytest.approx(2 * (40 * 2.0 + 105 * 8.0) / 1e6)
     assert costs["base"]["gsm8k"]["per_problem_usd"] == pytest.approx(2 * base_each)
+    table = run_cli("compare", str(tmp_path / "base"), str(tmp_path / "priced"), f"prices={other}", env={"COLUMNS": "300"})
+    assert "OckScore" in table.stdout and "$ per solved" in table.stdout and "efficiency scores" in table.stdout
     missing = eval_words("http://127.0.0.1:9/v1", tmp_path, f"prices={tmp_path / 'none.yaml'}")
     assert_one_line_error(run_cli(*missing), "is neither a shipped price table")

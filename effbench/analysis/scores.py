@@ -33,7 +33,7 @@ def ock_score(accuracy: float | None, mean_tokens: float | None) -> float | None
 
 def efficiency_scores(runs: Mapping[str, tuple[float | None, float | None]]) -> dict[str, float | None]:
     """LLMThinkBench's efficiency score of each run from its (accuracy, mean output tokens), over these runs."""
-    counted = [tokens for _, tokens in runs.values() if tokens is not None]
+    counted = [tokens for accuracy, tokens in runs.values() if tokens is not None and accuracy is not None]
     low, high = (min(counted), max(counted)) if counted else (0.0, 0.0)
     scores: dict[str, float | None] = {}
     for name, (accuracy, tokens) in runs.items():
