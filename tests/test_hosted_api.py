@@ -123,5 +123,12 @@ def test_cost_comes_from_the_server_s_usage_and_new_prices_need_no_new_generatio
     assert costs["base"]["gsm8k"]["per_problem_usd"] == pytest.approx(2 * base_each)
     table = run_cli("compare", str(tmp_path / "base"), str(tmp_path / "priced"), f"prices={other}", env={"COLUMNS": "300"})
     assert "OckScore" in table.stdout and "$ per solved" in table.stdout and "efficiency scores" in table.stdout
+    runs = (str(tmp_path / "base"), str(tmp_path / "priced"))
+    cheaper = run_cli("gate", *runs, f"prices={other}", "max_cost_increase=0", "max_cost_per_problem=0.002")
+    assert cheaper.returncode == 0, cheaper.stdout + cheaper.stderr  # low effort: fewer tokens, so cheaper
+    dearer = run_cli("gate", *reversed(runs), f"prices={other}", "max_cost_increase=0.5", "format=json")
+    check = json.loads(dearer.stdout)["checks"][0]
+    assert dearer.returncode == 1 and check["observed"] == pytest.approx(base_each / (40 * 2.0 + 105 * 8.0) * 1e6 - 1)
+    assert_one_line_error(run_cli("gate", *runs, "max_cost_per_problem=1"), "the cost rules price the runs")
     missing = eval_words("http://127.0.0.1:9/v1", tmp_path, f"prices={tmp_path / 'none.yaml'}")
     assert_one_line_error(run_cli(*missing), "is neither a shipped price table")

@@ -30,8 +30,10 @@ import yaml
 from pydantic import Field, ValidationError
 
 from effbench.analysis.compare import AESWeights, TaskComparison, compare_runs
+from effbench.analysis.cost import Pricing, run_costs
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
+from effbench.store.records import CostMetrics
 from effbench.store.runs import Run
 
 
@@ -42,6 +44,8 @@ class Rules(Strict):
     min_aes: float | None = Field(None, description="least AES against the baseline")
     max_truncation_rate: float | None = Field(None, ge=0, le=1, description="largest share of completions cut at max_tokens")
     min_accuracy: float | None = Field(None, ge=0, le=100, description="least accuracy, in points")
+    max_cost_per_problem: float | None = Field(None, ge=0, description="USD a problem may cost (needs prices= or gpu_hour_usd=)")
+    max_cost_increase: float | None = Field(None, ge=0, description="relative growth of the cost per problem allowed (0.1 = 10%)")
 
     def given(self) -> dict[str, float]:
         return {name: value for name, value in self.model_dump().items() if value is not None}
@@ -55,6 +59,9 @@ class GateSettings(Strict):
 
     confidence: float = Field(0.95, gt=0.5, lt=1, description="level of the paired bootstrap intervals")
     strict: bool = Field(False, description="judge the point estimates, not the intervals")
+    prices: str | None = Field(None, description="price the runs for the cost rules: a price table's name or file")
+    price_model: str | None = Field(None, description="the price table's entry to price by (default: each run's model)")
+    gpu_hour_usd: float | None = Field(None, gt=0, description="price self-hosted runs by their generation time instead")
 
 
 class GateSpec(GateSettings):
@@ -143,20 +150,44 @@ def run_gate(baseline: Run, candidates: Sequence[Run], spec: GateSpec) -> list[C
     unknown = set(spec.tasks) - set(baseline.tasks)
     if unknown:
         raise ConfigError(f"gate rules name task {sorted(unknown)[0]!r}, which these runs do not have")
+    costs = _costs(baseline, candidates, spec)
     checks = []
     for candidate in candidates:
         for task, result in comparison.runs[candidate.name].tasks.items():
-            truncation = candidate.tasks[task].metrics.truncation_rate
+            observed = Observed(result, candidate.tasks[task].metrics.truncation_rate, costs.get(baseline.name, {}).get(task),
+                                costs.get(candidate.name, {}).get(task))  # fmt: skip
             for rule, threshold in spec.rules_for(task).items():
-                checks.append(_check(candidate.name, task, rule, threshold, result, truncation, spec))
+                checks.append(_check(candidate.name, task, rule, threshold, observed, spec))
     return checks
 
 
-def _check(
-    candidate: str, task: str, rule: str, threshold: float, r: TaskComparison, truncation: float | None, spec: GateSpec
-) -> Check:
+COST_RULES = ("max_cost_per_problem", "max_cost_increase")
+
+
+def _costs(baseline: Run, candidates: Sequence[Run], spec: GateSpec) -> dict[str, dict[str, CostMetrics]]:
+    """Each run's cost per task, where a rule asks for it (prices are an input of the gate, like its rules)."""
+    asked = any(rule in COST_RULES for task in baseline.tasks for rule in spec.rules_for(task))
+    pricing = Pricing.of(spec.prices, spec.price_model, spec.gpu_hour_usd)
+    if not asked:
+        return {}
+    if pricing is None:
+        raise ConfigError("the cost rules price the runs: give prices=TABLE (effbench prices) or gpu_hour_usd=")
+    return run_costs([baseline, *candidates], pricing)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the rules of one candidate's task judge: its comparison, truncation rate, and both sides' costs."""
+
+    comparison: TaskComparison
+    truncation: float | None
+    baseline_cost: CostMetrics | None
+    cost: CostMetrics | None
+
+
+def _check(candidate: str, task: str, rule: str, threshold: float, seen: Observed, spec: GateSpec) -> Check:
     """Observed value and interval in the rule's units; a `max_` rule fails above, a `min_` rule below."""
-    observed, interval = _observed(rule, r, truncation)
+    observed, interval = _observed(rule, seen)
     if observed is None:
         return Check(candidate, task, rule, None, None, threshold, False, f"{DESCRIBE[rule]} is undefined for these runs")
     if spec.strict or interval is None:
@@ -179,16 +210,20 @@ DESCRIBE = {
     "min_aes": "AES",
     "max_truncation_rate": "truncation rate",
     "min_accuracy": "accuracy (points)",
+    "max_cost_per_problem": "cost per problem (USD)",
+    "max_cost_increase": "cost-per-problem increase",
 }
-PERCENT_RULES = ("max_token_increase", "min_compression", "max_truncation_rate")
+PERCENT_RULES = ("max_token_increase", "min_compression", "max_truncation_rate", "max_cost_increase")
 
 
-def _observed(rule: str, r: TaskComparison, truncation: float | None) -> tuple[float | None, tuple[float, float] | None]:
+def _observed(rule: str, seen: Observed) -> tuple[float | None, tuple[float, float] | None]:
     def pair(ci: tuple[float, float] | None, factor: float = 1.0, shift: float = 0.0) -> tuple[float, float] | None:
         if ci is None:
             return None
         low, high = sorted((factor * ci[0] + shift, factor * ci[1] + shift))
         return low, high
+
+    r = seen.comparison
 
     if rule == "max_accuracy_drop":
         return -100 * r.accuracy_delta, pair(r.accuracy_delta_ci95, -100)
@@ -200,11 +235,23 @@ def _observed(rule: str, r: TaskComparison, truncation: float | None) -> tuple[f
         return 100 * r.run.accuracy, pair(r.run.accuracy_ci95, 100)
     if rule == "min_aes":
         return r.aes, None
-    return truncation, None
+    if rule in COST_RULES:
+        return _cost_observed(rule, seen.baseline_cost, seen.cost), None
+    return seen.truncation, None
+
+
+def _cost_observed(rule: str, baseline: CostMetrics | None, cost: CostMetrics | None) -> float | None:
+    mine = cost.per_problem_usd if cost else None
+    if rule == "max_cost_per_problem" or mine is None:
+        return mine
+    theirs = baseline.per_problem_usd if baseline else None
+    return None if not theirs else mine / theirs - 1
 
 
 def _format(rule: str, value: float) -> str:
     value += 0.0  # no "-0.0"
+    if rule == "max_cost_per_problem":
+        return f"${value:.4g}"
     return f"{100 * value:.1f}%" if rule in PERCENT_RULES else f"{value:.3f}" if rule == "min_aes" else f"{value:.1f}"
 
 
