@@ -57,3 +57,31 @@ def test_a_completion_s_cost_prices_cached_and_reasoning_tokens_apart():
     assert completion_cost(1000, 400, 300, 200, price) == pytest.approx((600 * 2 + 400 * 0.5 + 100 * 8 + 200 * 10) / 1e6)
     plain = Price(input=2.0, output=8.0, source="s", as_of="d")  # no cached or reasoning price: input's and output's
     assert completion_cost(1000, 400, 300, 200, plain) == pytest.approx((1000 * 2 + 300 * 8) / 1e6)
+
+
+def test_the_shipped_price_table_is_matharena_s_with_a_source_and_date_on_every_row():
+    import json
+    from pathlib import Path
+
+    from effbench.analysis.cost import load_prices
+    from effbench.errors import ConfigError
+    from tests.conftest import run_cli
+
+    table = load_prices("matharena")
+    source = Path(__file__).resolve().parents[2] / "shared" / "published" / "matharena" / "model_prices.jsonl"
+    rows = [json.loads(line) for line in source.read_text().splitlines() if line.strip()]
+    assert len(table.prices) == len(rows) == 113
+    for row in rows:
+        price = table.prices[row["config"].removesuffix(".yaml")]
+        assert (price.input, price.output, price.cached_input) == (
+            row["input_usd_per_mtok"], row["output_usd_per_mtok"], row["cached_input_usd_per_mtok"])  # fmt: skip
+        assert price.as_of == "2026-05-15" and row["config"] in price.source
+    assert table.price_of("o3-mini--low")[0] == "openai/o3-mini--low"  # by the API's model name, where one entry has it
+    with pytest.raises(ConfigError, match="in several entries"):
+        table.price_of("claude-opus-4-0")
+    with pytest.raises(ConfigError, match="has no price for model 'mine'"):
+        table.price_of("mine")
+    listed = run_cli("prices", env={"COLUMNS": "250"})
+    assert (
+        listed.returncode == 0 and "openai/o3-mini--low" in listed.stdout and "shipped price tables: matharena" in listed.stdout
+    )

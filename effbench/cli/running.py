@@ -226,6 +226,21 @@ def grade_command(path: Path, words: tuple[str, ...]) -> None:
     stderr.print(summary(graded))
 
 
+@cli.command("prices")
+@click.argument("name", required=False)
+def prices_command(name: str | None) -> None:
+    """List a price table's prices (USD per million tokens, with each row's source and date): effbench prices [NAME]
+
+    NAME is a shipped table (default: matharena) or a YAML/JSON file; eval, compare, report and gate take it as prices=.
+    """
+    from effbench.analysis.cost import load_prices, shipped_tables
+    from effbench.report.tables import prices_table
+
+    table = load_prices(name or shipped_tables()[0])
+    stdout.print(prices_table(table))
+    stdout.print(f"shipped price tables: {', '.join(shipped_tables())}")
+
+
 @cli.command("methods")
 def methods_command() -> None:
     """List the inference-time methods (method=): what each does, the exact text it adds, and its source."""

@@ -7,6 +7,7 @@ from typing import Any
 from rich.table import Table
 
 from effbench.analysis.compare import Comparison
+from effbench.analysis.cost import PriceTable
 from effbench.analysis.thinking import sweep_budget_control
 from effbench.report.compare_output import percent
 from effbench.store.records import Results
@@ -220,6 +221,23 @@ def tasks_table() -> Table:
             "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"),
         )
     return table
+
+
+def prices_table(table: PriceTable) -> Table:
+    """Every entry of a price table: its model, its prices in USD per million tokens, and its source and date."""
+    out = Table(title=for_terminal(f"prices={table.name}: USD per million tokens"))
+    for column in ("entry", "model", "input", "cached input", "output", "reasoning", "as of", "source"):
+        out.add_column(column, justify="right" if column in ("input", "cached input", "output", "reasoning") else "left",
+                       overflow="fold")  # fmt: skip
+    for key, price in table.prices.items():
+        optional = [_price(price.cached_input), _price(price.output), _price(price.reasoning)]
+        out.add_row(for_terminal(key), for_terminal(price.model or "-"), _price(price.input), *optional,
+                    for_terminal(price.as_of), for_terminal(price.source))  # fmt: skip
+    return out
+
+
+def _price(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def methods_table() -> Table:
