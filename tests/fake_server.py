@@ -162,3 +162,63 @@ class HostedApi:
                 self.wfile.write(content)
 
         return Handler
+
+
+class StreamingServer:
+    """A vLLM-like server that streams: the thinking at once, then `pause` seconds, then the answer; token ids in each
+    chunk and usage in the last. With `split`, the thinking comes as `reasoning_content` (a reasoning parser's way)."""
+
+    def __init__(self, pause: float, *, split: bool = False):
+        self.pause, self.split = pause, split
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def pieces(self) -> list[tuple[float, dict]]:
+        """(seconds to wait before it, delta) of each chunk."""
+        thinking = [{"reasoning_content": t} for t in ("Add", " them.")] if self.split else [
+            {"content": t} for t in ("<think>", "Add", " them.", "</think>")]  # fmt: skip
+        return [(0.0, d) for d in thinking] + [(self.pause, {"content": " \\boxed{18}"}), (0.0, {"content": "."})]
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = json.dumps({"data": [{"id": "m"}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:
+                json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                pieces = fake.pieces()
+                for number, (wait, delta) in enumerate(pieces):
+                    time.sleep(wait)
+                    last = number == len(pieces) - 1
+                    choice = {"index": 0, "delta": delta, "token_ids": [number + 1], "finish_reason": "stop" if last else None}
+                    self._event({"choices": [choice]})
+                self._event({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": len(pieces)}})
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+            def _event(self, data: dict) -> None:
+                self.wfile.write(b"data: " + json.dumps(data).encode() + b"\n\n")
+                self.wfile.flush()
+
+        return Handler

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.conftest import assert_one_line_error, read_lines, run_cli
-from tests.fake_server import HostedApi
+from tests.fake_server import HostedApi, StreamingServer
 
 
 def eval_words(url: str, tmp_path, *extra: str) -> tuple[str, ...]:
@@ -24,6 +24,7 @@ def test_a_strict_api_s_hidden_reasoning_is_counted_from_usage_and_said_so(tmp_p
     assert result.stderr.strip().splitlines() == [  # learned from the first request, said once each
         "effbench: the server does not take max_tokens: sent as max_completion_tokens",
         "effbench: the server does not take return_token_ids: tokens are counted from its usage, one completion a request",
+        "effbench: the server does not take stream: its answers come whole, timed as a whole (no first-token times)",
     ]
     lines = read_lines(tmp_path / "hosted" / "gsm8k.samples.jsonl")
     completions = [c for line in lines for c in line["completions"]]
@@ -31,8 +32,9 @@ def test_a_strict_api_s_hidden_reasoning_is_counted_from_usage_and_said_so(tmp_p
     assert {(c["tokens"], c["reasoning_tokens"], c["token_count_source"], c["reasoning_count_source"]) for c in completions} == {
         (105, 100, "usage", "usage")
     }
-    first, second, *answered = api.requests  # two refused, then what the API takes
+    first, second, third, *answered = api.requests  # three refused, then what the API takes
     assert "max_tokens" in first and "return_token_ids" in second and "max_completion_tokens" in second
+    assert "stream" in third and "return_token_ids" not in third
     assert len(answered) == 12 and all(b["n"] == 1 and b["reasoning_effort"] == "low" for b in answered)
     assert all(b["service_tier"] == "flex" and "return_token_ids" not in b and "max_tokens" not in b for b in answered)
     seeds = sorted(b["seed"] for b in answered)
@@ -41,7 +43,8 @@ def test_a_strict_api_s_hidden_reasoning_is_counted_from_usage_and_said_so(tmp_p
     assert metrics["counted_from"] == {"tokens": {"usage": 12}, "reasoning_tokens": {"usage": 12}}
     assert metrics["reasoning_hidden"] == 12 and metrics["reasoning_tokens"]["mean"] == 100
     record = json.loads((tmp_path / "hosted" / "run.json").read_text())
-    assert record["backend"]["accepted"] == {"return_token_ids": False, "seed": True, "budget_key": "max_completion_tokens"}
+    accepted = {"return_token_ids": False, "seed": True, "budget_key": "max_completion_tokens", "stream": False}
+    assert record["backend"]["accepted"] == accepted
     assert record["identity"]["reasoning_effort"] == "low" and record["identity"]["extra_body"] == {"service_tier": "flex"}
     assert "100 hidden" in result.stdout  # the results table says how the reasoning was counted
 
@@ -132,3 +135,19 @@ def test_cost_comes_from_the_server_s_usage_and_new_prices_need_no_new_generatio
     assert_one_line_error(run_cli("gate", *runs, "max_cost_per_problem=1"), "the cost rules price the runs")
     missing = eval_words("http://127.0.0.1:9/v1", tmp_path, f"prices={tmp_path / 'none.yaml'}")
     assert_one_line_error(run_cli(*missing), "is neither a shipped price table")
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_streamed_answer_times_its_first_token_and_its_first_answer_token(tmp_path, split):
+    """The server thinks at once, then pauses before the answer: the first answer token's time shows the pause."""
+    with StreamingServer(pause=0.6, split=split) as url:
+        result = run_cli(*eval_words(url, tmp_path, f"name=s{split}"))
+    assert result.returncode == 0, result.stderr
+    lines = read_lines(tmp_path / f"s{split}" / "gsm8k.samples.jsonl")
+    for completion in (c for line in lines for c in line["completions"]):
+        timing = completion["timing"]
+        assert timing["first_token_s"] < 0.4 <= 0.6 <= timing["first_answer_s"] <= timing["wall_s"]
+        assert timing["estimated"] is False and completion["token_ids"] == [1, 2, 3, 4, 5, 6][: 4 if split else 6]
+        assert completion["grade"]["answer"] == "18" and completion["prompt_tokens"] == 9  # the answer put together
+    latency = json.loads((tmp_path / f"s{split}" / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]["latency"]
+    assert latency["timed"] == 6 and latency["first_answer_s"]["p50"] >= 0.6 > latency["first_token_s"]["p90"]

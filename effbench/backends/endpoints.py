@@ -44,6 +44,7 @@ class Answer:
     status: int
     content: bytes
     seconds: float  # from sending the request to its whole answer
+    chunks: tuple[tuple[float, bytes], ...] = ()  # the answer's bytes as they arrived, each with its seconds since sent
 
 
 class EndpointDown(BackendError):
@@ -108,12 +109,13 @@ class Endpoints:
             self.meter.begin(endpoint.url)
             sent = time.monotonic()
             try:
-                status, content = self._send(endpoint, path, body)
+                status, chunks = self._send(endpoint, path, body)
             except (httpx.TransportError, RequestTimeout) as exc:
                 problem = "no whole answer within request_timeout" if isinstance(exc, RequestTimeout) else type(exc).__name__
             else:
                 if status not in TRANSIENT:
-                    return Answer(endpoint, status, content, time.monotonic() - sent)
+                    timed = tuple((at - sent, chunk) for at, chunk in chunks)
+                    return Answer(endpoint, status, b"".join(c for _, c in chunks), time.monotonic() - sent, timed)
                 problem = f"HTTP {status}"
             self.meter.end(endpoint.url, None)
             self.failed(endpoint, problem)
@@ -123,16 +125,17 @@ class Endpoints:
         self.release(answer.endpoint)
         self.meter.end(answer.endpoint.url, completions)
 
-    def _send(self, endpoint: Endpoint, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
-        """(status, body) of one request that may take `request_timeout` seconds in all, however its bytes arrive."""
+    def _send(self, endpoint: Endpoint, path: str, body: dict[str, Any]) -> tuple[int, list[tuple[float, bytes]]]:
+        """(status, its body's chunks with the time each arrived) of one request that may take `request_timeout`
+        seconds in all, however its bytes arrive."""
         deadline = time.monotonic() + self.request_timeout
         chunks = []
         with endpoint.client.stream("POST", path, json=body) as response:
             for chunk in response.iter_bytes():
-                chunks.append(chunk)
+                chunks.append((time.monotonic(), chunk))
                 if time.monotonic() > deadline:
                     raise RequestTimeout()
-        return response.status_code, b"".join(chunks)
+        return response.status_code, chunks
 
     def _check_at_start(self) -> None:
         """Every endpoint asked at once. One that is down is left out (the run needs one that answers); any other

@@ -26,6 +26,7 @@ from effbench.backends.codec import TokenizerCodec, load_codec
 from effbench.backends.endpoints import Endpoints, endpoint_urls
 from effbench.backends.openai_request import RequestShape
 from effbench.backends.openai_response import json_object, parse_choices
+from effbench.backends.openai_stream import assemble, is_stream
 from effbench.config import json_object as json_object_value
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
@@ -47,6 +48,9 @@ class Options(Strict):
         None,
         description="the model's tokenizer (path or hub name): answers located and reasoning counted in the server's "
         "token ids, not characters or the server's usage",
+    )
+    stream: bool = Field(
+        True, description="stream answers, timing each completion's first token and first answer token (off where refused)"
     )
     extra_body: dict[str, Any] | None = Field(
         None,
@@ -76,7 +80,7 @@ class OpenAIBackend:
         headers = {"Authorization": f"Bearer {key}"} if (key := self._api_key()) else {}
         clients = {url: self._client(url, headers) for url in urls}  # every URL checked before any server is asked
         self._codec = load_codec(options.tokenizer) if options.tokenizer else None  # before the server is asked
-        self.shape = RequestShape(model, template_kwargs, reasoning_effort, options.extra_body or {})
+        self.shape = RequestShape(model, template_kwargs, reasoning_effort, options.extra_body or {}, stream=options.stream)
         self.endpoints = Endpoints(
             urls,
             model,
@@ -204,9 +208,12 @@ class OpenAIBackend:
                 raise NoTokenIds()
         completions = None
         try:
-            parsed = parse_choices(json_object(answer.content, "the server"), n)
-            waited = Timing(round(answer.seconds, 4))  # a whole answer: when its first tokens came is not seen
-            completions = [replace(self._counted(c, request), timing=waited) for c in parsed]
+            if is_stream(answer.content):
+                data, timings = assemble(answer.chunks, request.reasoning)
+            else:  # a whole answer: when its first tokens came is not seen
+                data, timings = json_object(answer.content, "the server"), [Timing(round(answer.seconds, 4))] * n
+            parsed = parse_choices(data, n)
+            completions = [replace(self._counted(c, request), timing=t) for c, t in zip(parsed, timings, strict=True)]
         finally:
             self.endpoints.done(answer, completions)
         return completions

@@ -19,11 +19,13 @@ from typing import Any
 from effbench.types import Request
 
 log = logging.getLogger("effbench")
-ADAPTABLE = ("return_token_ids", "max_tokens", "seed")  # a 400 naming one of these is answered by a changed request
+ADAPTABLE = ("return_token_ids", "max_tokens", "seed", "stream_options", "stream")  # a 400 naming one: a changed request
 ADAPTED = {
     "return_token_ids": "tokens are counted from its usage, one completion a request",
     "max_tokens": "sent as max_completion_tokens",
     "seed": "its completions are not reproducible",
+    "stream": "its answers come whole, timed as a whole (no first-token times)",
+    "stream_options": "its answers come whole, timed as a whole (no first-token times)",
 }
 
 
@@ -34,19 +36,28 @@ class Accepted:
     return_token_ids: bool = True
     seed: bool = True
     budget_key: str = "max_tokens"
+    stream: bool = True  # streamed answers time each completion's first token and first answer token
 
 
 class RequestShape:
     """The request bodies of one backend, and what its endpoint accepts (learned once, shared by its threads)."""
 
-    def __init__(self, model: str, template_kwargs: dict[str, Any], reasoning_effort: str | None, extra_body: dict[str, Any]):
+    def __init__(
+        self,
+        model: str,
+        template_kwargs: dict[str, Any],
+        reasoning_effort: str | None,
+        extra_body: dict[str, Any],
+        *,
+        stream: bool = True,
+    ):
         self.model, self.template_kwargs, self.reasoning_effort, self.extra_body = (
             model,
             template_kwargs,
             reasoning_effort,
             extra_body,
         )
-        self.accepted = Accepted()
+        self.accepted = Accepted(stream=stream)
         self.learned = threading.Event()  # an endpoint has answered one request whole
         self.first = threading.Lock()  # held by the request that learns, while the others wait
         self._lock = threading.Lock()
@@ -60,6 +71,8 @@ class RequestShape:
             body["seed"] = seed
         if self.accepted.return_token_ids:
             body["return_token_ids"] = True
+        if self.accepted.stream:
+            body.update(stream=True, stream_options={"include_usage": True})
         if s.top_k > 0:
             body["top_k"] = s.top_k
         if self.reasoning_effort is not None:
@@ -92,6 +105,8 @@ class RequestShape:
             changed, self.accepted.budget_key = self.accepted.budget_key != "max_completion_tokens", "max_completion_tokens"
         elif name == "seed":
             changed, self.accepted.seed = self.accepted.seed, False
+        elif name in ("stream", "stream_options"):
+            changed, self.accepted.stream = self.accepted.stream, False
         else:
             changed, self.accepted.return_token_ids = self.accepted.return_token_ids, False
         return changed
