@@ -27,13 +27,13 @@ lint: setup
 	.venv/bin/mypy
 
 report: setup
-	.venv/bin/effbench report leaderboards/o1_pruner.yaml
+	.venv/bin/effbench report o1_pruner
 
 tiny-leaderboard: setup
 	.venv/bin/effbench demo
 	.venv/bin/effbench sweep model=effbench/tiny_reasoner tasks=effbench/arith_task.yaml data_dir=$(EFFBENCH_CACHE)/data \
 		system=explicit budgets=16,24,32,48,64 name=arith-explicit-sweep enforce_eager=true dtype=float32
-	.venv/bin/effbench report leaderboards/tiny_cpu.yaml
+	.venv/bin/effbench report effbench/leaderboards/tiny_cpu.yaml
 
 tiny-reasoner: setup
 	.venv/bin/python scripts/train_tiny_reasoner.py effbench/tiny_reasoner

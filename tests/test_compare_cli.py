@@ -107,7 +107,7 @@ def test_compare_prints_the_thinking_figures_of_every_run(runs):
 
 
 def test_published_leaderboard_and_a_broken_one(tmp_path):
-    result = run_cli("compare", "leaderboards/o1_pruner.yaml", "format=json")
+    result = run_cli("compare", "o1_pruner", "format=json")
     assert result.returncode == 0 and len(json.loads(result.stdout)["rows"]) == 32
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: x\ntasks: [gsm8k]\nentries:\n  - {name: a, model: m, baseline: nobody, reported: {}}\n")

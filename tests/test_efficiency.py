@@ -25,7 +25,7 @@ from effbench.analysis.stats import mcnemar_exact, pass_at_k
 from effbench.store.runs import TaskSamples
 from effbench.types import Completion, Grade, Sample, Scored
 
-LEADERBOARDS = Path(__file__).parent.parent / "leaderboards"
+LEADERBOARDS = Path(__file__).parent.parent / "effbench" / "leaderboards"
 
 
 @pytest.mark.parametrize(

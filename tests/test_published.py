@@ -10,8 +10,8 @@ from effbench.analysis.leaderboard import load_leaderboard
 from effbench.analysis.published import half_unit, recompute, value_range
 from tests.conftest import run_cli
 
-LEADERBOARDS = Path(__file__).parent.parent / "leaderboards"
-PUBLISHED = ("o1_pruner", "cot_valve", "c3ot", "lapo", "s1", "kimi_k15")
+LEADERBOARDS = Path(__file__).parent.parent / "effbench" / "leaderboards"
+PUBLISHED = ("o1_pruner", "cot_valve", "c3ot", "lapo", "s1", "kimi_k15", "ockbench", "matharena_aime25")
 
 
 @pytest.mark.parametrize("name", PUBLISHED)
@@ -30,6 +30,10 @@ def test_what_each_table_recomputes():
     assert counts["o1_pruner"].count("AES") == 24 and counts["o1_pruner"].count("average AES") == 10
     assert counts["lapo"].count("compression %") == 3 and counts["lapo"].count("average tokens") == 18
     assert counts["c3ot"] == counts["s1"] == counts["kimi_k15"] == []  # no token counts: nothing to recompute from
+    assert counts["ockbench"].count("OckScore") == counts["ockbench"].count("accuracy %") == 56  # every setting
+    assert counts["matharena_aime25"] == ["cost USD"] * 14  # every priced model: 2 were not priced
+    qwq = [c for c in recompute(load_leaderboard("matharena_aime25")) if not c.agrees]
+    assert [c.entry for c in qwq] == ["qwq-32b-preview"]  # its cost is at 1.2 USD per million, not the 0.8 it lists
 
 
 def test_rounding_of_the_inputs():

@@ -278,7 +278,7 @@ def test_a_checkpoint_series_shows_where_tokens_fell_while_accuracy_held(tmp_pat
 
 
 def test_published_leaderboard_renders_offline(tmp_path, page):
-    result = run_cli("report", str(REPO / "leaderboards" / "o1_pruner.yaml"), f"out={tmp_path / 'o1'}")
+    result = run_cli("report", str(REPO / "effbench" / "leaderboards" / "o1_pruner.yaml"), f"out={tmp_path / 'o1'}")
     assert result.returncode == 0, result.stderr
     page.goto((tmp_path / "o1" / "index.html").as_uri())
     shoot(page, "o1-pruner")
@@ -295,7 +295,7 @@ def test_published_leaderboard_renders_offline(tmp_path, page):
 @pytest.mark.parametrize("name", ["cot_valve", "c3ot", "lapo", "s1", "kimi_k15"])
 def test_the_literatures_tables_render(tmp_path, page, name):
     """Each published table as a page: its plots where it gives token counts, its tables alone where it gives none."""
-    result = run_cli("report", str(REPO / "leaderboards" / f"{name}.yaml"), f"out={tmp_path / name}")
+    result = run_cli("report", str(REPO / "effbench" / "leaderboards" / f"{name}.yaml"), f"out={tmp_path / name}")
     assert result.returncode == 0, result.stderr
     page.goto((tmp_path / name / "index.html").as_uri())
     shoot(page, f"published-{name}")
@@ -328,7 +328,7 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     result = run_cli("sweep", f"model={TINY_REASONER}", f"tasks={ARITH_TASK}", f"data_dir={tmp_path / 'data'}", "system=explicit",
                      "budgets=16,24,32,48,64", "name=arith-explicit-sweep", *engine, cwd=tmp_path, timeout=900)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
-    result = run_cli("report", str(REPO / "leaderboards" / "tiny_cpu.yaml"), cwd=tmp_path)
+    result = run_cli("report", str(REPO / "effbench" / "leaderboards" / "tiny_cpu.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     site = tmp_path / "reports" / "tiny_cpu"
     page.goto((site / "index.html").as_uri())
@@ -353,3 +353,21 @@ def test_tiny_cpu_leaderboard_from_real_runs(tmp_path, page):
     assert page.locator("img[src='plots/levels-arith.svg']").count() == 1  # accuracy and tokens by level, per entry
     for figure in ("plots/pareto-arith.svg", "plots/levels-arith.svg", "compare-arith-implicit.html", "run-arith-implicit.html"):
         assert overlapping_labels(page, site / figure) == [], figure
+
+
+@pytest.mark.parametrize("name", ["ockbench", "matharena_aime25"])
+def test_the_efficiency_leaderboards_render_by_their_shipped_names(tmp_path, page, name):
+    """OckBench's 56 settings and MathArena's AIME 2025 I, named as shipped; MathArena's priced beside its tokens."""
+    result = run_cli("report", name, f"out={tmp_path / name}")
+    assert result.returncode == 0, result.stderr
+    page.goto((tmp_path / name / "index.html").as_uri())
+    shoot(page, f"published-{name}")
+    assert page.errors == [] and page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert_fits_the_screen(page)
+    costed = sorted(svg.name for svg in (tmp_path / name / "plots").glob("cost-*.svg"))
+    if name == "matharena_aime25":
+        assert costed == ["cost-aime25_i.svg"]
+        row = page.locator("#table-aime25_i tr[data-entry='o3-mini-high'] td").all_inner_texts()
+        assert "0.2129" in row and "0.2661" in row  # $3.19 over 15 problems; over the 12 solved
+    else:
+        assert costed == [] and page.locator("#table-ockbench tbody tr").count() == 56

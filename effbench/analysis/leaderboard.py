@@ -1,4 +1,5 @@
-"""Leaderboard definitions (`leaderboards/*.yaml`): a title, the tasks, and entries.
+"""Leaderboard definitions (YAML; the literature's tables are shipped in `effbench/leaderboards/`, named by their file's
+stem): a title, the tasks, and entries.
 
 An entry is a stored effbench run (`run:` a run folder or its results.json, relative to the current
 directory), a stored budget sweep (`sweep:` the folder `effbench sweep` made: drawn as a curve, its
@@ -34,6 +35,13 @@ class Reported(Strict):
     acu: float | None = Field(None, ge=0, description="CoT-Valve's accuracy per computation unit, in its ×10² units")
     compression: float | None = Field(None, le=100, description="percent fewer tokens than the baseline, as published")
     runs: int | None = Field(None, ge=1, description="completions per problem that the published pass@1 is averaged over")
+    problems: int | None = Field(None, ge=1, description="problems the cell is over")
+    solved: int | None = Field(None, ge=0, description="problems solved, where the table gives the count")
+    ock_score: float | None = Field(None, description="OckScore, as published")
+    input_tokens: float | None = Field(None, ge=0, description="mean prompt tokens per completion")
+    input_price: float | None = Field(None, ge=0, description="USD per million prompt tokens the table priced at")
+    output_price: float | None = Field(None, ge=0, description="USD per million output tokens the table priced at")
+    cost_usd: float | None = Field(None, ge=0, description="the table's cost of the whole cell (every problem and run), USD")
     note: str | None = Field(None, description="what the transcription found about this cell (a misprint, another unit)")
 
 
@@ -101,8 +109,26 @@ class Leaderboard(Strict):
         return next(entry for entry in self.entries if entry.name == name)
 
 
+SHIPPED = Path(__file__).resolve().parents[1] / "leaderboards"  # the literature's tables, shipped with effbench
+
+
+def shipped_boards() -> list[str]:
+    return sorted(path.stem for path in SHIPPED.glob("*.yaml"))
+
+
+def board_path(name: str | Path) -> Path:
+    """A leaderboard file, or the shipped leaderboard of that name (`effbench report o1_pruner`)."""
+    path = Path(name)
+    shipped = SHIPPED / f"{path.name}.yaml"
+    return shipped if not path.exists() and not path.suffix and len(path.parts) == 1 and shipped.is_file() else path
+
+
+def is_board(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or board_path(name).parent == SHIPPED
+
+
 def load_leaderboard(path: str | Path) -> Leaderboard:
-    path = Path(path)
+    path = board_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return Leaderboard.model_validate(data)

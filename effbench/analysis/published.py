@@ -17,7 +17,8 @@ from functools import partial
 from typing import Any
 
 from effbench.analysis.compare import aes, compression
-from effbench.analysis.leaderboard import AVERAGE, Entry, Leaderboard
+from effbench.analysis.leaderboard import AVERAGE, Entry, Leaderboard, Reported
+from effbench.analysis.scores import ock_score
 from effbench.analysis.stats import mean_or_none
 from effbench.analysis.thinking import acu
 
@@ -107,8 +108,34 @@ def recompute(board: Leaderboard) -> list[Check]:
                 if cell.aes is not None and task != AVERAGE:
                     as_published = partial(aes, weights=board.aes_weights, as_published=True)
                     checks.append(check(entry.name, task, "AES", cell.aes, as_published, inputs, cell.note))
+            checks.extend(_scores(entry.name, task, cell))
         checks.extend(_averages(board, entry))
     return [c for c in checks if c is not None]
+
+
+def _scores(entry: str, task: str, cell: Reported) -> list[Check | None]:
+    """A leaderboard's own derived columns: accuracy from its counts, OckScore, and its cost from tokens and prices."""
+    found: list[Check | None] = []
+    if cell.solved is not None and cell.problems:
+        solved, problems = cell.solved, cell.problems
+        found.append(check(entry, task, "accuracy %", cell.accuracy, lambda: 100 * solved / problems, (), cell.note))
+    if cell.ock_score is not None and cell.mean_tokens is not None:
+        found.append(check(entry, task, "OckScore", cell.ock_score, _ock_percent, (cell.accuracy, cell.mean_tokens), cell.note))
+    tokens = (cell.input_tokens, cell.mean_tokens)
+    if cell.cost_usd is not None and tokens[0] is not None and tokens[1] is not None and cell.input_price is not None:
+        cost = partial(_table_cost, cell=cell)
+        found.append(check(entry, task, "cost USD", cell.cost_usd, cost, (tokens[0], tokens[1]), cell.note))
+    return found
+
+
+def _ock_percent(accuracy_percent: float, tokens: float) -> float | None:
+    return ock_score(accuracy_percent / 100, tokens)
+
+
+def _table_cost(input_tokens: float, output_tokens: float, *, cell: Reported) -> float:
+    """Every problem's every run at the table's prices (MathArena's cost column)."""
+    completions = (cell.problems or 1) * (cell.runs or 1)
+    return completions * (input_tokens * (cell.input_price or 0) + output_tokens * (cell.output_price or 0)) / 1_000_000
 
 
 def _compression_percent(base_tokens: float, tokens: float) -> float | None:

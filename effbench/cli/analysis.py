@@ -36,13 +36,13 @@ def compare_command(words: tuple[str, ...]) -> None:
     recomputes a published table's derived numbers (AES, ACU, compression, its average column) from its own
     inputs and says which agree within their rounding; its CSV is those checks.
     """
-    from effbench.analysis.leaderboard import load_leaderboard
+    from effbench.analysis.leaderboard import is_board, load_leaderboard
     from effbench.report.compare_output import CompareKeys, as_csv, board_outputs, run_outputs
     from effbench.store.runs import open_run
 
     paths, words = paths_and_values(words)
     keys = parse_keys(CompareKeys, words, what="compare")
-    if len(paths) == 1 and paths[0].endswith((".yaml", ".yml")):
+    if len(paths) == 1 and is_board(paths[0]):
         result, tables, csv_rows = board_outputs(load_leaderboard(paths[0]))
     else:
         if len(paths) < 2:
@@ -134,18 +134,24 @@ def report_sections() -> list[tuple[str, Any]]:
 @click.argument("leaderboard", type=click.Path(path_type=Path))
 @click.argument("words", nargs=-1)
 def report_command(leaderboard: Path, words: tuple[str, ...]) -> None:
-    """Write a leaderboard's static site: effbench report LEADERBOARD.yaml [out=DIR] [samples_per_task=100]
+    """Write a leaderboard's static site: effbench report LEADERBOARD.yaml|NAME [out=DIR] [samples_per_task=100]
+
+    NAME is a shipped leaderboard (the literature's tables): c3ot, cot_valve, kimi_k15, lapo, matharena_aime25,
+    o1_pruner, ockbench, s1.
 
     DIR (default reports/<leaderboard name>) gets index.html (a sortable table per task and overall,
     Pareto plots, frontier and reported entries marked), one page per run with a sample browser,
     and the plots as SVG and PNG. It works offline, from file://.
     """
+    from effbench.analysis.cost import Pricing
     from effbench.analysis.leaderboard import load_leaderboard
-    from effbench.report.gather import gather
+    from effbench.report.gather import gather, repriced
     from effbench.report.site import ReportKeys, write_site
 
     keys = parse_keys(ReportKeys, words, what="report")
     started = time.perf_counter()
-    out = keys.out or Path("reports") / leaderboard.stem
-    index = write_site(gather(load_leaderboard(leaderboard)), out, samples_per_task=keys.samples_per_task)
+    out = keys.out or Path("reports") / Path(leaderboard).stem
+    pricing = Pricing.of(keys.prices, keys.price_model, keys.gpu_hour_usd)
+    data = gather(load_leaderboard(leaderboard))
+    index = write_site(repriced(data, pricing) if pricing else data, out, samples_per_task=keys.samples_per_task)
     stdout.print(f"report written to {for_terminal(index)} in {time.perf_counter() - started:.1f} s")

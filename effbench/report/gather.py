@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from effbench.analysis.compare import compression, efficiency
-from effbench.analysis.leaderboard import Entry, Leaderboard
+from effbench.analysis.cost import Pricing
+from effbench.analysis.leaderboard import Entry, Leaderboard, Reported
 from effbench.analysis.series import Checkpoint, checkpoint_series
 from effbench.analysis.stats import mean_or_none
 from effbench.analysis.thinking import BudgetControl, acu, sweep_budget_control
@@ -60,6 +61,8 @@ class Point:
     compression_published: float | None = None  # a fraction, as the paper gives it (percent / 100)
     runs: int | None = None  # completions per problem the published pass@1 averages over
     details: dict[str, str] | None = None  # the paper's other columns for the row
+    cost_per_problem: float | None = None  # USD: a measured run's where it was priced, a table's from its cost column
+    cost_per_solved: float | None = None
 
     @property
     def x(self) -> float:
@@ -187,6 +190,8 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
             cut_curve=metrics.truncation_curve or None,
             folder=run.folder,
             acu=metrics.thinking.acu if metrics.thinking else None,
+            cost_per_problem=metrics.cost.per_problem_usd if metrics.cost else None,
+            cost_per_solved=metrics.cost.per_solved_usd if metrics.cost else None,
         )
     reported = (entry.reported or {}).get(task)
     if reported is None:
@@ -203,6 +208,8 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
         acu=acu(reported.accuracy, reported.mean_tokens, entry.parameters) if entry.parameters and reported.mean_tokens else None,
         acu_published=reported.acu,
         compression_published=reported.compression / 100 if reported.compression is not None else None,
+        cost_per_problem=_reported_cost(reported)[0],
+        cost_per_solved=_reported_cost(reported)[1],
         runs=reported.runs,
         details=entry.details or None,
     )
@@ -222,6 +229,34 @@ def _sweep_point(entry: Entry, task: str, sweep: Sweep | KeySweep, pages: dict[P
         return replace(curve[-1], entry=entry.name, curve=curve, over=sweep.over)
     control = sweep_budget_control(sweep.curve(task))
     return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task), budget_control=control)
+
+
+def _reported_cost(cell: Reported) -> tuple[float | None, float | None]:
+    """A table's cost of its whole cell, per problem and per solved problem (every run of a problem counted)."""
+    if cell.cost_usd is None or not cell.problems:
+        return None, None
+    solved = cell.accuracy / 100 * cell.problems
+    return cell.cost_usd / cell.problems, cell.cost_usd / solved if solved else None
+
+
+def repriced(data: ReportData, pricing: Pricing) -> ReportData:
+    """The measured entries priced by `pricing` (`effbench report prices=`), from their stored samples."""
+    for task, points in data.tasks.items():
+        for point in points:
+            if point.folder is not None and not point.curve:
+                run = open_run(point.folder)
+                cost = pricing.task_cost(run.scored(task), run.results.model, task, run.info.invocations)
+                point.cost_per_problem, point.cost_per_solved = cost.per_problem_usd, cost.per_solved_usd
+    return data
+
+
+def cost_points(points: list[Point]) -> list[Point]:
+    """The task's priced entries placed by their cost per problem, with their own frontier."""
+    priced = [
+        replace(p, mean_tokens=p.cost_per_problem, curve=None, pareto=False) for p in points if p.cost_per_problem is not None
+    ]
+    mark_pareto(priced)
+    return priced
 
 
 def plotted(points: list[Point]) -> list[Point]:

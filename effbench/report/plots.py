@@ -33,7 +33,7 @@ def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png"), *, tight
     return names
 
 
-def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
+def pareto_plot(task: str, points: list[Point], stem: Path, xlabel: str = "mean completion tokens") -> list[str]:
     """Accuracy (y) against mean completion tokens (x, log where the range is wide); the frontier drawn;
     each entry joined to its baseline by an arrow; intervals as error bars; measured ● and reported ◇;
     each budget sweep a solid line through its budgets, each labelled with its budget. Labels are placed
@@ -65,7 +65,7 @@ def pareto_plot(task: str, points: list[Point], stem: Path) -> list[str]:
                   color="#444444", linewidth=1, label="Pareto frontier", zorder=2)  # fmt: skip
     _limits(axes, everything)
     _legend(axes, models, colour)
-    axes.set_xlabel("mean completion tokens")
+    axes.set_xlabel(xlabel)
     axes.set_ylabel("accuracy (%)")
     axes.set_title(task)
     axes.grid(alpha=0.3, linewidth=0.5)

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from effbench.analysis.compare import AESWeights
 from effbench.errors import ConfigError
-from effbench.report.gather import Pair, ReportData, plotted
+from effbench.report.gather import Pair, ReportData, cost_points, plotted
 from effbench.report.pages import render
 from effbench.report.paired import write_pair_page
 from effbench.report.svg import histogram, level_bars
@@ -37,6 +37,9 @@ class ReportKeys(Strict):
 
     out: Path | None = Field(None, description="the site's folder (default: reports/<leaderboard file name>)")
     samples_per_task: int = Field(SAMPLES_PER_TASK, ge=0, description="samples per task in each run page's browser")
+    prices: str | None = Field(None, description="price the measured entries: a price table's name (effbench prices) or file")
+    price_model: str | None = Field(None, description="the price table's entry to price by (default: each run's model)")
+    gpu_hour_usd: float | None = Field(None, gt=0, description="price self-hosted runs by their generation time instead")
 
 
 PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
@@ -57,10 +60,14 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     overlaid: list[str] = []
     budgeted: list[str] = []
     placed: list[str] = []
+    costed: list[str] = []
     for task, points in ((t, p) for t, p in data.tasks.items() if p):  # a task of checkpoint series alone: no plot
         if plotted(points):  # a paper's table without token counts places nothing
             jobs.append((pareto_plot, task, [p for p in points if p.mean_tokens is not None], out / "plots" / f"pareto-{task}"))
             placed.append(task)
+        if len(priced := cost_points(points)) > 1:
+            jobs.append((pareto_plot, task, priced, out / "plots" / f"cost-{task}", "cost per problem (USD)"))
+            costed.append(task)
         if any(p.levels and not p.curve for p in points):
             jobs.append((level_plot, task, points, out / "plots" / f"levels-{task}"))
             by_level.append(task)
@@ -74,7 +81,7 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     for entry, by_task in data.series.items():
         for task, checkpoints in by_task.items():
             jobs.append((series_plot, entry, task, checkpoints, out / "plots" / f"series-{_file_part(entry)}-{task}"))
-    _write_index(data, out, {"pareto": placed, "levels": by_level, "tokens": overlaid, "budgets": budgeted})
+    _write_index(data, out, {"pareto": placed, "cost": costed, "levels": by_level, "tokens": overlaid, "budgets": budgeted})
     page_of = {run.folder: page for page, run in data.runs.items()}
     pair_of = {pair.run.folder: pair for pair in data.pairs}
     for page, run in data.runs.items():
@@ -111,6 +118,7 @@ def _write_index(data: ReportData, out: Path, figures: dict[str, list[str]]) -> 
         show_published=any(p.aes_published is not None for points in data.tasks.values() for p in points),
         show_auc=any(p.curve and p.over is None for points in data.tasks.values() for p in points),
         show_acu=any(p.acu is not None or p.acu_published is not None for points in data.tasks.values() for p in points),
+        show_cost=any(p.cost_per_problem is not None for points in data.tasks.values() for p in points),
         figures=figures,
         series=data.series,
         series_file={entry: _file_part(entry) for entry in data.series},
