@@ -57,6 +57,16 @@ def test_the_report_marks_reasoning_counted_from_usage(tmp_path):
     assert run_cli("report", str(board), f"out={tmp_path / 'site'}").returncode == 0
     page = next((tmp_path / "site").glob("run-*.html")).read_text()
     assert "reasoning hidden: counted from usage" in page and "6 of 6 completions" in page
+    assert "Time and cost" in page and "wall s p50 / p90 / p99" in page and "$ / problem" not in page  # timed, not priced
+    priced = run_cli(
+        "report",
+        str(board),
+        f"out={tmp_path / 'priced-site'}",
+        f"prices={price_table(tmp_path / 'p.json', input=1.0, output=4.0)}",
+    )
+    assert priced.returncode == 0, priced.stderr
+    index = (tmp_path / "priced-site" / "index.html").read_text()
+    assert "$ / problem" in index and f"{2 * (40 * 1.0 + 305 * 4.0) / 1e6 / 2:.4g}" in index  # one completion a problem
 
 
 def test_what_changes_generation_is_the_run_s_identity_and_what_the_api_refuses_is_one_line(tmp_path):
