@@ -40,3 +40,29 @@ def test_budgets_that_are_not_one_generation_s_cuts_are_not_split():
     uncounted = samples([[True]], [[np.nan]], ids=("a",))
     assert token_split({8: uncounted, 16: samples([[True]], [[3]], ids=("a",))}) is None
     assert token_split({8: samples([[True]], [[3]], ids=("a",)), 16: samples([[True]], [[3]], ids=("b",))}) is None
+
+
+def test_a_derived_sweep_s_table_shows_where_its_tokens_went(tmp_path):
+    from effbench.analysis.token_split import sweep_token_split
+    from effbench.store.runs import open_sweep
+    from tests.conftest import run_cli, write_script
+    from tests.helpers import chain
+
+    script = write_script(
+        tmp_path / "s.json", {"0": chain(4, "18"), "1": chain(20, "3"), "2": chain(40, "1"), "*": chain(8, "9")}
+    )
+    words = ("sweep", "model=m", "tasks=gsm8k", "backend=scripted", f"script={script}", f"out={tmp_path}", "limit=6")
+    result = run_cli(*words, "budgets=10,30,60", "name=cut")
+    assert result.returncode == 0, result.stderr
+    assert "beyond need %" in result.stdout and "unsolved %" in result.stdout
+    split = {s.budget: s for s in sweep_token_split(open_sweep(tmp_path / "cut"), "gsm8k")}
+    # problem 0 (gold 18) is solved at every budget in its 10 words; problem 1 (gold 3, 26 words) from 30 on; the rest never
+    assert split[10].lost == 1 and split[30].lost == split[60].lost == 0 and split[10].beyond_need == 0
+    assert split[60].needed == 10 + 26 and split[60].on_unsolved == split[60].tokens - 10 - 26
+    separate = run_cli(*words, "budgets=10,30", "derive=false", "name=apart")
+    assert separate.returncode == 0 and sweep_token_split(open_sweep(tmp_path / "apart"), "gsm8k") is None
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: cut, model: m, sweep: {tmp_path / 'cut'}}}\n")
+    assert run_cli("report", str(board), f"out={tmp_path / 'site'}").returncode == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert "where the tokens went: 10: 0% beyond need" in index and "1 lost" in index

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from effbench.store.runs import TaskSamples
+from effbench.store.runs import Sweep, TaskSamples
 
 
 @dataclass(frozen=True)
@@ -69,3 +69,10 @@ def token_split(curve: Mapping[int, TaskSamples]) -> list[TokenSplit] | None:
             )
         )
     return splits
+
+
+def sweep_token_split(sweep: Sweep, task: str) -> list[TokenSplit] | None:
+    """Where each budget's tokens went, for a sweep whose budgets were cut from one generation (derive=true)."""
+    if not sweep.info.derive:
+        return None
+    return token_split({budget: run.samples(task) for budget, run in sweep.runs.items() if task in run.tasks})

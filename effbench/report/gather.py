@@ -18,6 +18,7 @@ from effbench.analysis.leaderboard import Entry, Leaderboard, Reported
 from effbench.analysis.series import Checkpoint, checkpoint_series
 from effbench.analysis.stats import mean_or_none
 from effbench.analysis.thinking import BudgetControl, acu, sweep_budget_control
+from effbench.analysis.token_split import TokenSplit, sweep_token_split
 from effbench.errors import ConfigError
 from effbench.store.records import GroupStats
 from effbench.store.runs import KeySweep, Run, Sweep, open_run, open_sweep
@@ -52,6 +53,7 @@ class Point:
     over: str | None = None  # a sweep entry over a key's values: the key
     auc: float | None = None  # a sweep entry: area under accuracy against budget, over the budget range
     budget_control: BudgetControl | None = None  # a sweep entry: s1's Control, Scaling and Performance
+    token_split: list[TokenSplit] | None = None  # a derived sweep entry: where each budget's tokens went
     compare: str | None = None  # the page of the entry against its baseline, where both were measured here
     levels: dict[str, GroupStats] | None = None  # accuracy and mean tokens by difficulty level, where the task has levels
     cut_curve: dict[str, float] | None = None  # accuracy had generation stopped at each budget, from the stored lengths
@@ -227,8 +229,8 @@ def _sweep_point(entry: Entry, task: str, sweep: Sweep | KeySweep, pages: dict[P
         return None
     if isinstance(sweep, KeySweep):
         return replace(curve[-1], entry=entry.name, curve=curve, over=sweep.over)
-    control = sweep_budget_control(sweep.curve(task))
-    return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task), budget_control=control)
+    control, split = sweep_budget_control(sweep.curve(task)), sweep_token_split(sweep, task)
+    return replace(curve[-1], entry=entry.name, curve=curve, auc=sweep.auc(task), budget_control=control, token_split=split)
 
 
 def _reported_cost(cell: Reported) -> tuple[float | None, float | None]:

@@ -9,6 +9,7 @@ from rich.table import Table
 from effbench.analysis.compare import Comparison
 from effbench.analysis.cost import PriceTable
 from effbench.analysis.thinking import sweep_budget_control
+from effbench.analysis.token_split import sweep_token_split
 from effbench.report.compare_output import percent
 from effbench.store.records import Results
 from effbench.store.runs import KeySweep, Sweep
@@ -99,11 +100,19 @@ def _interval(ci: tuple[float, float] | None) -> str:
 def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
     """Per task and budget: accuracy, its interval, tokens, truncation and forcing; then the task's budget AUC."""
     table = Table(title=for_terminal(f"{model}: {sweep.info.mode} sweep"))
-    for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", "run"):
+    split_columns = ("beyond need %", "unsolved %", "lost")  # where the tokens went (token_split)
+    for column in ("task", "budget", "accuracy %", "95% CI", "mean tok", "truncated %", "forced %", *split_columns, "run"):
         table.add_column(column, justify="left" if column in ("task", "run") else "right")
     for task in tasks:
         curve = sweep.curve(task)
+        splits = {s.budget: s for s in sweep_token_split(sweep, task) or []}
         for budget, m in curve:
+            split = splits.get(budget)
+            went = (
+                [percent(split.beyond_need / split.tokens), percent(split.on_unsolved / split.tokens), str(split.lost)]
+                if split and split.tokens
+                else ["-"] * 3
+            )
             table.add_row(
                 for_terminal(task),
                 str(budget),
@@ -112,10 +121,20 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
                 _num(m.mean_tokens),
                 percent(m.truncation_rate),
                 percent(m.forced_rate),
+                *went,
                 for_terminal(sweep.runs[budget].name),
             )
+        blank = [""] * len(split_columns)
         table.add_row(
-            for_terminal(task), "AUC", percent(sweep.auc(task)), "", "", "", "", f"over {curve[0][0]}–{curve[-1][0]} tokens"
+            for_terminal(task),
+            "AUC",
+            percent(sweep.auc(task)),
+            "",
+            "",
+            "",
+            "",
+            *blank,
+            f"over {curve[0][0]}–{curve[-1][0]} tokens",
         )
         s1 = sweep_budget_control(curve)
         table.add_row(
@@ -126,6 +145,7 @@ def sweep_table(sweep: Sweep, tasks: list[str], model: str) -> Table:
             "",
             "",
             "",
+            *blank,
             "thinking tokens not counted"
             if s1 is None
             else f"performance; control {100 * s1.control:.0f}%, scaling "
