@@ -79,12 +79,12 @@ def compare(
     import pandas as pd
 
     from effbench.analysis.compare import AESWeights, compare_runs
-    from effbench.report.compare_output import comparison_rows, thinking_rows, with_thinking
+    from effbench.report.compare_output import beside, comparison_rows, thinking_rows
     from effbench.store.runs import open_run
 
     opened = [open_run(r) for r in (baseline, *runs)]
     comparison = compare_runs(opened[0], opened[1:], AESWeights(alpha, beta, gamma))
-    return pd.DataFrame(with_thinking(comparison_rows(comparison), thinking_rows(opened)))
+    return pd.DataFrame(beside(comparison_rows(comparison), thinking_rows(opened)))
 
 
 def load_runs(root: str | Path = "runs") -> pandas.DataFrame:

@@ -182,6 +182,10 @@ class Grade:
     first_correct: float | None = None  # share of the text up to the end of the first correct answer it states
     first_correct_at: int | None = None  # those characters, of its reasoning and answer together
     first_correct_tokens: int | None = None  # the tokens up to there, where its token ids and a tokenizer were at hand
+    answer_first_at: int | None = None  # characters up to the end of the first statement of the final answer
+    answer_settled_at: int | None = None  # ... of the statement from which on the answer stated no longer changed
+    answer_first_tokens: int | None = None  # those two positions in tokens, where token ids and a tokenizer were at hand
+    answer_settled_tokens: int | None = None
     searched: bool = False  # its stated answers were searched, whatever its verdict (older runs searched correct ones only)
 
     @property

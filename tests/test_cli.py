@@ -52,6 +52,10 @@ def test_eval_writes_the_run_folder(tmp_path, script):
         "first_correct": round((len(GOOD) - 1) / len(GOOD), 6),
         "first_correct_at": len(GOOD) - 1,
         "first_correct_tokens": len(GOOD.split()),  # the scripted backend counts words
+        "answer_first_at": len(GOOD) - 1,  # stated once, at the end: where it first appears is where it settled
+        "answer_settled_at": len(GOOD) - 1,
+        "answer_first_tokens": len(GOOD.split()),
+        "answer_settled_tokens": len(GOOD.split()),
         "searched": True,
     }
     assert by_id["1"]["completions"][0]["grade"]["verdict"] == "unfinished"

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from effbench.grading.equivalence import GRADERS
@@ -212,6 +214,29 @@ def test_stated_answers_are_searched_whatever_the_verdict():
     assert all(g.searched for g in grades) and never.searched and never.first_correct_at is None
 
 
+def test_where_the_final_answer_first_appears_and_settles():
+    """The final answer's first statement, and the first from which on the answer stated no longer changes; an answer
+    stated nowhere on the way (a bare one) is stated at the end; past the statements searched, the settling is unknown."""
+    from effbench.grading.extract import MAX_CANDIDATES
+    from effbench.grading.scoring import Rules, answer_positions, score
+    from effbench.types import Completion
+
+    wavering = "<think>\\boxed{5}, no: \\boxed{4}. Hmm, the answer is $\\frac{10}{2}$. Check: 5.0.</think> \\boxed{5.0}"
+    settled = wavering.index("{2}$") + 4
+    bare = "<think>Maybe \\boxed{4}.</think>\n5"
+    changed = "<think>\\boxed{5}.</think> \\boxed{4}"
+    with GradingPool(workers=2, timeout=30) as pool:
+        waver, late, lost = (
+            score(pool, Completion(text, 1, "stop"), "5", Rules()).result(timeout=60) for text in (wavering, bare, changed)
+        )
+    assert waver.verdict == "correct" and waver.answer_first_at == wavering.index("{5}") + 3
+    assert waver.answer_settled_at == settled < len(wavering)  # `\\frac{10}{2}` and `5.0` state 5 again
+    assert late.answer_first_at == late.answer_settled_at == len(bare)
+    assert lost.verdict == "wrong" and lost.answer_first_at == lost.answer_settled_at == len(changed)
+    many = [(at, "4" if at % 2 else "5") for at in range(1, MAX_CANDIDATES + 1)]
+    assert answer_positions("5", many, 100) == (2, None) and answer_positions(None, many, 100) == (None, None)
+
+
 def test_a_position_is_located_in_the_tokens_that_write_it():
     from effbench.backends.codec import TokenizerCodec, WordCodec, with_token_position
     from effbench.types import Completion, Grade
@@ -235,6 +260,9 @@ def test_a_position_is_located_in_the_tokens_that_write_it():
     grade = Grade("correct", answer="84", first_correct_at=at)
     located = with_token_position(grade, Completion(text, len(ids), "stop", token_ids=ids), codec)
     assert located.first_correct_tokens == tokens
+    whole = Completion(text, len(ids), "stop", token_ids=ids)
+    both = with_token_position(replace(grade, answer_first_at=at, answer_settled_at=len(text)), whole, codec)
+    assert both.answer_first_tokens == tokens and both.answer_settled_tokens == len(ids)
     separate = Completion(text, len(ids), "stop", token_ids=ids, reasoning="Let me compute")  # ids do not write the whole
     assert with_token_position(grade, separate, codec).first_correct_tokens is None
     assert with_token_position(grade, Completion(text, len(ids), "stop"), codec).first_correct_tokens is None

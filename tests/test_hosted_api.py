@@ -67,6 +67,8 @@ def test_the_report_marks_reasoning_counted_from_usage(tmp_path):
     assert priced.returncode == 0, priced.stderr
     index = (tmp_path / "priced-site" / "index.html").read_text()
     assert "$ / problem" in index and f"{2 * (40 * 1.0 + 305 * 4.0) / 1e6 / 2:.4g}" in index  # one completion a problem
+    finished = json.loads((tmp_path / "hosted" / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]["accuracy_finished"]
+    assert "accuracy % finished" in index and f'class="col-finished" data-value="{finished}"' in index
 
 
 def test_what_changes_generation_is_the_run_s_identity_and_what_the_api_refuses_is_one_line(tmp_path):
@@ -161,3 +163,8 @@ def test_a_streamed_answer_times_its_first_token_and_its_first_answer_token(tmp_
         assert completion["grade"]["answer"] == "18" and completion["prompt_tokens"] == 9  # the answer put together
     latency = json.loads((tmp_path / f"s{split}" / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]["latency"]
     assert latency["timed"] == 6 and latency["first_answer_s"]["p50"] >= 0.6 > latency["first_token_s"]["p90"]
+    if split:  # compare shows the timings (as a table, and in its JSON and CSV)
+        run = str(tmp_path / f"s{split}")
+        table, data = (run_cli("compare", run, run, *f, env={"COLUMNS": "300"}) for f in ((), ("format=json",)))
+        assert "first answer token" in table.stdout and f"{latency['first_answer_s']['p50']:.3f}" in table.stdout
+        assert json.loads(data.stdout)["latency"][0]["first_answer_s_p50"] == latency["first_answer_s"]["p50"]

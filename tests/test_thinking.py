@@ -66,6 +66,20 @@ def test_thinking_metrics_by_hand():
     assert level_1.harmful_overthinking == 1 and level_1.underthinking == pytest.approx(0.75)
 
 
+def test_where_the_final_answers_settled_by_hand():
+    """Tokens up to each final answer's first statement, and after it settled, over the completions located in tokens."""
+    pairs = [(100, 30, 60), (200, 50, 50), (40, None, None)]  # (tokens, first, settled); the last one not located
+    completions = [
+        (Completion(text="", tokens=tokens, finish_reason="stop"), Grade("correct", answer="1", answer_first_tokens=first,
+                                                                         answer_settled_tokens=settled))
+        for tokens, first, settled in pairs
+    ]  # fmt: skip
+    t = task_metrics([item("a", *completions)], ()).thinking
+    assert t.answer_first_tokens.mean == 40 and t.after_settled_tokens.mean == 95  # [40, 150]
+    assert t.after_settled_share == pytest.approx(190 / 300)
+    assert thinking(table())[1].after_settled_share is None  # nothing located: absent, not 0
+
+
 def test_positions_fall_back_to_characters_by_name_where_one_was_not_located_in_tokens():
     metrics, t = thinking(table(first_token=None))
     assert t.positions == "characters" and t.first_correct_tokens is None and t.reflection_tokens is None

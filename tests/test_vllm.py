@@ -65,7 +65,13 @@ def test_offline_engine_run_is_complete_exact_and_reproducible(tiny_model, tmp_p
             for out in outs:
                 assert out["tokens"] == len(out["token_ids"]) > 0
                 assert out["finish_reason"] in {"stop", "length"}
+            assert outs[0]["prompt_tokens"] > 0 and outs[1]["prompt_tokens"] == 0  # the request's prompt, billed once
         assert stored == completions(tmp_path / "b", task)
+        for line in read_lines(tmp_path / "a" / f"{task}.samples.jsonl"):  # vLLM's own per-request timings
+            for timing in (c["timing"] for c in line["completions"]):
+                assert 0 < timing["first_token_s"] <= timing["wall_s"]
+                answer = timing["first_answer_s"]  # placed by token position where a reasoning ended: said as such
+                assert answer is None or (timing["first_token_s"] <= answer <= timing["wall_s"] and timing["estimated"])
     a, b = (without_latency(json.loads((tmp_path / n / "results.json").read_text())) for n in ("a", "b"))
     a.pop("run"), b.pop("run")
     assert a == b

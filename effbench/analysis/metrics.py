@@ -16,7 +16,7 @@ import numpy as np
 
 from effbench.analysis.stats import bootstrap_ci, pass_at_k
 from effbench.analysis.thinking import Thought, outcome_efficiency, position_unit, thinking_metrics, thoughts
-from effbench.grading.equivalence import as_number, normal_text
+from effbench.grading.equivalence import answer_key
 from effbench.store.records import GroupStats, LatencyMetrics, Percentiles, TaskMetrics, TokenStats
 from effbench.types import Scored, Timing
 
@@ -179,10 +179,7 @@ def _vote(grade) -> str | None:
     """The group an answer votes for: correct answers together; wrong ones by value or normalised text."""
     if grade.correct:
         return CORRECT_VOTE
-    if grade.answer is None:
-        return None
-    number = as_number(grade.answer)
-    return f"={number.value}" if number is not None else normal_text(grade.answer)
+    return None if grade.answer is None else answer_key(grade.answer)
 
 
 def _majority(votes: list[str | None]) -> float:

@@ -10,6 +10,11 @@ in tokens where its token ids and the tokenizer were at hand, else in characters
 - Underthinking ξ_UT (Wang et al., "Thoughts Are All Over the Place", arXiv 2501.18585, Eq. 1):
   (1/N) Σ (1 − T̂_i/T_i) over the N incorrect completions, T̂_i = T_i where no correct answer was stated.
 - Harmful overthinking: incorrect completions that stated the correct answer on their way.
+- Where the final answer settles (the answer-convergence view of Liu and Wang, "Answer Convergence as a Signal for
+  Early Stopping in Reasoning", 2025): over completions with an answer, the tokens up to the first statement of their
+  final answer, the tokens after it settled (after the first statement from which on every answer stated is the final
+  one), and those as a share of all their tokens: what an early exit at the settled answer would have saved. Answers
+  stated on the way are found by the same rules that grade; in tokens only.
 - Reflection markers (`wait`, `alternatively`, `hmm`, `let me double-check`, `等等`, `不对`, `再检查`, …):
   markers per completion, and tokens per marker (all tokens over all markers).
 - Accuracy on completed completions (not cut at max_tokens), beside the cap-hit rate.
@@ -81,6 +86,8 @@ class Thought(NamedTuple):
     searched: bool  # its stated answers were searched (runs stored before that searched correct ones only)
     first_correct_share: float | None  # of the text, up to the end of the first correct answer it states
     first_correct_tokens: int | None  # tokens up to there
+    answer_first_tokens: int | None  # tokens up to the first statement of the final answer
+    answer_settled_tokens: int | None  # tokens up to the statement from which on the answer stated no longer changed
     markers: Counter[str]
     difficulty: float | None
 
@@ -97,6 +104,8 @@ def thoughts(item: Scored, difficulty: str | None) -> list[Thought]:
             searched=grade.searched,
             first_correct_share=grade.first_correct,
             first_correct_tokens=grade.first_correct_tokens,
+            answer_first_tokens=grade.answer_first_tokens,
+            answer_settled_tokens=grade.answer_settled_tokens,
             markers=reflection_markers(c.text if c.reasoning is None else f"{c.reasoning}\n{c.text}"),
             difficulty=level,
         )
@@ -179,9 +188,22 @@ def thinking_metrics(items: Sequence[Thought], parameters: float | None = None, 
         completed=len(completed) if known_finish else None,
         completed_accuracy=sum(t.correct for t in completed) / len(completed) if known_finish and completed else None,
         **_difficulty(items) if counted else {},
+        **_settling(items),
         **_oaa(items),
         acu=acu(accuracy * 100, mean_tokens, parameters) if accuracy is not None and parameters and mean_tokens else None,
     )
+
+
+def _settling(items: Sequence[Thought]) -> dict[str, object]:
+    """Where the final answers first appeared and settled, over the completions located in tokens."""
+    first = [t.answer_first_tokens for t in items if t.answer_first_tokens is not None]
+    settled = [(t.answer_settled_tokens, t.tokens) for t in items if t.answer_settled_tokens is not None and t.tokens]
+    after = [max(0, tokens - at) for at, tokens in settled]
+    return {
+        "answer_first_tokens": TokenStats.of(first),
+        "after_settled_tokens": TokenStats.of(after),
+        "after_settled_share": sum(after) / sum(tokens for _, tokens in settled) if settled else None,
+    }
 
 
 def acu(accuracy_percent: float, mean_tokens: float, parameters_billions: float) -> float:

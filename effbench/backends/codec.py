@@ -168,8 +168,19 @@ def cut(completion: Completion, max_tokens: int, codec: Codec, reasoning: Reason
 
 
 def with_token_position(grade: Grade, completion: Completion, codec: Codec | None) -> Grade:
-    """The grade with its first correct answer located in tokens as well as characters, where a codec is at hand and
-    the completion's token ids write its whole text (not so with a server's separate reasoning)."""
-    if grade.first_correct_at is None or codec is None or completion.token_ids is None or completion.reasoning is not None:
+    """The grade with its located answers (the first correct one, the final one's first statement and where it settled)
+    in tokens as well as characters, where a codec is at hand and the completion's token ids write its whole text (not
+    so with a server's separate reasoning)."""
+    if codec is None or completion.token_ids is None or completion.reasoning is not None:
         return grade
-    return replace(grade, first_correct_tokens=codec.tokens_until(completion.token_ids, completion.text, grade.first_correct_at))
+    ids, text = completion.token_ids, completion.text
+
+    def tokens(chars: int | None) -> int | None:
+        return None if chars is None else codec.tokens_until(ids, text, chars)
+
+    return replace(
+        grade,
+        first_correct_tokens=tokens(grade.first_correct_at),
+        answer_first_tokens=tokens(grade.answer_first_at),
+        answer_settled_tokens=tokens(grade.answer_settled_at),
+    )

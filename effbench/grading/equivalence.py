@@ -95,6 +95,13 @@ def as_number(text: str) -> Number | None:
     return Number(-value if match["sign"] in ("-", "−") else value, percent, "." in match["number"])
 
 
+def answer_key(answer: str) -> str:
+    """What an answer states, for telling answers apart without a grader: its value where it is a number, else its
+    normalised text (`\\frac{1}{2}`, `0.5` and `$0.50$` give one key)."""
+    number = as_number(answer)
+    return f"={number.value}" if number is not None else normal_text(answer)
+
+
 def same_number(answer: str, gold: str) -> bool | None:
     """Whether two one-number answers are equal, exactly; None unless both are numbers.
 

@@ -7,7 +7,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, replace
 
 from effbench.grading.conventions import with_decimal_points, writes_decimal_commas
-from effbench.grading.extract import candidates, extract
+from effbench.grading.equivalence import answer_key
+from effbench.grading.extract import MAX_CANDIDATES, candidates, extract
 from effbench.grading.pool import GradeJob, GradingPool
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Grade
@@ -81,10 +82,34 @@ def _search(pool: GradingPool, grade: Grade, completion: Completion, gold: str, 
         graded.set_result(grade)
         return
     text = full_text(completion, rules)
+    stated = candidates(text)
     known: dict[str, str] = {}
     if grade.answer is not None and grade.verdict in ("correct", "wrong"):
         known[grade.answer] = grade.verdict
-    _locate_first_correct(pool, replace(grade, searched=True), candidates(text), len(text), gold, rules.grader, graded, known)
+    first, settled = answer_positions(grade.answer, stated, len(text))
+    located = replace(grade, searched=True, answer_first_at=first, answer_settled_at=settled)
+    _locate_first_correct(pool, located, stated, len(text), gold, rules.grader, graded, known)
+
+
+def answer_positions(answer: str | None, stated: list[tuple[int, str]], length: int) -> tuple[int | None, int | None]:
+    """Where the final answer first appears in the chain (`answer_first_at`) and where it settled (`answer_settled_at`):
+    the end of the first statement of it, and of the first statement from which on every answer stated is it; in
+    characters of the reasoning and answer together. Answers are told apart by value or normalised text. Where no
+    statement on the way gives the final answer (a bare or last-math answer), it is stated at the end. Where as many
+    answers were stated as are searched, later ones are unseen and the settling point is unknown."""
+    if answer is None:
+        return None, None
+    key = answer_key(answer)
+    matches = [(at, answer_key(said) == key) for at, said in stated]
+    if not matches or not matches[-1][1]:
+        matches.append((length, True))
+    first = next(at for at, same in matches if same)
+    settled = matches[-1][0]
+    for at, same in reversed(matches):
+        if not same:
+            break
+        settled = at
+    return first, None if len(stated) >= MAX_CANDIDATES else settled
 
 
 def _locate_first_correct(

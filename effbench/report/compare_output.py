@@ -174,10 +174,43 @@ def _usd(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def with_thinking(rows: list[dict[str, Any]], thinking: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Comparison rows with the compared run's thinking figures for the task beside them."""
-    figures = {(r["run"], r["task"]): r for r in thinking}
-    return [{**r, **figures.get((r["run"], r["task"]), {})} for r in rows]
+def beside(rows: list[dict[str, Any]], figures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Comparison rows with the compared run's figures for the task (its thinking, its timings) beside them."""
+    by_row = {(r["run"], r["task"]): r for r in figures}
+    return [{**r, **by_row.get((r["run"], r["task"]), {})} for r in rows]
+
+
+LATENCIES = (("wall", "wall_s"), ("first token", "first_token_s"), ("first answer token", "first_answer_s"))
+
+
+def latency_rows(runs: list[Run]) -> list[dict[str, Any]]:
+    """Each run's timings per task where it was timed: p50 / p90 / p99 seconds of the wall time, the first token and
+    the first answer token."""
+    rows = []
+    for run in runs:
+        for task, entry in run.tasks.items():
+            if (latency := entry.metrics.latency) is None:
+                continue
+            row: dict[str, Any] = {"run": run.name, "task": task, "timed": latency.timed, "timing_estimated": latency.estimated}
+            for _, key in LATENCIES:
+                figures = getattr(latency, key)
+                row |= {f"{key}_{p}": getattr(figures, p) if figures else None for p in ("p50", "p90", "p99")}
+            rows.append(row)
+    return rows
+
+
+def latency_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="time (seconds from each request: p50 / p90 / p99)", title_justify="left")
+    for column in ("run", "task", "timed", *(name for name, _ in LATENCIES)):
+        table.add_column(column, justify="left" if column in ("run", "task") else "right")
+    for r in rows:
+        spans = [" / ".join(_num(r[f"{key}_{p}"], 3) for p in ("p50", "p90", "p99")) for _, key in LATENCIES]
+        table.add_row(for_terminal(r["run"]), for_terminal(r["task"]), str(r["timed"]), *spans)
+    estimated = [f"{r['run']} / {r['task']}" for r in rows if r["timing_estimated"]]
+    if estimated:
+        where = ", ".join(estimated)
+        table.caption = for_terminal(f"first answer tokens of {where} placed by their token position, not seen arrive")
+    return table
 
 
 def thinking_rows(runs: list[Run]) -> list[dict[str, Any]]:
@@ -191,6 +224,8 @@ THINKING_COLUMNS = (
     ("ξ_O %", "outcome_efficiency", percent),
     ("first-correct tok", "first_correct_tokens", lambda v: _num(v, 0)),
     ("reflection tok", "reflection_tokens", lambda v: _num(v, 0)),
+    ("answer-first tok", "answer_first_tokens", lambda v: _num(v, 0)),
+    ("after-settled %", "after_settled_share", percent),
     ("ξ_UT %", "underthinking", percent),
     ("harmful overthinking", "harmful_overthinking", lambda v: "-" if v is None else str(v)),
     ("markers / completion", "reflection_markers", _num),
@@ -294,11 +329,12 @@ def run_outputs(runs: list[Run], keys: CompareKeys) -> Outputs:
     """The runs against the first: the comparison, the thinking figures, the scores, and the cost where priced."""
     pricing = Pricing.of(keys.prices, keys.price_model, keys.gpu_hour_usd)
     comparison = compare_runs(runs[0], runs[1:], keys.weights)
-    thinking, scores = thinking_rows(runs), score_rows(runs)
+    thinking, scores, latency = thinking_rows(runs), score_rows(runs), latency_rows(runs)
     costs = run_costs(runs, pricing) if pricing else {}
     costed = {run: {task: cost.model_dump() for task, cost in tasks.items()} for run, tasks in costs.items()}
-    result = {**comparison.to_json(), "thinking": thinking, "scores": scores, **({"costs": costed} if costs else {})}
-    csv_rows = with_costs(with_scores(with_thinking(comparison_rows(comparison), thinking), scores), costs)
+    result: dict[str, Any] = {**comparison.to_json(), "thinking": thinking, "scores": scores}
+    result |= ({"latency": latency} if latency else {}) | ({"costs": costed} if costs else {})
+    csv_rows = with_costs(with_scores(beside(beside(comparison_rows(comparison), thinking), latency), scores), costs)
     method = f" ({comparison.baseline_method})" if comparison.baseline_method else ""
     tables = [comparison_table(csv_rows, comparison.baseline + method), thinking_table(thinking), scores_table(scores, costs)]
-    return result, tables + ([cost_table(costs)] if costs else []), csv_rows
+    return result, tables + ([latency_table(latency)] if latency else []) + ([cost_table(costs)] if costs else []), csv_rows

@@ -39,6 +39,8 @@ class Point:
     mean_tokens: float | None  # None for a paper that gives no token counts: in the tables, not on the plot
     accuracy_ci: tuple[float, float] | None = None
     truncation_rate: float | None = None
+    accuracy_finished: float | None = None  # over the completions not cut off by max_tokens (measured entries)
+    truncated_no_answer_rate: float | None = None  # the share cut off with no answer
     n: int | None = None
     samples: int | None = None
     aes_published: float | None = None
@@ -185,6 +187,8 @@ def _point(entry: Entry, task: str, run: Run | None, pages: dict[Path, tuple[Run
             mean_tokens=metrics.tokens.mean,
             accuracy_ci=metrics.accuracy_ci95,
             truncation_rate=metrics.truncation_rate,
+            accuracy_finished=metrics.accuracy_finished,
+            truncated_no_answer_rate=metrics.truncated_no_answer_rate,
             n=result.sampling.n,
             samples=metrics.samples,
             run=pages[run.folder.resolve()][1],
@@ -299,6 +303,8 @@ def _overall(board: Leaderboard, tasks: dict[str, list[Point]]) -> list[Point]:
                 accuracy=float(np.mean([p.accuracy for p in mine])),
                 mean_tokens=mean_or_none([p.mean_tokens for p in mine]),
                 truncation_rate=mean_or_none([p.truncation_rate for p in mine]),
+                accuracy_finished=mean_or_none([p.accuracy_finished for p in mine]),
+                truncated_no_answer_rate=mean_or_none([p.truncated_no_answer_rate for p in mine]),
                 n=first.n,
                 run=first.run,
                 aes=mean_or_none([p.aes for p in mine]),

@@ -26,7 +26,6 @@ from effbench.report.paired import write_pair_page
 from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
 from effbench.store.runs import Run, TaskSamples
-from effbench.types import Grade
 
 SAMPLES_PER_TASK = 15
 REASONING_SHOWN = 1600  # characters of a long reasoning shown on a run page: its first and its last 800
@@ -119,6 +118,7 @@ def _write_index(data: ReportData, out: Path, figures: dict[str, list[str]]) -> 
         show_auc=any(p.curve and p.over is None for points in data.tasks.values() for p in points),
         show_acu=any(p.acu is not None or p.acu_published is not None for points in data.tasks.values() for p in points),
         show_cost=any(p.cost_per_problem is not None for points in data.tasks.values() for p in points),
+        show_finished=any(p.accuracy_finished is not None for points in data.tasks.values() for p in points),
         figures=figures,
         series=data.series,
         series_file={entry: _file_part(entry) for entry in data.series},
@@ -138,12 +138,13 @@ def shown(reasoning: str | None) -> str | None:
     return f"{reasoning[:half]}\n\n{gap}\n\n{reasoning[-half:]}"
 
 
-def _where(grade: Grade) -> str | None:
-    """Where the completion first stated the correct answer, as a run page says it; None where it never did."""
-    if grade.first_correct_tokens is not None:
-        return f"{grade.first_correct_tokens:,} tokens"
-    if grade.first_correct_at is not None:
-        return f"{grade.first_correct_at:,} characters"
+def _where(tokens: int | None, characters: int | None) -> str | None:
+    """A position in a completion as a run page says it (where it first stated the correct answer, where its answer
+    settled): in tokens where it was located in tokens; None where it was not located."""
+    if tokens is not None:
+        return f"{tokens:,} tokens"
+    if characters is not None:
+        return f"{characters:,} characters"
     return None
 
 
@@ -217,7 +218,8 @@ def _samples(run: Run, limit: int) -> tuple[dict[str, Any], dict[str, list[int]]
                         "verdict": grade.verdict,
                         "rule": grade.rule,
                         "tokens": completion.tokens,
-                        "first_correct": _where(grade),
+                        "first_correct": _where(grade.first_correct_tokens, grade.first_correct_at),
+                        "settled": _where(grade.answer_settled_tokens, grade.answer_settled_at),
                         "truncated": completion.finish_reason == "length",
                         "forced": completion.forced,
                         "status": " ".join(status),

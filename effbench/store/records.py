@@ -92,6 +92,9 @@ class ThinkingMetrics(Record):
     thinking_tokens: TokenStats | None = None  # reasoning tokens; all of a completion's where its reasoning never ended
     first_correct_tokens: TokenStats | None = None
     reflection_tokens: TokenStats | None = None
+    answer_first_tokens: TokenStats | None = None  # up to the first statement of the final answer
+    after_settled_tokens: TokenStats | None = None  # after the answer stated last stopped changing
+    after_settled_share: float | None = None  # of the tokens of those completions
     underthinking: float | None = None
     incorrect_searched: int = 0
     harmful_overthinking: int | None = None
@@ -163,6 +166,9 @@ class TaskMetrics(Record):
             "outcome_efficiency": self.outcome_efficiency,
             "first_correct_tokens": t.first_correct_tokens.mean if t.first_correct_tokens else None,
             "reflection_tokens": t.reflection_tokens.mean if t.reflection_tokens else None,
+            "answer_first_tokens": t.answer_first_tokens.mean if t.answer_first_tokens else None,
+            "after_settled_tokens": t.after_settled_tokens.mean if t.after_settled_tokens else None,
+            "after_settled_share": t.after_settled_share,
             "underthinking": t.underthinking,
             "harmful_overthinking": t.harmful_overthinking,
             "reflection_markers": t.reflection_markers,
