@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from effbench.tasks.spec import load_task
+from effbench.tasks.spec import load_task, task_names
 from effbench.tinymodel import build_tiny_model
 from tests.conftest import assert_one_line_error, read_lines, run_cli, write_script
 
 LIMIT = 8
+EXPORT_LIMIT = 2
 OFFLINE = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -115,6 +116,18 @@ def test_lm_eval_log_imports_as_a_run_with_effbench_verdicts_and_token_counts(lo
     assert verdicts == {i: line["completions"][0]["grade"]["verdict"] for i, line in samples.items()}
     info = json.loads((run / "run.json").read_text())
     assert info["import"]["special_tokens"].startswith("stripped") and info["import"]["problems"] == []
+    # lm-eval's own verdicts, per document and in all, beside effbench's: where they part is listed
+    own = json.loads(next(local_gsm8k_run.rglob("results_*.json")).read_text())["results"]["gsm8k_local"]
+    assert info["import"]["lm_eval_scores"]["gsm8k_local"]["exact_match,strict-match"] == own["exact_match,strict-match"]
+    assert f"lm-eval's own exact_match,strict-match {100 * own['exact_match,strict-match']:.1f}%" in result.stdout
+    parted = {
+        (str(doc_id), f"exact_match,{line['filter']}")
+        for doc_id, line in ((int(line["doc_id"]), line) for line in read_lines(next(local_gsm8k_run.rglob("samples_*.jsonl"))))
+        if (line["exact_match"] == 1.0) != (samples[str(doc_id)]["completions"][0]["grade"]["verdict"] == "correct")
+    }
+    listed = info["import"]["verdict_disagreements"]
+    assert len(listed) == len(parted) and all(f"lm-eval's {key} is" in " ".join(listed) for _, key in parted)
+    assert all(" ".join(f"disagrees: {line}".split()) in " ".join(result.stderr.split()) for line in listed)
     assert info["identity"]["tasks"]["gsm8k"]["sampling"]["max_tokens"] == 24
     # an ordinary run: compare, gate and report take it
     base = run_cli(
@@ -181,35 +194,44 @@ def test_malformed_and_unmatched_lines_are_reported_by_line_number(local_gsm8k_r
     assert verdicts["0"] == "correct" and list(verdicts.values()).count("correct") == 1
 
 
-def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_path, data_dir):
-    exported = run_cli("export", "lm-eval", str(tmp_path / "tasks"), "tasks=gsm8k,math500", "max_tokens=24")
+def test_every_task_exports_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_path, data_dir):
+    """Every effbench task, exported at once and run by lm-eval's own CLI with effbench's grading hook; a system
+    message goes in as lm-eval's description, which its chat template makes the system turn."""
+    exported = run_cli("export", "lm-eval", str(tmp_path / "tasks"), "max_tokens=16")
     assert exported.returncode == 0, exported.stderr
+    assert "skipped" not in exported.stderr and "system messages as lm-eval's description: gaokao2024_I" in exported.stdout
+    names = sorted(path.stem for path in (tmp_path / "tasks").glob("effbench_*.yaml"))
+    assert names == sorted(f"effbench_{task}" for task in task_names())
+    assert "is the task's `description`" in (tmp_path / "tasks" / "README.md").read_text()
     out = run_lm_eval(
         "--model_args",
         f"pretrained={tiny},dtype=float32",
         "--include_path",
         str(tmp_path / "tasks"),
         "--tasks",
-        "effbench_gsm8k,effbench_math500",
+        ",".join(names),
         "--limit",
-        str(LIMIT),
+        str(EXPORT_LIMIT),
         "--apply_chat_template",
         cwd=tmp_path,
     )
+    scores = json.loads(next(out.rglob("results_*.json")).read_text())["results"]
+    assert {name for name in scores} == set(names) and all("effbench_accuracy,none" in scores[name] for name in names)
     result = run_cli("import", "lm-eval", str(out), f"out={tmp_path}", "name=back")
     assert result.returncode == 0, result.stderr
+    assert "disagrees" not in result.stderr  # lm-eval's verdicts are effbench's own grader's
     info = json.loads((tmp_path / "back" / "run.json").read_text())
-    assert info["import"]["tasks"] == {"effbench_gsm8k": "gsm8k", "effbench_math500": "math500"}
+    assert info["import"]["tasks"] == {f"effbench_{task}": task for task in task_names()}
     from transformers import AutoTokenizer
 
     from effbench.tasks.data import load_dataset
     from effbench.tasks.prompts import render
 
     tokenizer = AutoTokenizer.from_pretrained(tiny)
-    for task in ("gsm8k", "math500"):
+    for task in task_names():
         spec = load_task(task)
         assert info["identity"]["tasks"][task]["template_sha256"] == spec.template_hash()  # effbench's prompt, so it compares
-        samples = {s.id: s for s in load_dataset(spec, root=data_dir, limit=LIMIT).samples}
+        samples = {s.id: s for s in load_dataset(spec, root=data_dir, limit=EXPORT_LIMIT).samples}
         logged = {line["doc"]["id"]: line for line in read_lines(next(out.rglob(f"samples_effbench_{task}_*.jsonl")))}
         back = imported(tmp_path / "back", task)
         assert set(back) == set(samples)
@@ -229,9 +251,9 @@ def test_exported_task_runs_inside_lm_eval_and_imports_back_unchanged(tiny, tmp_
         "backend=scripted",
         f"script={script}",
         f"out={tmp_path}",
-        f"limit={LIMIT}",
+        f"limit={EXPORT_LIMIT}",
         "name=native",
-        "max_tokens=24",
+        "max_tokens=16",
     )
     assert base.returncode == 0, base.stderr
     gate = run_cli("gate", str(tmp_path / "native"), str(tmp_path / "back"), "max_accuracy_drop=100", "max_token_increase=100")

@@ -22,6 +22,10 @@ EXPECTED = {
     "gaokao_math_qa": 351,
     "o1pruner_math": 458,
     "o1pruner_gaokao": 385,
+    "olympiadbench": 675,
+    "minerva_math": 272,
+    "aime26": 30,
+    "hmmt_feb25": 30,
 }
 
 

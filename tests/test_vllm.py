@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from effbench.tasks.spec import load_task
 from effbench.tinymodel import build_tiny_model
 from tests.conftest import as_generated, read_lines, run_cli, without_latency
 
@@ -88,10 +89,14 @@ NEW_TASKS = (
     "gaokao_math_qa",
     "o1pruner_math",
     "o1pruner_gaokao",
+    "olympiadbench",
+    "minerva_math",
+    "aime26",
+    "hmmt_feb25",
 )
 
 
-def test_chinese_gaokao_and_o1_pruner_tasks_run_end_to_end(tiny_model, tmp_path):
+def test_chinese_gaokao_o1_pruner_olympiad_minerva_aime26_and_hmmt_tasks_run_end_to_end(tiny_model, tmp_path):
     result = run_cli(
         "eval",
         f"model={tiny_model}",
@@ -109,6 +114,8 @@ def test_chinese_gaokao_and_o1_pruner_tasks_run_end_to_end(tiny_model, tmp_path)
         lines = read_lines(tmp_path / "new" / f"{task}.samples.jsonl")
         assert len(lines) == 3 and all(c["tokens"] == len(c["token_ids"]) > 0 for line in lines for c in line["completions"])
         assert results["tasks"][task]["metrics"]["samples"] == 3
+    run = json.loads((tmp_path / "new" / "run.json").read_text())
+    assert run["tasks"]["olympiadbench"]["dataset"]["sha256"] == load_task("olympiadbench").source.sha256
     prompt = read_lines(tmp_path / "new" / "gaokao_math_qa.samples.jsonl")[0]["prompt"]
     assert prompt[0]["role"] == "system" and "\n选项: (A)" in prompt[1]["content"]  # Qwen2.5-Math's prompt and layout
 

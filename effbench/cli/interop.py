@@ -86,7 +86,11 @@ def _import_lmeval(path: Path, words: tuple[str, ...]):
         workers=keys.workers,
         grade_timeout=keys.grade_timeout,
     )
-    return outcome.folder, outcome.results, outcome.problems, [], outcome.mapping
+    for task, scores in outcome.scores.items():
+        said = ", ".join(f"{key} {100 * value:.1f}%" for key, value in scores.items()) or "no score"
+        ours = outcome.results.tasks[outcome.mapping[task]].metrics.accuracy
+        stdout.print(printable(f"{task}: lm-eval's own {said}; effbench's grading {100 * (ours or 0):.1f}%"), markup=False)
+    return outcome.folder, outcome.results, outcome.problems, outcome.disagreements, outcome.mapping
 
 
 def export_sections() -> list[tuple[str, Any]]:
@@ -112,7 +116,7 @@ def export_command(kind: str, out: Path, words: tuple[str, ...]) -> None:
     if kind != "lm-eval":
         raise ConfigError(f"cannot export to {kind!r}: effbench exports lm-eval tasks (effbench export lm-eval OUTDIR)")
     keys = parse_keys(ExportKeys, words, what="export")
-    written = export_lmeval(
+    exported = export_lmeval(
         out,
         tasks=list(keys.tasks) if keys.tasks else None,
         prompt=keys.prompt,
@@ -120,9 +124,13 @@ def export_command(kind: str, out: Path, words: tuple[str, ...]) -> None:
         max_tokens=keys.max_tokens,
         data_dir=keys.data_dir,
     )
-    for path in written:
+    for path in exported.written:
         stdout.print(printable(f"wrote {path}"), markup=False)
-    names = ",".join(p.stem for p in written)
+    for task, reason in exported.skipped.items():
+        stderr.print(printable(f"skipped {task}: {reason}"), markup=False, soft_wrap=True)
+    if exported.described:
+        stdout.print(printable(f"system messages as lm-eval's description: {', '.join(exported.described)}"), markup=False)
+    names = ",".join(p.stem for p in exported.written)
     stdout.print(
         printable(f"run: lm_eval --include_path {out} --tasks {names} --model ... --log_samples --output_path OUT"), markup=False
     )

@@ -215,11 +215,19 @@ BINOMIAL = re.compile(r"\bC_\{?(\w+)\}?\^\{?(\w+)\}?")  # `C_{n}^{k}`, the Chine
 DESCENDING = re.compile(r"\s*(>|\\geq?(?![a-z]))\s*")
 
 
+ONE_CHARACTER_SCRIPT = re.compile(r"([_^])\s*([A-Za-z0-9])")  # `x_1y`, `e^2x`: the script is the one character
+DIGIT_FRACTION = re.compile(r"\\[dt]?frac\s*(\d)\s*(\d)")
+SPACES = re.compile(r"(\\[A-Za-z]+|,)\s+|\s+")  # dropped but after a command or a comma: math-verify takes ` t` for a unit
+
+
 def for_math_verify(text: str) -> str:
     """The answer in the LaTeX that math-verify parses best: fonts unwrapped, `\\lt` as `<`, `a > b > c`
     as `c < b < a` (chains only: math-verify
-    compares single relations itself), `{x | x < 3}` as `x < 3`, `ln2` as `\\ln 2`, `;`-separated blanks as a list."""
+    compares single relations itself), `{x | x < 3}` as `x < 3`, `ln2` as `\\ln 2`, `;`-separated blanks as a list,
+    LaTeX's one-character arguments braced as it reads them (`C_1e` is `C_{1}e`, `\\frac14` is `\\frac{1}{4}`), and
+    spaces dropped where LaTeX ignores them (math-verify reads a trailing ` t` in `x + t` as a unit and drops it)."""
     text = MATH_FONTS.sub(r"\1", PERCENT.sub("", _strip_math(text)))
+    text = ONE_CHARACTER_SCRIPT.sub(r"\1{\2}", DIGIT_FRACTION.sub(r"\\frac{\1}{\2}", text))
     for spelling, relation in RELATION_SPELLINGS.items():
         text = text.replace(spelling, relation)
     text = LIST_WORDS.sub(", ", relations_as_union(BARE_FUNCTIONS.sub(r"\\\1 ", text).replace(";", ", ")))
@@ -229,7 +237,7 @@ def for_math_verify(text: str) -> str:
     if len(DESCENDING.findall(text)) > 1 and not re.search(r"<|\\le(?![a-z])", text):
         parts = DESCENDING.split(text)  # operands and operators, alternating
         text = " ".join("<" if p == ">" else "\\le" if p.startswith("\\ge") else p for p in reversed(parts))
-    return text
+    return SPACES.sub(lambda m: f"{m[1]} " if m[1] else "", text)
 
 
 OR = re.compile(r"\s*(?:\\text\{\s*or\s*\}|\\(?:lor|vee|cup)(?![a-z])|\bor\b)\s*")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from effbench.errors import GradingError
 from effbench.grading.equivalence import GRADERS
+from effbench.grading.gold import NO_CONVENTIONS, Conventions, grade_by
 
 STARTUP_TIMEOUT = 120
 Outcome = tuple[str, str | None]  # (verdict: correct / wrong / timeout / error, detail)
@@ -27,10 +28,11 @@ class GradeJob:
     answer: str
     gold: str
     timeout: float | None = None  # seconds for this job (default: the pool's)
+    conventions: Conventions = NO_CONVENTIONS  # the problem's own (its task's `grading:` settings)
 
 
 def run_job(job: GradeJob) -> bool:
-    return GRADERS[job.grader](job.answer, job.gold)
+    return grade_by(GRADERS[job.grader], job.answer, job.gold, job.conventions)
 
 
 def _worker_main(conn, job_fn: Callable[[GradeJob], bool]) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from typing import Any
 
 from effbench.grading.conventions import with_decimal_points, writes_decimal_commas
 from effbench.grading.equivalence import answer_key
 from effbench.grading.extract import MAX_CANDIDATES, candidates, extract
+from effbench.grading.gold import NO_CONVENTIONS, Conventions, Grading
 from effbench.grading.pool import GradeJob, GradingPool
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Grade
@@ -18,11 +21,16 @@ LOCATE_BUDGET = 2.0  # grade timeouts that all the answers one completion states
 
 @dataclass(frozen=True)
 class Rules:
-    """How a task's completions are graded: its extractor and grader by name, and the reasoning format."""
+    """How a task's completions are graded: its extractor and grader by name, the reasoning format, and the
+    conventions of its gold answers (`grading:`)."""
 
     extractor: str = "math"
     grader: str = "math"
     reasoning: ReasoningFormat = THINK
+    grading: Grading | None = None
+
+    def conventions(self, metadata: Mapping[str, Any] | None) -> Conventions:
+        return self.grading.conventions(metadata or {}) if self.grading else NO_CONVENTIONS
 
 
 def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, str | None]:
@@ -42,8 +50,11 @@ def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, s
     return answer, rule, None
 
 
-def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) -> Future:
-    """A Future of the completion's Grade; decided at once when there is nothing to send to a worker.
+def score(
+    pool: GradingPool, completion: Completion, gold: str, rules: Rules, metadata: Mapping[str, Any] | None = None
+) -> Future:
+    """A Future of the completion's Grade; decided at once when there is nothing to send to a worker. `metadata`, the
+    problem's, holds the conventions of its gold where its task's `grading:` names them.
 
     Whatever the verdict, the answers the completion stated on its way (reasoning included) are graded
     too, in order, and the end of the first correct one is recorded (`first_correct`, `first_correct_at`):
@@ -51,9 +62,10 @@ def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) ->
     when it is not. A grader timeout or error is not searched.
     """
     graded: Future = Future()
+    against = Against(rules.grader, gold, rules.conventions(metadata))
     found = answer_of(completion, rules)
     if isinstance(found, Grade):
-        _search(pool, found, completion, gold, rules, graded)
+        _search(pool, found, completion, against, rules, graded)
         return graded
     answer, rule, note = found
 
@@ -63,10 +75,22 @@ def score(pool: GradingPool, completion: Completion, gold: str, rules: Rules) ->
         except Exception as exc:
             graded.set_exception(exc)
             return
-        _search(pool, Grade(verdict, answer=answer, rule=rule, detail=detail or note), completion, gold, rules, graded)
+        _search(pool, Grade(verdict, answer=answer, rule=rule, detail=detail or note), completion, against, rules, graded)
 
-    pool.submit(GradeJob(rules.grader, answer, gold)).add_done_callback(finish)
+    pool.submit(against.job(answer)).add_done_callback(finish)
     return graded
+
+
+@dataclass(frozen=True)
+class Against:
+    """What an answer is graded against: the gold, by the task's grader and the problem's conventions."""
+
+    grader: str
+    gold: str
+    conventions: Conventions
+
+    def job(self, answer: str, timeout: float | None = None) -> GradeJob:
+        return GradeJob(self.grader, answer, self.gold, timeout, self.conventions)
 
 
 def full_text(completion: Completion, rules: Rules) -> str:
@@ -77,7 +101,7 @@ def full_text(completion: Completion, rules: Rules) -> str:
     return f"{completion.reasoning}{joint}{completion.text}"
 
 
-def _search(pool: GradingPool, grade: Grade, completion: Completion, gold: str, rules: Rules, graded: Future) -> None:
+def _search(pool: GradingPool, grade: Grade, completion: Completion, against: Against, rules: Rules, graded: Future) -> None:
     if grade.verdict in ("timeout", "error"):
         graded.set_result(grade)
         return
@@ -88,7 +112,7 @@ def _search(pool: GradingPool, grade: Grade, completion: Completion, gold: str, 
         known[grade.answer] = grade.verdict
     first, settled = answer_positions(grade.answer, stated, len(text))
     located = replace(grade, searched=True, answer_first_at=first, answer_settled_at=settled)
-    _locate_first_correct(pool, located, stated, len(text), gold, rules.grader, graded, known)
+    _locate_first_correct(pool, located, stated, len(text), against, graded, known)
 
 
 def answer_positions(answer: str | None, stated: list[tuple[int, str]], length: int) -> tuple[int | None, int | None]:
@@ -117,8 +141,7 @@ def _locate_first_correct(
     grade: Grade,
     stated: list[tuple[int, str]],
     length: int,
-    gold: str,
-    grader: str,
+    against: Against,
     graded: Future,
     known: dict[str, str],
 ) -> None:
@@ -148,6 +171,6 @@ def _locate_first_correct(
             known[answer] = future.result()[0] if future.exception() is None else "error"
             grade_from(index)
 
-        pool.submit(GradeJob(grader, answer, gold, timeout=min(pool.timeout, remaining))).add_done_callback(done)
+        pool.submit(against.job(answer, timeout=min(pool.timeout, remaining))).add_done_callback(done)
 
     grade_from(0)

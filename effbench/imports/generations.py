@@ -18,9 +18,9 @@ from typing import Any
 from effbench.backends.codec import Codec, load_codec
 from effbench.errors import ConfigError
 from effbench.grading.extract import extract
-from effbench.grading.pool import GradeJob, GradingPool
+from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import reasoning_format
-from effbench.grading.scoring import Rules
+from effbench.grading.scoring import Against, Rules
 from effbench.imports.generation import BadRecord, FieldMap, Generation, read_generation
 from effbench.imports.matching import QuestionIndex, question_key
 from effbench.imports.reading import Record
@@ -194,14 +194,15 @@ def _gold_disagreements(matched: dict[str, Matched], pool: GradingPool) -> list[
     """The file's golds that are not equivalent to effbench's (effbench's is used)."""
     pending = []
     for found in matched.values():
-        grader = found.spec.rules().grader
+        rules = found.spec.rules()
         for sample, g in found.items:
             if g.gold is None:
                 continue
             given = gold_as_task_reads_it(found.spec, g.gold)
             if "\\boxed" in given:
                 given = extract(given, "last_boxed")[0] or given
-            pending.append((found.spec.name, sample, g, pool.submit(GradeJob(grader, given, sample.gold))))
+            against = Against(rules.grader, sample.gold, rules.conventions(sample.metadata))
+            pending.append((found.spec.name, sample, g, pool.submit(against.job(given))))
     return [
         f"{g.where}: the file's gold {(g.gold or '')[:80]!r} is not {name}'s gold {sample.gold!r} for sample {sample.id}; "
         f"effbench's is used"

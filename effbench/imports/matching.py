@@ -41,12 +41,13 @@ class QuestionIndex:
             self.by_id[spec.name] = {s.id: s for s in dataset.samples}
             self.normal[spec.name] = [(normal_question(s.question), s) for s in dataset.samples if len(s.question) >= MIN_WRAPPED]
 
-    def best_task(self, keys: list[set[str]]) -> str | None:
-        """The task that holds the most records; on a tie, the smallest (MATH-500 before all of MATH)."""
+    def best_task(self, keys: list[set[str]], prefer: str | None = None) -> str | None:
+        """The task that holds the most records; on a tie, `prefer` (the task the records say they are), else the
+        smallest (MATH-500 before all of MATH)."""
         counts = Counter(name for doc in keys for name in self.tasks if self.find(name, doc) is not None)
         if not counts:
             return None
-        return max(counts, key=lambda name: (counts[name], -len(self.tasks[name][1].samples)))
+        return max(counts, key=lambda name: (counts[name], name == prefer, -len(self.tasks[name][1].samples)))
 
     def find(self, name: str, keys: set[str]) -> Sample | None:
         by_key = self.tasks[name][2]

@@ -118,7 +118,9 @@ def _write_task(store: RunStore, task: ImportedTask, pool: GradingPool) -> tuple
     order = {s.id: i for i, s in enumerate(task.dataset.samples)}
     items = sorted(task.items, key=lambda item: order[item.sample.id])
     rules = task.rules or task.spec.rules()
-    pending = [(item, [score(pool, c, item.sample.gold, rules) for c in item.completions]) for item in items]
+    pending = [
+        (item, [score(pool, c, item.sample.gold, rules, item.sample.metadata) for c in item.completions]) for item in items
+    ]
     grades = {}
     with store.appender(task.spec.name) as out:
         for item, futures in pending:

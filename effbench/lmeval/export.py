@@ -3,17 +3,21 @@
 Per task, OUTDIR gets effbench_<task>.yaml and effbench_<task>.jsonl, the samples effbench evaluates
 (id, question, gold and the breakdown fields, after its field mapping and exclusions), so lm-eval
 reads the same problems without a network. The prompt is effbench's template (`prompt=chat`: the
-user message, for `lm_eval --apply_chat_template`; `prompt=plain`: the plain-text prompt), the
-generation parameters are the task's, and OUTDIR/effbench_lmeval.py grades each completion with
-effbench's extractor and grader (so effbench must be installed where lm_eval runs). The YAML's
-metadata names the effbench task, prompt and template hash, so that `effbench import lm-eval`
-maps the logs back onto the task and compares them with effbench's own runs.
+user message, for `lm_eval --apply_chat_template`, with a system message as the task's
+`description`, which lm-eval makes the system turn under a chat template; `prompt=plain`: the
+plain-text prompt), the generation parameters are the task's, and OUTDIR/effbench_lmeval.py grades
+each completion with effbench's extractor, grader and the task's gold conventions (so effbench must
+be installed where lm_eval runs). The YAML's metadata names the effbench task, prompt and template
+hash, so that `effbench import lm-eval` maps the logs back onto the task and compares them with
+effbench's own runs. A task that cannot be exported is skipped, with its reason; the rest are written,
+and OUTDIR/README.md says what was written, how, and what was skipped.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,8 +25,9 @@ import yaml
 from pydantic import Field, field_validator
 
 from effbench.config import comma_separated
-from effbench.errors import ConfigError
+from effbench.errors import ConfigError, EffbenchError
 from effbench.grading.equivalence import GRADERS
+from effbench.grading.gold import grade_by
 from effbench.grading.scoring import answer_of
 from effbench.schema import Strict
 from effbench.tasks.data import load_dataset
@@ -53,6 +58,16 @@ def lmeval_task_name(task: str) -> str:
     return "effbench_" + _identifier(task)
 
 
+@dataclass
+class Exported:
+    """What `export_lmeval` wrote: the task YAMLs, the tasks whose system message became lm-eval's `description`,
+    and the tasks skipped with the reason."""
+
+    written: list[Path] = field(default_factory=list)
+    described: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
 def export_lmeval(
     out: Path,
     *,
@@ -61,45 +76,55 @@ def export_lmeval(
     n: int = 1,
     max_tokens: int | None = None,
     data_dir: Path | None = None,
-) -> list[Path]:
-    """Write the tasks' YAMLs, their samples and the grading hooks into `out`; the YAML paths."""
+) -> Exported:
+    """Write the tasks' YAMLs, their samples and the grading hooks into `out`; a task that cannot be exported (its
+    data not at hand, a chat prompt lm-eval cannot carry) is skipped with its reason."""
     if prompt not in ("chat", "plain"):
         raise ConfigError(f"prompt={prompt} is not one of chat, plain")
     specs = [load_task(name) for name in (tasks or task_names())]
     out.mkdir(parents=True, exist_ok=True)
-    written = []
+    exported = Exported()
     for spec in specs:
-        dataset = load_dataset(spec, root=data_dir)
+        try:
+            text, description = _prompt_template(spec, prompt)
+            dataset = load_dataset(spec, root=data_dir)
+        except EffbenchError as exc:
+            exported.skipped[spec.name] = str(exc)
+            continue
         samples_file = out / f"{lmeval_task_name(spec.name)}.jsonl"
-        samples_file.write_text(
-            "".join(
-                json.dumps(
-                    {**{k: str(v) for k, v in s.metadata.items()}, "id": s.id, "question": s.question, "gold": s.gold},
-                    ensure_ascii=False,
-                )
-                + "\n"
-                for s in dataset.samples
-            ),
-            encoding="utf-8",
-        )
+        samples_file.write_text("".join(_document(s) + "\n" for s in dataset.samples), encoding="utf-8")
         task_file = out / f"{lmeval_task_name(spec.name)}.yaml"
-        task_file.write_text(
-            _header(spec, dataset.fingerprint) + _yaml(_task_config(spec, samples_file, prompt, n, max_tokens)), encoding="utf-8"
-        )
-        written.append(task_file)
-    (out / f"{HOOKS}.py").write_text(_hooks(specs), encoding="utf-8")
-    return written
+        config = _task_config(spec, samples_file, (text, description), prompt, n, max_tokens)
+        task_file.write_text(_header(spec, dataset.fingerprint) + _yaml(config), encoding="utf-8")
+        exported.written.append(task_file)
+        if description is not None:
+            exported.described.append(spec.name)
+    if not exported.written:
+        raise ConfigError(f"nothing exported: {'; '.join(exported.skipped.values())}")
+    (out / f"{HOOKS}.py").write_text(_hooks([s for s in specs if s.name not in exported.skipped]), encoding="utf-8")
+    (out / "README.md").write_text(_readme(exported, prompt), encoding="utf-8")
+    return exported
 
 
-def _task_config(spec: TaskSpec, samples_file: Path, prompt: str, n: int, max_tokens: int | None) -> dict[str, Any]:
+def _document(sample) -> str:
+    """One sample as lm-eval reads it: its metadata fields (the breakdown, the gold's conventions) beside id, question
+    and gold."""
+    return json.dumps({**sample.metadata, "id": sample.id, "question": sample.question, "gold": sample.gold}, ensure_ascii=False)
+
+
+def _task_config(
+    spec: TaskSpec, samples_file: Path, template: tuple[str, str | None], prompt: str, n: int, max_tokens: int | None
+) -> dict[str, Any]:
     g = spec.generation
+    text, description = template
     return {
         "task": lmeval_task_name(spec.name),
         "dataset_path": "json",
         "dataset_kwargs": {"data_files": {"test": str(samples_file.resolve())}},
         "test_split": "test",
         "output_type": "generate_until",
-        "doc_to_text": _prompt_template(spec, prompt),
+        **({"description": description} if description is not None else {}),
+        "doc_to_text": text,
         "doc_to_target": "{{gold}}",
         "num_fewshot": 0,
         "repeats": n,
@@ -121,15 +146,43 @@ def _task_config(spec: TaskSpec, samples_file: Path, prompt: str, n: int, max_to
     }
 
 
-def _prompt_template(spec: TaskSpec, prompt: str) -> str:
+def _prompt_template(spec: TaskSpec, prompt: str) -> tuple[str, str | None]:
+    """(doc_to_text, description): the user message, and the system message where there is one (lm-eval makes its
+    `description` the system turn under a chat template); or the plain prompt."""
     if prompt == "plain":
-        return spec.prompt.plain
-    if [m["role"] for m in spec.prompt.chat] != ["user"]:
-        raise ConfigError(
-            f"{spec.name}: its chat prompt is not one user message, which lm-eval's doc_to_text cannot hold; "
-            "export it with prompt=plain"
-        )
-    return spec.prompt.chat[0]["content"]
+        return spec.prompt.plain, None
+    roles = [m["role"] for m in spec.prompt.chat]
+    if roles == ["user"]:
+        return spec.prompt.chat[0]["content"], None
+    if roles == ["system", "user"]:
+        return spec.prompt.chat[1]["content"], spec.prompt.chat[0]["content"]
+    raise ConfigError(
+        f"{spec.name}: its chat prompt is {' + '.join(roles)} messages, which lm-eval carries only as one user message "
+        "after an optional system one; export it with prompt=plain"
+    )
+
+
+def _readme(exported: Exported, prompt: str) -> str:
+    lines = [
+        "# effbench tasks for lm-evaluation-harness",
+        "",
+        "Written by `effbench export lm-eval`. Run: `lm_eval --include_path THIS_FOLDER --tasks "
+        + ",".join(p.stem for p in exported.written)
+        + " --model ... --log_samples --output_path OUT`"
+        + (" `--apply_chat_template`" if prompt == "chat" else "")
+        + "; read back with `effbench import lm-eval OUT`. `effbench_lmeval.py` grades with effbench (install it).",
+        "",
+        f"Prompt: {prompt}. " + ("Tasks: " + ", ".join(p.stem.removeprefix("effbench_") for p in exported.written) + "."),
+    ]
+    if exported.described:
+        lines += [
+            "",
+            f"The system message of {', '.join(exported.described)} is the task's `description`: lm-eval makes it the system "
+            "turn under `--apply_chat_template` (without a chat template it is written before the question).",
+        ]
+    if exported.skipped:
+        lines += ["", "Skipped:", *(f"- {task}: {reason}" for task, reason in exported.skipped.items())]
+    return "\n".join(lines) + "\n"
 
 
 def _header(spec: TaskSpec, fingerprint: dict[str, Any]) -> str:
@@ -180,6 +233,8 @@ def grader_for(task: str) -> Callable[[dict[str, Any], list[str]], dict[str, flo
 
     def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
         found = answer_of(Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none"), rules)
-        return {METRIC: float(not isinstance(found, Grade) and GRADERS[spec.grader](found[0], doc["gold"]))}
+        if isinstance(found, Grade):
+            return {METRIC: 0.0}
+        return {METRIC: float(grade_by(GRADERS[spec.grader], found[0], doc["gold"], rules.conventions(doc)))}
 
     return process_results

@@ -24,13 +24,13 @@ from effbench.config import comma_separated, plain_run_name
 from effbench.errors import ConfigError
 from effbench.grading.pool import GradingPool
 from effbench.imports.matching import QuestionIndex, question_key
-from effbench.imports.writing import Imported, ImportedTask, counted, new_store, write_run
+from effbench.imports.writing import Imported, ImportedTask, add_to_import, counted, new_store, write_run
 from effbench.lmeval.logs import LmEvalLog, LoggedDoc, LoggedTask, read_log
 from effbench.schema import Strict
 from effbench.store.records import Results
 from effbench.tasks.data import Dataset
 from effbench.tasks.spec import TaskSpec, task_names
-from effbench.types import Sample, Sampling
+from effbench.types import Grade, Sample, Sampling
 
 SPECIAL_TOKENS = {
     "hf": "stripped: lm-eval's hf backend decodes with skip_special_tokens=True",
@@ -44,6 +44,8 @@ class ImportOutcome:
     results: Results
     mapping: dict[str, str]  # lm-eval task -> effbench task
     problems: list[str]
+    scores: dict[str, dict[str, float]]  # lm-eval task -> its own accuracy by "metric,filter", from its results JSON
+    disagreements: list[str]  # documents where lm-eval's own verdict and effbench's differ
 
 
 @dataclass
@@ -100,8 +102,41 @@ def import_lmeval(
     codec = load_codec(tokenizer or log.model)
     imported = [_task(found, codec, log, mapping) for found in matched.values()]
     with GradingPool(workers, grade_timeout) as pool:
-        results, _ = write_run(store, log.model, imported, pool, _record(log, path, tokenizer or log.model, mapping, problems))
-    return ImportOutcome(store.folder, results, mapping, problems)
+        record = _record(log, path, tokenizer or log.model, mapping, problems)
+        results, grades = write_run(store, log.model, imported, pool, record)
+    scores = {task.name: _accuracy(log, task.name) for task in log.tasks if task.name in mapping}
+    disagreements = _disagreements(matched, mapping, grades, log)
+    add_to_import(store, {"lm_eval_scores": scores, "verdict_disagreements": disagreements})
+    return ImportOutcome(store.folder, results, mapping, problems, scores, disagreements)
+
+
+def _accuracy(log: LmEvalLog, task: str) -> dict[str, float]:
+    """The task's own scores in lm-eval's results JSON ("exact_match,strict-match": 0.25), without their stderr."""
+    found = (log.results.get("results") or {}).get(task) or {}
+    return {
+        key: float(value)
+        for key, value in found.items()
+        if "," in key and "_stderr," not in key and isinstance(value, int | float) and not isinstance(value, bool)
+    }
+
+
+def _disagreements(
+    matched: dict[str, Matched], mapping: dict[str, str], grades: dict[str, dict[str, tuple[Grade, ...]]], log: LmEvalLog
+) -> list[str]:
+    """Where lm-eval's own verdict on a document (1 or 0 under a metric and filter, on its first completion) is not
+    effbench's verdict on the same completion."""
+    found = []
+    names = {id(doc): task.name for task in log.tasks for doc in task.docs}
+    for target, entry in matched.items():
+        for sample, doc in entry.docs:
+            grade = grades[target][sample.id][0]
+            for key, value in doc.verdicts.items():
+                if value in (0.0, 1.0) and (value == 1.0) != grade.correct:
+                    found.append(
+                        f"{names[id(doc)]} doc {doc.doc_id} ({target} sample {sample.id}): lm-eval's {key} is {value:g}, "
+                        f"effbench's verdict {grade.verdict} (answer {grade.answer!r}, gold {sample.gold!r})"
+                    )
+    return found
 
 
 def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -> tuple[dict[str, Matched], dict[str, str]]:
@@ -111,7 +146,7 @@ def _match(tasks: list[LoggedTask], index: QuestionIndex, problems: list[str]) -
         if not task.docs:
             continue
         keys = [doc_keys(doc) for doc in task.docs]  # hashed once per document, then looked up in every task
-        target = index.best_task(keys)
+        target = index.best_task(keys, prefer=(task.config.get("metadata") or {}).get("effbench_task"))
         if target is None:
             problems.append(
                 f"{task.name}: none of its {len(task.docs)} documents matches an effbench task's questions ({index.searched()})"

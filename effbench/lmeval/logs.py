@@ -25,6 +25,7 @@ class LoggedDoc:
     prompt: str
     gen_kwargs: dict[str, Any]
     texts: tuple[str, ...]
+    verdicts: dict[str, float] = field(default_factory=dict)  # lm-eval's own per-sample scores, by "metric,filter"
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def read_log(path: Path) -> LmEvalLog:
 
 def _read_samples(task: LoggedTask, samples_file: Path) -> None:
     """Each document once (lm-eval writes a line per filter); every line that cannot be used is named."""
-    seen: set[int] = set()
+    seen: dict[int, LoggedDoc] = {}
     with samples_file.open("rb") as handle:
         for number, raw in enumerate(handle, 1):
             where = f"{samples_file.name} line {number}"
@@ -108,8 +109,10 @@ def _read_samples(task: LoggedTask, samples_file: Path) -> None:
                 task.problems.append(f"{where}: not an lm-eval sample ({exc})")
                 continue
             if doc.doc_id not in seen:
-                seen.add(doc.doc_id)
+                seen[doc.doc_id] = doc
                 task.docs.append(doc)
+            else:  # the same document under another of the task's filters: its scores under that filter
+                seen[doc.doc_id].verdicts.update(doc.verdicts)
 
 
 def _logged_doc(number: int, line: dict[str, Any]) -> LoggedDoc:
@@ -125,5 +128,23 @@ def _logged_doc(number: int, line: dict[str, Any]) -> LoggedDoc:
     if not isinstance(line["doc"], dict):
         raise TypeError("doc must be an object")
     return LoggedDoc(
-        number, int(line["doc_id"]), line["doc"], str(prompt), gen_kwargs if isinstance(gen_kwargs, dict) else {}, tuple(texts)
+        number,
+        int(line["doc_id"]),
+        line["doc"],
+        str(prompt),
+        gen_kwargs if isinstance(gen_kwargs, dict) else {},
+        tuple(texts),
+        _scores(line),
     )
+
+
+def _scores(line: dict[str, Any]) -> dict[str, float]:
+    """The line's own scores (`exact_match` and the like, as its `metrics` names them) under its filter."""
+    listed = line.get("metrics")
+    metrics: list[Any] = listed if isinstance(listed, list) else []
+    where = line.get("filter") if isinstance(line.get("filter"), str) else "none"
+    return {
+        f"{name},{where}": float(line[name])
+        for name in metrics
+        if isinstance(name, str) and isinstance(line.get(name), int | float) and not isinstance(line.get(name), bool)
+    }

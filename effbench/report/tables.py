@@ -226,8 +226,9 @@ def tasks_table() -> Table:
     from effbench.tasks.spec import load_task, task_names
 
     table = Table()
-    for column in ("task", "records", "version", "extractor", "grader", "data", "available"):
+    for column in ("task", "records", "version", "sha256", "extractor", "grader", "data", "available"):
         table.add_column(column, overflow="fold", no_wrap=column != "data")
+    notes = []
     for name in task_names():
         spec = load_task(name)
         where, available = describe_source(spec)
@@ -235,11 +236,17 @@ def tasks_table() -> Table:
             name,
             str(spec.source.records),
             str(spec.version),
+            spec.source.sha256[:12],
             spec.extractor,
-            spec.grader,
+            spec.grader + (" + grading:" if spec.grading else ""),
             for_terminal(where),
             "yes" if available else ("needs the hub" if where.startswith("hub") else "file missing"),
         )
+        if spec.grading:
+            notes.append(f"{name} grading: {spec.grading.describe()}")
+        if spec.source.unverified:
+            notes.append(f"{name} answers not checked apart: {spec.source.unverified}")
+    table.caption, table.caption_justify = (for_terminal("\n".join(notes)) if notes else None), "left"
     return table
 
 

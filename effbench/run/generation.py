@@ -37,8 +37,9 @@ class Storing:
 
     def add(self, request: Request, completions: list[Completion]) -> None:
         plan = self.by_task[request.task]
-        gold = plan.samples[request.sample_id].gold
-        self.pending.append((request, completions, [score(self.pool, c, gold, plan.rules) for c in completions]))
+        sample = plan.samples[request.sample_id]
+        graded = [score(self.pool, c, sample.gold, plan.rules, sample.metadata) for c in completions]
+        self.pending.append((request, completions, graded))
 
     def write_ready(self, *, wait: bool) -> int:
         """Append the samples whose grading has ended (every pending one, when `wait`); returns how many."""

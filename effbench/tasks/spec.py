@@ -12,6 +12,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from effbench.errors import TaskError
+from effbench.grading.gold import Grading
 from effbench.grading.reasoning import reasoning_format
 from effbench.grading.scoring import Rules
 from effbench.schema import Strict, first_problem
@@ -83,6 +84,7 @@ class Source(Strict):
     local: str = Field(description="file name under EFFBENCH_DATA_DIR")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     records: int = Field(gt=0)
+    unverified: str | None = Field(None, description="which gold answers rest on one source alone, not checked apart")
 
 
 class Prompts(Strict):
@@ -114,6 +116,7 @@ class TaskSpec(Strict):
     prompt: Prompts
     extractor: str
     grader: str
+    grading: Grading | None = Field(None, description="the conventions of its gold answers beyond the grader's equality")
     reasoning: str = Field("think", description="the reasoning format of the completions (effbench.grading.reasoning)")
     generation: Generation
     breakdown: tuple[str, ...] = ()
@@ -146,7 +149,7 @@ class TaskSpec(Strict):
 
     def rules(self, reasoning: str | None = None) -> Rules:
         """How this task's completions are graded; `reasoning` (a run's setting) overrides the task's format."""
-        return Rules(self.extractor, self.grader, reasoning_format(reasoning or self.reasoning))
+        return Rules(self.extractor, self.grader, reasoning_format(reasoning or self.reasoning), self.grading)
 
     def template_hash(self) -> str:
         """sha256 of the prompt templates: two runs compare only if their prompts were the same."""
