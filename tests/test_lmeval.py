@@ -247,7 +247,7 @@ def test_every_task_exports_runs_inside_lm_eval_and_imports_back_unchanged(tiny,
     base = run_cli(
         "eval",
         "model=m",
-        "tasks=gsm8k,math500",
+        f"tasks={','.join(task_names())}",
         "backend=scripted",
         f"script={script}",
         f"out={tmp_path}",
