@@ -57,12 +57,13 @@ def run_demo(
     config: EvalConfig, options: BaseModel, progress: Progress | None = None, *, report: Path | None = None
 ) -> DemoOutcome:
     """The three styles as three runs (`<name>-explicit`, …) made with one engine, their comparison and report."""
-    engine = LazyBackend(lambda: backend_module(config.backend).create(config, options))  # started only if a run needs it
+    styled = {style: config.model_copy(update={"system": style, "name": f"{config.run_name}-{style}"}) for style in STYLES}
+    first = styled[STYLES[0]]  # its folder keeps the engine's start-up output (engine.log)
+    engine = LazyBackend(lambda: backend_module(config.backend).create(first, options))  # started only if a run needs it
     runs = {}
     try:
         for style in STYLES:
-            styled = config.model_copy(update={"system": style, "name": f"{config.run_name}-{style}"})
-            runs[style] = evaluate(styled, options, progress=progress, backend=engine)
+            runs[style] = evaluate(styled[style], options, progress=progress, backend=engine)
     finally:
         engine.close()
     comparison = compare_runs(open_run(runs["explicit"].folder), [open_run(runs[s].folder) for s in STYLES[1:]])

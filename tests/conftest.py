@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,32 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     return Path(os.environ["EFFBENCH_DATA_DIR"])
+
+
+@pytest.fixture(scope="session")
+def installed_wheel(tmp_path_factory) -> Path:
+    """effbench's wheel, built from a copy of the tracked (and new, not ignored) files and installed, without its
+    dependencies, into a folder of its own: a `PYTHONPATH` entry that shadows the source tree."""
+    root = REPO
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], capture_output=True, text=True, cwd=root, check=True
+    ).stdout.splitlines()
+    work = tmp_path_factory.mktemp("wheel")
+    for name in files:
+        if (root / name).is_file():
+            (work / "source" / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / name, work / "source" / name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    built = subprocess.run([*pip, "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", str(work / "dist"),
+                            str(work / "source")], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert built.returncode == 0, built.stderr[-2000:]
+    said = built.stdout + built.stderr
+    assert "Warning" not in said and "deprecated" not in said, said[-3000:]  # the build backend has nothing to say of ours
+    (wheel,) = (work / "dist").glob("effbench-*.whl")
+    installed = subprocess.run([*pip, "install", "--no-deps", "--no-index", "--target", str(work / "site"), str(wheel)],
+                               capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    return work / "site"
 
 
 def run_cli(*words: str, env: dict | None = None, timeout: float = 600, cwd: Path | None = None) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import pytest
 
 from effbench.report.gather import MEASURED, Point
 from effbench.report.labels import overlaps, place_labels
-from effbench.report.plots import _limits
+from effbench.report.plots import _limits, far_below
 from effbench.report.svg import histogram, scatter
 
 
@@ -56,3 +56,35 @@ def test_inline_charts_escape_what_they_are_given():
     assert histogram([], "empty").count("no counts") == 1
     bars = re.search(r'<path d="([^"]*)" fill="#0072B2"', histogram([3, 3, 3, 5], "same values"))
     assert bars and bars.group(1).count("z") == 2  # two bars (3 three times, 5 once), each closed
+
+
+def entry(name: str, accuracy: float, tokens: float = 500.0) -> Point:
+    return Point(name, "m", name, source=MEASURED, baseline=None, accuracy=accuracy, mean_tokens=tokens)
+
+
+def test_an_entry_far_below_the_rest_is_drawn_at_the_foot_with_its_value():
+    cluster = [entry(f"e{i}", 0.84 + 0.02 * i, 300 + 50 * i) for i in range(6)]
+    moved = far_below([*cluster, entry("zero-shot", 0.157, 900)])
+    low = next(p for p in moved if p.entry == "zero-shot")
+    assert 0.8 < low.accuracy < 0.84 and low.method == "zero-shot ↓ 15.7%" and low.mean_tokens == 900
+    assert [p for p in moved if p.entry != "zero-shot"] == cluster  # the rest as they were
+    two = far_below([*cluster, entry("a", 0.10), entry("b", 0.12)])
+    assert sorted(p.method for p in two if p.accuracy < 0.84) == ["a ↓ 10.0%", "b ↓ 12.0%"]
+    spread = [entry(f"s{i}", 0.15 * i) for i in range(1, 6)]  # evenly spread: nothing is far below
+    assert far_below(spread) == spread
+    assert far_below([entry("x", 0.9), entry("y", 0.1), entry("z", 0.92)]) == [entry("x", 0.9), entry("y", 0.1), entry("z", 0.92)]
+
+
+def test_the_cot_valve_plot_shows_every_entry_without_the_band_at_the_top(tmp_path):
+    """One entry at 15.7% on GSM8K no longer squashes the others: the axis starts near the cluster, the entry at its
+    foot with its value; the legend draws the diamonds the plot draws."""
+    from effbench.analysis.leaderboard import load_leaderboard
+    from effbench.report.gather import gather
+    from effbench.report.plots import pareto_plot
+
+    points = gather(load_leaderboard("cot_valve")).tasks["gsm8k"]
+    pareto_plot("gsm8k", points, tmp_path / "pareto")
+    svg = (tmp_path / "pareto.svg").read_text()
+    assert "Llama-3.1-8B (0-shot) ↓ 15.7%" in svg
+    ticks = [float(t) for t in re.findall(r">(\d+\.\d)</text>", svg)]
+    assert ticks and min(ticks) >= 75  # the accuracy axis spans the cluster, not 15 to 100

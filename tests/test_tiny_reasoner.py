@@ -50,13 +50,19 @@ def results(folder: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """`effbench demo` itself: the three styles, one engine, the comparison and the report."""
+def demo(tmp_path_factory, installed_wheel) -> Path:
+    """`effbench demo` itself, from the installed wheel in an empty folder: the three styles, one engine, the comparison
+    and the report; nothing printed before its table but its own line, the engine's start-up output in engine.log."""
     cwd = tmp_path_factory.mktemp("demo")
-    result = run_cli("demo", *ENGINE, cwd=cwd, env={"EFFBENCH_CACHE": str(cwd)}, timeout=900)
+    result = run_cli("demo", *ENGINE, cwd=cwd, env={"EFFBENCH_CACHE": str(cwd), "PYTHONPATH": str(installed_wheel)}, timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "implicit" in result.stdout and "level 4" in result.stdout and "Δacc pts" in result.stdout
     assert "ρ(difficulty, tok)" in result.stdout
+    assert result.stderr.splitlines() == [
+        "effbench demo: a tiny model trained here answers 400 arithmetic chains in three styles, through the real vLLM engine."
+    ]
+    assert result.stdout.splitlines()[0].strip() == "against arith-explicit"  # the table first: no third-party line
+    assert "Loading safetensors checkpoint shards" in (cwd / "runs" / "arith-explicit" / "engine.log").read_text()
     return cwd
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -334,3 +335,16 @@ def test_tiny_model_sweep_derives_budgets_token_for_token_and_the_report_draws_i
     assert {f"run-{name}-b{b}.html" for name in ("derived", "forced") for b in (8, 16, 32)} <= {
         p.name for p in (tmp_path / "site").iterdir()
     }
+
+
+def test_an_engine_that_cannot_start_is_one_line_that_names_its_log(tiny_model, tmp_path):
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model, broken)
+    config = json.loads((broken / "config.json").read_text())
+    (broken / "config.json").write_text(json.dumps({**config, "architectures": ["NoSuchForCausalLM"]}))
+    result = run_cli("eval", f"model={broken}", "tasks=gsm8k", "limit=1", f"out={tmp_path}", "name=broken", *ENGINE)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    log = tmp_path / "broken" / "engine.log"
+    assert "could not be loaded by vLLM" in result.stderr and f"its start-up output: {log}" in result.stderr
+    assert log.read_text().strip()  # what the engine said is kept there

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import Field
 
 from effbench.backends.codec import TokenizerCodec
+from effbench.backends.engine_log import engine_output
 from effbench.backends.usage import Meter
 from effbench.errors import BackendError
 from effbench.schema import Strict
@@ -42,6 +43,7 @@ class Options(Strict):
         None, description="split long prefills across steps (default: vLLM's; off on CPU, where seeded sampling fails with it)"
     )
     trust_remote_code: bool = Field(False, description="allow the model's own code")
+    verbose: bool = Field(False, description="the engine's start-up lines on the terminal, not in the run's engine.log")
 
 
 def create(config, options: Options) -> VLLMBackend | ReplicaPool:
@@ -51,7 +53,8 @@ def create(config, options: Options) -> VLLMBackend | ReplicaPool:
         from effbench.backends.replicas import ReplicaPool
 
         return ReplicaPool(config.model, options, template_kwargs=template_kwargs(config), address=address)
-    return VLLMBackend(config.model, options, template_kwargs=template_kwargs(config))
+    log = None if options.verbose else Path(config.out) / config.run_name / "engine.log"
+    return VLLMBackend(config.model, options, template_kwargs=template_kwargs(config), log=log)
 
 
 def template_kwargs(config) -> dict[str, Any]:
@@ -65,10 +68,15 @@ def _looks_local(model: str) -> bool:
 
 
 class VLLMBackend:
-    def __init__(self, model: str, options: Options, *, template_kwargs: dict[str, Any] | None = None):
+    def __init__(self, model: str, options: Options, *, template_kwargs: dict[str, Any] | None = None, log: Path | None = None):
+        """`log`: where the engine's start-up output goes (None: the terminal)."""
         if _looks_local(model) and not Path(model).expanduser().is_dir():
             raise BackendError(f"model folder {model} does not exist; give a local model folder or a hub id")
         os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its warnings drown the progress bars; set it to see them
+        with engine_output(log):
+            self._start(model, options, template_kwargs, log)
+
+    def _start(self, model: str, options: Options, template_kwargs: dict[str, Any] | None, log: Path | None) -> None:
         try:
             from vllm import LLM
             from vllm.platforms import current_platform
@@ -107,7 +115,8 @@ class VLLMBackend:
             self.llm = LLM(**engine_args)
         except Exception as exc:
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise BackendError(f"model {model!r} could not be loaded by vLLM: {first_line}") from None
+            where = f" (its start-up output: {log})" if log else ""
+            raise BackendError(f"model {model!r} could not be loaded by vLLM: {first_line}{where}") from None
         self.tokenizer = self.llm.get_tokenizer()
         self.codec = TokenizerCodec(self.tokenizer)
         self._running: dict[str, tuple[int, Request]] = {}

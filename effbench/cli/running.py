@@ -249,6 +249,14 @@ def methods_command() -> None:
     stdout.print(methods_table())
 
 
+@cli.command("leaderboards")
+def leaderboards_command() -> None:
+    """List the shipped leaderboards: their paper, tasks and entries, and what is recomputed from their inputs."""
+    from effbench.report.tables import leaderboards_table
+
+    stdout.print(leaderboards_table())
+
+
 @cli.command("tasks")
 def tasks_command() -> None:
     """List the tasks, their size, and where their data comes from."""

@@ -220,6 +220,27 @@ def level_table(results: dict[str, Results], field: str = "level") -> Table:
     return table
 
 
+def leaderboards_table() -> Table:
+    """Every shipped leaderboard: its paper, its tasks and entries, and the derived numbers recomputed from its own
+    inputs, with how many agree (`effbench compare NAME` lists each)."""
+    from effbench.analysis.leaderboard import load_leaderboard, shipped_boards
+    from effbench.analysis.published import recompute
+
+    table = Table(title="shipped leaderboards: effbench report NAME, effbench compare NAME", title_justify="left")
+    for column in ("name", "table", "tasks", "entries", "recomputed"):
+        table.add_column(column, overflow="fold", no_wrap=column in ("name", "entries"))
+    for name in shipped_boards():
+        board = load_leaderboard(name)
+        checks = recompute(board)
+        quantities = ", ".join(sorted({c.quantity for c in checks}))
+        measured = any(e.run or e.sweep or e.series for e in board.entries)
+        nothing = "its entries are runs measured here" if measured else "the table publishes no derived number"
+        recomputed = f"{sum(c.agrees for c in checks)} of {len(checks)} agree ({quantities})" if checks else nothing
+        tasks = ", ".join(board.tasks)
+        table.add_row(name, for_terminal(board.citation or board.title), tasks, str(len(board.entries)), recomputed)
+    return table
+
+
 def tasks_table() -> Table:
     """Every task: its size, version, extractor and grader, where its data comes from, and whether it is at hand."""
     from effbench.tasks.data import describe_source
