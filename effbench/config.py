@@ -109,6 +109,14 @@ class EvalConfig(Strict):
     workers: int = Field(2, ge=1, description="grading worker processes")
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
     store_token_ids: bool = Field(True, description="keep every completion's token ids in the samples file")
+    log_to: tuple[Literal["wandb", "mlflow", "tensorboard"], ...] = Field(
+        (), description="trackers to log the results to (comma-separated): wandb, mlflow, tensorboard"
+    )
+    log_name: str | None = Field(
+        None, description="the tracker's run: runs that share it are one series, a point per step (default: the run's name)"
+    )
+
+    _log_to = field_validator("log_to", mode="before")(comma_separated)
 
     @field_validator("tasks", mode="before")
     @classmethod

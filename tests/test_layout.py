@@ -17,6 +17,7 @@ LAYERS = {
     "analysis": 2,
     "run": 3,
     "report": 3,
+    "trackers": 3,
     "imports": 4,
     "lmeval": 5,
     "cli": 6,

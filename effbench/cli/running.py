@@ -63,6 +63,19 @@ def run_and_report(config: EvalConfig, options: Any) -> None:
     for line in cost_lines(outcome.results):
         stdout.print(line, markup=False)
     stdout.print(f"run stored in {for_terminal(outcome.folder)}")
+    log_runs(config, [(config.step or 0, outcome.folder)], config.run_name)
+
+
+def log_runs(config: EvalConfig, runs: list[tuple[int, Path]], series: str) -> None:
+    """Each run at its step, to the trackers of `log_to=` (nothing where none is named)."""
+    if not config.log_to:
+        return
+    from effbench.store.runs import open_run
+    from effbench.trackers import log, logged
+
+    for step, folder in runs:
+        log(config.log_to, logged(open_run(folder), config.log_name or series, step, config.out))
+    stdout.print(f"logged to {', '.join(config.log_to)} as {for_terminal(config.log_name or series)}")
 
 
 @cli.command("eval", cls=KeysHelp, keys=eval_sections)
@@ -120,6 +133,7 @@ def sweep_budgets(values: dict[str, Any], keys: Any) -> None:
     assert isinstance(found, Sweep)
     stdout.print(sweep_table(found, tasks, config.model))
     stdout.print(f"sweep stored in {for_terminal(outcome.folder)}")
+    log_runs(config, [(budget, run.folder) for budget, run in outcome.runs.items()], outcome.folder.name)
 
 
 def sweep_over_values(values: dict[str, Any], keys: Any) -> None:
