@@ -115,6 +115,7 @@ class EvalConfig(Strict):
     log_name: str | None = Field(
         None, description="the tracker's run: runs that share it are one series, a point per step (default: the run's name)"
     )
+    log_baseline: Path | None = Field(None, description="a stored run the logged figures are set against: AES and compression")
 
     _log_to = field_validator("log_to", mode="before")(comma_separated)
 

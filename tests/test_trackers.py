@@ -36,15 +36,16 @@ def wandb_history(path: Path) -> list[dict]:
 def test_a_two_checkpoint_series_is_logged_to_every_tracker_and_reads_back(tmp_path, monkeypatch):
     env = {**OFFLINE, "MLFLOW_TRACKING_URI": f"file:{tmp_path / 'mlruns'}"}
     accuracy = {}
-    for step, answer in ((100, "18"), (200, "0")):
-        script = write_script(tmp_path / f"s{step}.json", {"*": f"The answer is \\boxed{{{answer}}}."})
+    tokens = {}
+    for step, text in ((100, "Nine and nine make eighteen, so the answer is \\boxed{18}."), (200, "\\boxed{0}")):
+        script = write_script(tmp_path / f"s{step}.json", {"*": text})
         result = run_cli("eval", "model=m", "backend=scripted", f"script={script}", "tasks=gsm8k", "limit=4",
                          f"name=ckpt-{step}", f"step={step}", "log_name=training", "log_to=wandb,mlflow,tensorboard",
-                         f"out={tmp_path / 'runs'}", env=env)  # fmt: skip
+                         f"out={tmp_path / 'runs'}", f"log_baseline={tmp_path / 'runs' / 'ckpt-100'}", env=env)  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert "logged to wandb, mlflow, tensorboard as training" in result.stdout
         metrics = json.loads((tmp_path / "runs" / f"ckpt-{step}" / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]
-        accuracy[step] = metrics["accuracy"]
+        accuracy[step], tokens[step] = metrics["accuracy"], metrics["tokens"]["mean"]
     assert accuracy[100] != accuracy[200]
     from mlflow.tracking import MlflowClient
 
@@ -54,7 +55,9 @@ def test_a_two_checkpoint_series_is_logged_to_every_tracker_and_reads_back(tmp_p
     assert run.info.run_name == "training" and run.data.params["model"] == "m"
     history = client.get_metric_history(run.info.run_id, "gsm8k/accuracy")
     assert sorted((m.step, m.value) for m in history) == sorted(accuracy.items())
-    assert {"gsm8k/mean_tokens", "gsm8k/accuracy_ci_low", "gsm8k/truncation_rate"} <= set(run.data.metrics)
+    assert {"gsm8k/mean_tokens", "gsm8k/accuracy_ci_low", "gsm8k/truncation_rate", "gsm8k/aes"} <= set(run.data.metrics)
+    shorter = client.get_metric_history(run.info.run_id, "gsm8k/compression")  # against log_baseline=ckpt-100
+    assert sorted((m.step, m.value) for m in shorter) == [(100, 0.0), (200, pytest.approx(1 - tokens[200] / tokens[100]))]
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(tmp_path / "runs" / "tensorboard" / "training"))

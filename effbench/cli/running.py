@@ -73,8 +73,9 @@ def log_runs(config: EvalConfig, runs: list[tuple[int, Path]], series: str) -> N
     from effbench.store.runs import open_run
     from effbench.trackers import log, logged
 
+    baseline = open_run(config.log_baseline) if config.log_baseline else None
     for step, folder in runs:
-        log(config.log_to, logged(open_run(folder), config.log_name or series, step, config.out))
+        log(config.log_to, logged(open_run(folder), config.log_name or series, step, config.out, baseline))
     stdout.print(f"logged to {', '.join(config.log_to)} as {for_terminal(config.log_name or series)}")
 
 

@@ -1,7 +1,8 @@
 """A run's results logged to the trackers people log their training to (`log_to=wandb,mlflow,tensorboard`).
 
-Per task: the accuracy with its 95% interval, mean and p90 tokens and the truncation rate, at the run's step (the
-checkpoint's `step=`, or a sweep's budget); the run's config as the tracker's parameters; and a sample table
+Per task: the accuracy with its 95% interval, mean and p90 tokens and the truncation rate (and, against a
+`log_baseline=` run, AES and compression), at the run's step (the checkpoint's `step=`, or a sweep's budget); the run's
+config as the tracker's parameters; and a sample table
 (question, completion, verdict, tokens) where the tracker keeps tables. Runs that share a `log_name=` are one series
 in the tracker, a point per step. Each tracker is an optional extra (`effbench[wandb]`, …), imported only when asked.
 """
@@ -34,9 +35,10 @@ class Logged:
     folder: Path  # where a tracker that writes files beside the runs writes them
 
 
-def logged(run: Run, series: str, step: int, out: Path) -> Logged:
-    """The run's figures, config and first samples of each task, at `step` of `series`."""
-    metrics: dict[str, float] = {}
+def logged(run: Run, series: str, step: int, out: Path, baseline: Run | None = None) -> Logged:
+    """The run's figures, config and first samples of each task, at `step` of `series`; with a baseline, each task's
+    AES and compression against it too."""
+    metrics = _against(baseline, run) if baseline is not None else {}
     samples: list[dict[str, Any]] = []
     for task, entry in run.results.tasks.items():
         m = entry.metrics
@@ -55,6 +57,14 @@ def logged(run: Run, series: str, step: int, out: Path) -> Logged:
                             "completion": completion.text, "verdict": grade.verdict, "tokens": completion.tokens})  # fmt: skip
     params = {key: value for key, value in (run.info.config or {}).items() if value not in (None, [], {}, ())}
     return Logged(series, step, params, metrics, samples, out)
+
+
+def _against(baseline: Run, run: Run) -> dict[str, float]:
+    from effbench.analysis.compare import compare_runs
+
+    tasks = compare_runs(baseline, [run]).runs[run.name].tasks
+    figures = {f"{task}/{key}": getattr(t, key) for task, t in tasks.items() for key in ("aes", "compression")}
+    return {key: float(value) for key, value in figures.items() if value is not None}
 
 
 def log(trackers: Sequence[str], entry: Logged) -> None:
