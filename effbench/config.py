@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -22,6 +23,12 @@ def known_reasoning_format(value: str | None) -> str | None:
     if value is not None:
         reasoning_format(value)
     return value
+
+
+def at_most_the_cores(value: int) -> int:
+    """A validator (after): grading workers beyond the cores this process may use only contend; capped there
+    (`workers=100000` once drove the load to 170)."""
+    return min(value, len(os.sched_getaffinity(0)))
 
 
 def comma_separated(value: Any) -> Any:
@@ -106,7 +113,7 @@ class EvalConfig(Strict):
     )
     price_model: str | None = Field(None, description="the price table's entry to price by (default: the model's name)")
     gpu_hour_usd: float | None = Field(None, gt=0, description="price a self-hosted run by its generation time instead")
-    workers: int = Field(2, ge=1, description="grading worker processes")
+    workers: int = Field(2, ge=1, description="grading worker processes (at most the cores this process may use)")
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
     store_token_ids: bool = Field(True, description="keep every completion's token ids in the samples file")
     log_to: tuple[Literal["wandb", "mlflow", "tensorboard"], ...] = Field(
@@ -118,6 +125,7 @@ class EvalConfig(Strict):
     log_baseline: Path | None = Field(None, description="a stored run the logged figures are set against: AES and compression")
 
     _log_to = field_validator("log_to", mode="before")(comma_separated)
+    _workers = field_validator("workers")(at_most_the_cores)
 
     @field_validator("tasks", mode="before")
     @classmethod

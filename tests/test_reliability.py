@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -430,3 +431,12 @@ def test_a_run_of_another_schema_version_is_refused_with_what_to_do(tmp_path, sc
     path = tmp_path / "runs" / "b" / file
     path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": version}))
     assert_one_line_error(run_cli("compare", str(tmp_path / "runs" / "a"), str(tmp_path / "runs" / "b")), message)
+
+
+def test_more_grading_workers_than_cores_are_capped_at_the_cores(tmp_path):
+    script = write_script(tmp_path / "s.json", {"*": "The answer is \\boxed{18}."})
+    result = run_cli("eval", "model=m", "backend=scripted", f"script={script}", "tasks=gsm8k", "limit=2", "workers=100000",
+                     f"out={tmp_path}", "name=capped", timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = json.loads((tmp_path / "capped" / "run.json").read_text())["config"]
+    assert config["workers"] == len(os.sched_getaffinity(0))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from effbench.config import comma_separated, known_reasoning_format, plain_run_name
+from effbench.config import at_most_the_cores, comma_separated, known_reasoning_format, plain_run_name
 from effbench.errors import ConfigError
 from effbench.imports.formats import read_format
 from effbench.imports.generation import FieldMap
@@ -48,7 +48,9 @@ class GenerationKeys(Strict):
         None, ge=0, description="the sampling temperature (default: from the file's name, else the task's)"
     )
     max_tokens: int | None = Field(None, gt=0, description="the generation limit: a count that reaches it is a truncation")
-    workers: int = Field(2, ge=1, description="grading worker processes")
+    workers: int = Field(2, ge=1, description="grading worker processes (at most the cores this process may use)")
+
+    _workers = field_validator("workers")(at_most_the_cores)
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
 
     _tasks = field_validator("tasks", mode="before")(comma_separated)

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from effbench.backends.codec import Codec, load_codec
-from effbench.config import comma_separated, plain_run_name
+from effbench.config import at_most_the_cores, comma_separated, plain_run_name
 from effbench.errors import ConfigError
 from effbench.grading.pool import GradingPool
 from effbench.imports.matching import QuestionIndex, question_key
@@ -68,7 +68,9 @@ class ImportKeys(Strict):
     out: Path = Field(Path("runs"), description="folder that holds run folders")
     tasks: tuple[str, ...] | None = Field(None, description="effbench tasks to search for the logged questions (default: all)")
     data_dir: Path | None = Field(None, description="folder of local test sets (default: $EFFBENCH_DATA_DIR, else the hub)")
-    workers: int = Field(2, ge=1, description="grading worker processes")
+    workers: int = Field(2, ge=1, description="grading worker processes (at most the cores this process may use)")
+
+    _workers = field_validator("workers")(at_most_the_cores)
     grade_timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
 
     _tasks = field_validator("tasks", mode="before")(comma_separated)

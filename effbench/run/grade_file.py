@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from effbench.config import known_reasoning_format
+from effbench.config import at_most_the_cores, known_reasoning_format
 from effbench.errors import DataError, TaskError
 from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import reasoning_format
@@ -36,7 +36,9 @@ class GradeOptions(Strict):
     task: str | None = Field(None, description="task whose rules grade every line without its own task (any effbench task)")
     reasoning: str | None = Field(None, description="reasoning format of the completions (default: the task's, think)")
     out: Path | None = Field(None, description="file to write the graded lines to (default: standard output)")
-    workers: int = Field(2, ge=1, description="grading worker processes")
+    workers: int = Field(2, ge=1, description="grading worker processes (at most the cores this process may use)")
+
+    _workers = field_validator("workers")(at_most_the_cores)
     timeout: float = Field(10.0, gt=0, description="seconds before a stuck grading worker is killed")
 
     _known_format = field_validator("reasoning")(known_reasoning_format)
