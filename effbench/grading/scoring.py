@@ -29,8 +29,9 @@ class Rules:
     reasoning: ReasoningFormat = THINK
     grading: Grading | None = None
 
-    def conventions(self, metadata: Mapping[str, Any] | None) -> Conventions:
-        return self.grading.conventions(metadata or {}) if self.grading else NO_CONVENTIONS
+    def against(self, gold: str, metadata: Mapping[str, Any] | None) -> Against:
+        """What an answer to a problem is graded against: its gold, by this grader and the problem's conventions."""
+        return Against(self.grader, gold, self.grading.conventions(metadata or {}) if self.grading else NO_CONVENTIONS)
 
 
 def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, str | None]:
@@ -62,7 +63,7 @@ def score(
     when it is not. A grader timeout or error is not searched.
     """
     graded: Future = Future()
-    against = Against(rules.grader, gold, rules.conventions(metadata))
+    against = rules.against(gold, metadata)
     found = answer_of(completion, rules)
     if isinstance(found, Grade):
         _search(pool, found, completion, against, rules, graded)

@@ -20,7 +20,7 @@ from effbench.errors import ConfigError
 from effbench.grading.extract import extract
 from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import reasoning_format
-from effbench.grading.scoring import Against, Rules
+from effbench.grading.scoring import Rules
 from effbench.imports.generation import BadRecord, FieldMap, Generation, read_generation
 from effbench.imports.matching import QuestionIndex, question_key
 from effbench.imports.reading import Record
@@ -201,8 +201,7 @@ def _gold_disagreements(matched: dict[str, Matched], pool: GradingPool) -> list[
             given = gold_as_task_reads_it(found.spec, g.gold)
             if "\\boxed" in given:
                 given = extract(given, "last_boxed")[0] or given
-            against = Against(rules.grader, sample.gold, rules.conventions(sample.metadata))
-            pending.append((found.spec.name, sample, g, pool.submit(against.job(given))))
+            pending.append((found.spec.name, sample, g, pool.submit(rules.against(sample.gold, sample.metadata).job(given))))
     return [
         f"{g.where}: the file's gold {(g.gold or '')[:80]!r} is not {name}'s gold {sample.gold!r} for sample {sample.id}; "
         f"effbench's is used"

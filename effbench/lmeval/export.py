@@ -235,6 +235,6 @@ def grader_for(task: str) -> Callable[[dict[str, Any], list[str]], dict[str, flo
         found = answer_of(Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none"), rules)
         if isinstance(found, Grade):
             return {METRIC: 0.0}
-        return {METRIC: float(grade_by(GRADERS[spec.grader], found[0], doc["gold"], rules.conventions(doc)))}
+        return {METRIC: float(grade_by(GRADERS[spec.grader], found[0], doc["gold"], rules.against(doc["gold"], doc).conventions))}
 
     return process_results
