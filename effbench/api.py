@@ -33,19 +33,20 @@ _pool: GradingPool | None = None
 _pool_lock = threading.Lock()
 
 
-def grade(completion: str, gold: str, *, task: str | None = None, reasoning: str | None = None) -> Grade:
+def grade(completion: str, gold: str, *, task: str | None = None, reasoning: str | None = None, question: str = "") -> Grade:
     """The verdict on one completion: `Grade.verdict` (correct, wrong, no_answer, unfinished, timeout, error),
     `.correct`, `.answer` (what was extracted) and `.rule` (which extraction rule found it).
 
     `task` chooses the rules (any effbench task; default: the general math rules) and reads `gold` as the task
-    reads its answer field (GSM8K's `#### 72` gives 72); `reasoning` is a reasoning format (default: the task's, think).
+    reads its answer field (GSM8K's `#### 72` gives 72); `reasoning` is a reasoning format (default: the task's, think);
+    `question`, where given, keeps the last-number fallback from taking a number the question states.
     A grader stuck on a pathological answer is killed after 10 s and the verdict is `timeout`."""
     from effbench.grading.scoring import score
     from effbench.run.grade_file import gold_as_task_reads_it, rules_for, task_for
 
     rules = rules_for(task, reasoning)
     text = Completion(text=completion, tokens=None, finish_reason="unknown", token_count_source="none")
-    return score(shared_pool(), text, gold_as_task_reads_it(task_for(task), gold), rules).result()
+    return score(shared_pool(), text, gold_as_task_reads_it(task_for(task), gold), rules, question=question).result()
 
 
 def shared_pool() -> GradingPool:

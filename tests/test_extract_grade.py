@@ -33,8 +33,8 @@ def test_split_reasoning(text, reasoning, answer):
         ("we get 3 and then 1,000 apples", "number", ("1,000", "last_number")),
         ("#### 72", "number", ("72", "hashes")),
         ("no numbers here", "number", (None, None)),
-        ("we get 3 and then 5", "math", (None, None)),  # no last-number fallback for math
-        ("\\boxed{-2} \\quad\\text{and}\\quad \\boxed{1}.", "math", ("-2, 1", "boxed")),  # one box per root
+        ("we get 3 and then 5", "math", ("5", "last_number")),  # the fallback; scoring may still refuse it
+        ("\\boxed{-2} \\quad\\text{and}\\quad \\boxed{1}.", "math", ("-2, 1", "several_boxes")),  # one box per root
         ("\\boxed{\\boxed{5}}", "math", ("5", "boxed")),
         ("Final Answer: The final answer is $7$. I hope it is correct.", "math", ("7", "answer_is")),
         ("**Final Answer:** $\\frac12$", "math", ("\\frac12", "answer_is")),
@@ -176,7 +176,7 @@ def test_first_correct_answer_is_located_for_outcome_efficiency():
     full = "the answer is 4. no, the answer is 5. yes</think>So \\boxed{5}."
     assert grades[1].first_correct == pytest.approx(round((full.index("5. yes") + 1) / len(full), 6))
     assert grades[2].verdict == "wrong" and grades[2].first_correct is None
-    assert grades[3].verdict == "no_answer"  # math tasks have no last-number fallback
+    assert (grades[3].verdict, grades[3].rule) == ("correct", "last_number")  # no answer marked: the fallback
 
 
 def test_script_without_main_guard_is_told_what_to_do(tmp_path):

@@ -13,11 +13,16 @@ from __future__ import annotations
 import re
 
 FULL_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+OTHER_DIGITS = {  # Arabic-Indic, Eastern Arabic-Indic, Devanagari and Bengali digits; the Arabic decimal and thousands signs
+    first + offset: ord("0") + offset for first in (0x0660, 0x06F0, 0x0966, 0x09E6) for offset in range(10)
+} | {0x066B: ord("."), 0x066C: ord(",")}
+AS_ASCII = FULL_WIDTH | OTHER_DIGITS
 
 
 def half_width(text: str) -> str:
-    """`（Ｃ）１２` -> `(C)12`: the full-width ASCII block and the ideographic space; nothing else changes."""
-    return text.translate(FULL_WIDTH)
+    """`（Ｃ）１２` -> `(C)12`, `٣٫٥` -> `3.5`, `१२` -> `12`: the full-width ASCII block, the ideographic space, and the
+    digits of Arabic and Indic scripts; nothing else changes."""
+    return text.translate(AS_ASCII)
 
 
 # --- decimal commas --------------------------------------------------------------------------------
@@ -51,8 +56,14 @@ def writes_decimal_commas(text: str) -> bool:
     return bool(COMMA_DECIMAL.search(text) and COMMA_LANGUAGES.search(text))
 
 
+BRACKETED = re.compile(r"[(\[]|\\\{|\\left|\\langle")
+
+
 def with_decimal_points(answer: str) -> str:
-    """`2.499,50 €` -> `2499.50 €`, `3,5` -> `3.5`: an answer written with decimal commas, in decimal points."""
+    """`2.499,50 €` -> `2499.50 €`, `3,5` -> `3.5`: an answer written with decimal commas, in decimal points. A tuple, an
+    interval or a set (`(2,4)`, `[1,3]`, `\\{2,4\\}`) is left as it is: its comma separates its members."""
+    if BRACKETED.search(answer):
+        return answer
     return NUMBER_WITH_SEPARATORS.sub(lambda m: m[0].replace(".", "").replace(",", "."), answer)
 
 

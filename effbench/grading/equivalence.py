@@ -9,6 +9,7 @@ Graders run in the worker processes of `effbench.grading.pool`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -16,6 +17,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from effbench.grading.conventions import chinese_math, half_width
+from effbench.grading.switches import on
 
 
 def _strip_math(text: str) -> str:
@@ -45,15 +47,20 @@ NUMBER_WORDS = "zero one two three four five six seven eight nine ten eleven twe
 NUMBER_WORDS += "seventeen eighteen nineteen twenty"
 WORD_NUMBERS = {w: str(i) for i, w in enumerate(NUMBER_WORDS.split())}
 DIGIT_GROUP_SEPARATOR = re.compile(r"(?<=\d)(?:\{,\}|\\,|\\ )(?=\d{3}(?!\d))")
-UNIT_TEXT = re.compile(r"\\(?:text|textrm|textbf|mbox|mathrm)\s*\{[^{}]*\}")
+UNIT_TEXT = re.compile(r"\\(?:text|textrm|textbf|mbox|mathrm)\s*\{[^{}]*\}(?:\^\{?[23]\}?)?")
+ORDINAL = re.compile(  # `12^{\text{th}}`, `12^{th}`, `12\text{th}`, `21st`: the number
+    r"(?<=\d)\s*(?:\^\s*)?(?:\{\s*)?(?:\\(?:text|mathrm|textrm|rm)\s*\{\s*)?(?:st|nd|rd|th)(?:\s*\}){0,2}(?![A-Za-z])"
+)
+CURRENCY = r"\\\$|\$|€|£|¥" + (r"|₹|₩|₽|Rs\.?|USD" if on("unit_symbols") else "")
+SYMBOL_UNITS = r"|[A-Za-z]{2,}[²³]|(?<=\s)[mgsL](?![A-Za-z])(?:\^\{?[23]\}?|[²³])?|₹" if on("unit_symbols") else ""
 PLAIN_NUMBER = re.compile(
     r"(?:[A-Za-z](?:_\{?\w+\}?)?\s*=)?\s*"  # `x = 5`
-    r"(?P<sign>[-−+]?)\s*(?:\\\$|\$|€|£|¥)?\s*"  # sign, currency
+    rf"(?P<sign>[-−+]?)\s*(?:{CURRENCY})?\s*"  # sign, currency
     r"(?:(?P<whole>\d+)\s+(?=\d+/))?"  # a mixed number: `4 4/9`
     r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d*\.?\d+)(?:/(?P<denominator>\d+))?"  # `1,2` is a list, not a number
     r"\s*(?P<scale>thousand|million|billion)?"
-    r"(?:\s*(?:[A-Za-z]{2,}(?![A-Za-z])(?:\^\{?[23]\}?)?\.?|/|€))*"  # units: `5 apples`, `3 cm^2`, `60 km/hr`
-    r"\s*\.?"
+    rf"(?:\s*(?:[A-Za-z]{{2,}}(?![A-Za-z])(?:\^\{{?[23]\}}?)?\.?|/|€{SYMBOL_UNITS}))*"  # `5 apples`, `3 cm^2`, `60 km/hr`
+    r"\s*\.?"  # and with symbols: `5 cm²`, `3 m` (not `3m`: it may be a product), `12 ₹`
 )
 NUMERIC_FRACTION = re.compile(r"(\d+\s*)?\\[dt]?frac(?:\{(\d+)\}\{(\d+)\}|(\d)(\d))")  # `2\frac{1}{2}` = `2 1/2`
 MAX_NUMBER_CHARS = 200  # longer is not one number, and is not worth a regex
@@ -79,6 +86,7 @@ def as_number(text: str) -> Number | None:
     text = DIGIT_GROUP_SEPARATOR.sub(",", text.replace("{,}", ","))
     text = NUMERIC_FRACTION.sub(lambda m: f"{m[1] + ' ' if m[1] else ''}{m[2] or m[4]}/{m[3] or m[5]}", text)
     percent = bool(PERCENT.search(text))
+    text = ORDINAL.sub("", text) if on("ordinal") else text
     text = " ".join(re.sub(r"\\[,;: ]", " ", DEGREES.sub("", PERCENT.sub("", UNIT_TEXT.sub(" ", text)))).split())
     match = PLAIN_NUMBER.fullmatch(text)
     if not match or (match["denominator"] and "," in match["number"]):
@@ -135,12 +143,17 @@ CHOICE_PREFIX = re.compile(r"^\s*(?:the\s+)?(?:correct\s+)?(?:options?|choices?|
 
 
 OPTION_WITH_TEXT = re.compile(r"\s*(?:\(([A-E])\)|([A-E])\s*[.:．、])\s*(\S.*)", re.S)
+OPTION_WITH_WORDS = re.compile(r"\s*([A-E])\s+([^\W\d_]{2}.*)", re.S)  # `C Cecile`: a letter, a space, a word
 
 
 def option_gold(gold: str) -> tuple[str, str] | None:
-    """`(C) 12`, `C. 12`, `C: x > 2` -> (`C`, `12`): a gold answer given as its option, with the option's text."""
+    """`(C) 12`, `C. 12`, `C: x > 2`, `C Cecile` -> (`C`, `12`): a gold answer given as its option, with the option's
+    text."""
     match = OPTION_WITH_TEXT.fullmatch(_strip_math(gold))
-    return (match[1] or match[2], match[3].strip()) if match else None
+    if match:
+        return match[1] or match[2], match[3].strip()
+    words = OPTION_WITH_WORDS.fullmatch(_strip_math(gold)) if on("option_text") else None
+    return (words[1], words[2].strip()) if words else None
 
 
 def choice_letters(text: str, *, option_text: bool = False) -> str | None:
@@ -284,8 +297,43 @@ def _math_verify(answer: str, gold: str) -> bool:
     if not gold_parsed or not answer_parsed:
         return False
     if not verify(gold_parsed, answer_parsed, allow_set_relation_comp=True, timeout_seconds=None):
-        return False
+        return on("numeric_identity") and same_where_real(gold_parsed[0], answer_parsed[0])
     return not _exactly_different(gold_parsed[0], answer_parsed[0])
+
+
+POINTS = (0.37, 1.7, 2.9, 5.3, -0.61, -2.3, 11.1, -7.9)  # where two expressions in one variable are compared
+MAX_VARIABLES = 3
+
+
+def same_where_real(gold, answer) -> bool:
+    """Whether two expressions in the same variables agree at every sampled point where either is real, and are both
+    real at three points at least: `\\sqrt{1/n}` and `\\frac{1}{\\sqrt{n}}` (equal wherever they are real numbers,
+    which sympy will not simplify without assuming n > 0); never `\\sqrt{x^2}` and `x`, which differ at x < 0."""
+    import sympy
+
+    if not (isinstance(gold, sympy.Expr) and isinstance(answer, sympy.Expr)):
+        return False
+    variables = sorted(gold.free_symbols, key=str)
+    if not variables or len(variables) > MAX_VARIABLES or set(variables) != answer.free_symbols:
+        return False
+    real_points = 0
+    for shift in range(len(POINTS)):
+        point = {v: POINTS[(shift + 3 * i) % len(POINTS)] for i, v in enumerate(variables)}
+        g, a = _real_value(gold, point), _real_value(answer, point)
+        if g is None and a is None:
+            continue
+        if g is None or a is None or abs(g - a) > 1e-9 * max(1.0, abs(g)):
+            return False
+        real_points += 1
+    return real_points >= 3
+
+
+def _real_value(expression, point) -> float | None:
+    try:
+        value = complex(expression.evalf(30, subs=point))
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return value.real if abs(value.imag) < 1e-12 and math.isfinite(value.real) else None
 
 
 def _exactly_different(gold, answer) -> bool:

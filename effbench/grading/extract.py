@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from effbench.grading.conventions import half_width
+from effbench.grading.switches import on
 
 BOX_COMMANDS = re.compile(r"\\boxed|\\fbox")
 BETWEEN_BOXES = re.compile(r"(?:[\s,;.$]|\\quad|\\qquad|\\[,;]|\\text\{\s*(?:and|or|,)?\s*\}|\band\b|\bor\b)*")
@@ -39,18 +40,22 @@ def last_braced(text: str) -> str | None:
     return found[-1][2] if found else None
 
 
-def _boxed(text: str) -> str | None:
-    """The last box, with the boxes just before it when only separators stand between them:
+def _several_boxes(text: str) -> str | None:
+    """The last box with the boxes just before it when only separators stand between them, where there are several:
     `\\boxed{-2} \\quad\\text{and}\\quad \\boxed{1}` gives `-2, 1`."""
     found = boxes(text)
-    if not found:
+    if len(found) < 2 or not on("several_boxes"):
         return None
     run = [found[-1]]
     for box in reversed(found[:-1]):
         if box[1] > run[0][0] or not BETWEEN_BOXES.fullmatch(text, box[1], run[0][0]):
             break
         run.insert(0, box)
-    return ", ".join(content for _, _, content in run)
+    return ", ".join(content for _, _, content in run) if len(run) > 1 else None
+
+
+def _boxed(text: str) -> str | None:
+    return last_braced(text)
 
 
 def _closing_braces(text: str, begin: int) -> dict[int, int]:
@@ -150,12 +155,22 @@ def _bare(text: str) -> str | None:
         return None  # a Chinese sentence is not a bare answer (`5元`, `2或3`, `二分之根号三` are)
     prose = re.sub(r"\\text\s*\{[^{}]*\}|\$[^$]*\$|\\[A-Za-z]+|\b(?:and|or)\b", " ", text)
     mathlike = re.search(r"[\d$\\^_=+*/(){}\[\]<>-]", text)
-    words = len(re.findall(r"[A-Za-z]{2,}", prose))
+    words = len(_words(prose))
     if words and math_segments(text):
         return None  # "Special matrix: $M$": the math part, by the last-math rule
     if re.match(r"\s*[A-Za-z]{2,}\s+[A-Za-z]{2,}\b", prose):
         return None  # "Es kostet 12 €": a sentence, whose number the number rules find
     return text if words <= (2 if mathlike else 1) else None
+
+
+def _words(text: str) -> list[str]:
+    """The words of a text in any script that separates words with spaces: two or more letters, no digit."""
+    return [word for word in text.split() if _is_word(word)]
+
+
+def _is_word(token: str) -> bool:
+    token = token.strip(".,;:!?।۔؟")
+    return len(token) > 1 and not any(c.isdigit() for c in token) and sum(c.isalpha() for c in token) > 1
 
 
 def math_segments(text: str, *, with_positions: bool = False) -> list:
@@ -203,6 +218,7 @@ def _last_number(text: str) -> str | None:
 
 
 RULES: dict[str, Callable[[str], str | None]] = {
+    "several_boxes": _several_boxes,
     "boxed": _boxed,
     "answer_is": _answer_is,
     "choice": _choice,
@@ -213,14 +229,15 @@ RULES: dict[str, Callable[[str], str | None]] = {
     "last_number": _last_number,
 }
 
-# Tried in order; the first rule that finds something decides. The last-number fallback only
-# where the task's answers are numbers.
+# Tried in order; the first rule that finds something decides. The last number is a fallback: it is tried only where
+# no other rule finds an answer, and scoring refuses it in a completion that was cut off or where the question states it.
 EXTRACTORS: dict[str, tuple[str, ...]] = {
-    "math": ("boxed", "answer_is", "choice", "zh_therefore", "bare", "last_math"),
-    "number": ("boxed", "hashes", "answer_is", "zh_therefore", "bare", "last_number"),
-    "integer": ("boxed", "answer_is", "zh_therefore", "bare", "last_number"),
+    "math": ("several_boxes", "boxed", "answer_is", "choice", "zh_therefore", "bare", "last_math", "last_number"),
+    "number": ("several_boxes", "boxed", "hashes", "answer_is", "zh_therefore", "bare", "last_number"),
+    "integer": ("several_boxes", "boxed", "answer_is", "zh_therefore", "bare", "last_number"),
     "last_boxed": ("boxed",),
 }
+FALLBACKS = frozenset({"last_number"})
 
 
 MAX_CANDIDATES = 32
@@ -262,10 +279,29 @@ def _without_bold(text: str) -> tuple[str, list[int] | None]:
 
 
 def extract(text: str, extractor: str) -> tuple[str | None, str | None]:
-    """(answer, rule that fired), or (None, None) when no rule of the extractor matches."""
+    """(answer, rule that fired), or (None, None) when no rule of the extractor matches. An answer marker followed by
+    prose ("Answer: To determine …") gives (None, "prose_after_marker"): the answer it marks is missing, and no later
+    rule or fallback stands in for it."""
     text = half_width(text)
     for rule in EXTRACTORS[extractor]:
+        if rule in FALLBACKS and extractor == "math" and not on(rule):
+            continue
         answer = RULES[rule](text)
+        if answer and rule == "answer_is" and is_prose(answer) and on("prose_after_marker"):
+            return None, "prose_after_marker"
         if answer:
             return answer, rule
     return None, None
+
+
+OPENERS = re.compile(  # how a sentence of reasoning, not an answer, begins
+    r"(?:okay|ok|alright|all\s+right|well|hmm|wait|let(?:'s|\s+me|\s+us)?|to|first(?:ly)?|now|we|i|in\s+order|given"
+    r"|since|step)\b",
+    re.I,
+)
+
+
+def is_prose(statement: str) -> bool:
+    """Whether what follows an answer marker is a sentence of reasoning rather than an answer: it holds no digit and
+    no math, and it begins as reasoning does ("To determine …", "Okay", "Let me …")."""
+    return not re.search(r"[\d$\\=^_{}]|\b[A-E]\b", statement) and bool(OPENERS.match(statement.strip()))

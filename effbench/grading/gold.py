@@ -33,6 +33,7 @@ class Conventions:
     unit: str | None = None
     absolute_tolerance: float | None = None
     relative_tolerance: float | None = None
+    approximate: bool = False  # a decimal answer of 3 significant figures or more may approximate the gold
 
 
 NO_CONVENTIONS = Conventions()
@@ -47,13 +48,16 @@ class Grading:
     several: str | None = Field(None, description="metadata field, true where the gold lists several answers")
     unit: str | None = Field(None, description="metadata field: the unit the gold leaves out")
     tolerance: str | None = Field(None, description="metadata field: an absolute tolerance for the problem's number")
+    approximate: bool = Field(
+        False, description="a decimal of 3 significant figures or more within one unit of its last digit of the gold is equal"
+    )
 
     def conventions(self, metadata: Mapping[str, Any]) -> Conventions:
         """One problem's conventions, from its metadata (as loaded: text)."""
         several = str(metadata.get(self.several or "", "")).strip().lower() in ("true", "1", "yes")
         unit = str(metadata.get(self.unit or "") or "").strip() or None
         tolerance = _number_or_none(metadata.get(self.tolerance or ""))
-        return Conventions(several, unit, tolerance, self.relative_tolerance)
+        return Conventions(several, unit, tolerance, self.relative_tolerance, self.approximate)
 
     def describe(self) -> str:
         """The settings in words, for `effbench tasks` and the README."""
@@ -66,6 +70,8 @@ class Grading:
             said.append(f"an absolute tolerance where {self.tolerance} gives one")
         if self.relative_tolerance:
             said.append(f"numbers equal within a relative {self.relative_tolerance:g}")
+        if self.approximate:
+            said.append("decimal approximations of 3 significant figures or more accepted")
         return "; ".join(said)
 
 
@@ -94,7 +100,21 @@ def _equal(grader: Grader, answer: str, gold: str, conventions: Conventions) -> 
         if given is not None and wanted is not None:
             allowed = max(conventions.absolute_tolerance or 0.0, (conventions.relative_tolerance or 0.0) * abs(wanted))
             return abs(given - wanted) <= allowed * (1 + 1e-9)
-    return grader(answer, gold)
+    return grader(answer, gold) or (conventions.approximate and approximates(answer, gold))
+
+
+DECIMAL = re.compile(r"(\d*)\.(\d+)")
+
+
+def approximates(answer: str, gold: str) -> bool:
+    """Whether the answer is a decimal of three significant figures or more that the gold's value rounds or truncates
+    to: `0.333` and `0.334` for `\\frac{1}{3}`, `1.414` for `\\sqrt{2}`; not `0.33`, not `0.332`."""
+    written, decimal = as_number(answer), DECIMAL.search(answer.replace(",", "").replace("{}", ""))
+    if written is None or not written.decimal or written.percent or decimal is None:
+        return False
+    if len((decimal[1] + decimal[2]).lstrip("0")) < 3 or (wanted := numeric_value(gold)) is None:
+        return False
+    return abs(float(written.value) - wanted) < 10.0 ** -len(decimal[2])
 
 
 def _all_given(grader: Grader, answers: list[str], golds: list[str], conventions: Conventions) -> bool:

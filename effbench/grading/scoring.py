@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from typing import Any
 
-from effbench.grading.conventions import with_decimal_points, writes_decimal_commas
+from effbench.grading.conventions import half_width, with_decimal_points, writes_decimal_commas
+from effbench.grading.debris import without_debris
 from effbench.grading.equivalence import answer_key
-from effbench.grading.extract import MAX_CANDIDATES, candidates, extract
+from effbench.grading.extract import FALLBACKS, MAX_CANDIDATES, NUMBER, candidates, extract
 from effbench.grading.gold import NO_CONVENTIONS, Conventions, Grading
 from effbench.grading.pool import GradeJob, GradingPool
 from effbench.grading.reasoning import THINK, ReasoningFormat
@@ -34,28 +35,55 @@ class Rules:
         return Against(self.grader, gold, self.grading.conventions(metadata or {}) if self.grading else NO_CONVENTIONS)
 
 
-def answer_of(completion: Completion, rules: Rules) -> Grade | tuple[str, str, str | None]:
+def answer_of(completion: Completion, rules: Rules, question: str = "") -> Grade | tuple[str, str, str | None]:
     """(answer, rule, detail) to judge; or the Grade already decided when the reasoning never ended or no answer is found.
 
-    An answer written with decimal commas is judged in decimal points when the completion's own
-    numbers make that convention unambiguous; the detail says so."""
+    Chat-template debris after the answer is cut off first. An answer written with decimal commas is judged in decimal
+    points when the completion's own numbers make that convention unambiguous. The last-number fallback is refused in
+    a completion cut off at its token limit (its last number is wherever the chain stopped) and where the question
+    states that number (a repeated question, a restated given). The detail says each of these."""
     split = rules.reasoning.split(completion.text, completion.reasoning)
     if split.answer is None:
         closing = rules.reasoning.closes[0] if rules.reasoning.closes else "its closing marker"
         return Grade("unfinished", detail=f"the reasoning was never closed with {closing}")
-    answer, rule = extract(split.answer, rules.extractor)
+    answer_part, debris = without_debris(split.answer)
+    notes = [f"chat-template debris cut from the answer part at {debris}"] if debris else []
+    answer, rule = extract(answer_part, rules.extractor)
     if answer is None or rule is None:
-        return Grade("no_answer")
-    if writes_decimal_commas(split.answer) and (converted := with_decimal_points(answer)) != answer:
-        return converted, rule, f"decimal commas, as the completion writes its numbers: {answer} -> {converted}"
-    return answer, rule, None
+        detail = "an answer marker followed by prose, not an answer" if rule else None
+        return Grade("no_answer", rule=rule, detail=_joined([*notes, detail]))
+    if rule in FALLBACKS and (refusal := _fallback_refused(answer, completion, question)):
+        return Grade("no_answer", rule=rule, detail=_joined([*notes, refusal]))
+    if writes_decimal_commas(answer_part) and (converted := with_decimal_points(answer)) != answer:
+        notes.append(f"decimal commas, as the completion writes its numbers: {answer} -> {converted}")
+        answer = converted
+    return answer, rule, _joined(notes)
+
+
+def _fallback_refused(answer: str, completion: Completion, question: str) -> str | None:
+    if completion.finish_reason == "length":
+        return f"cut off at its token limit: its last number, {answer}, is not taken for an answer"
+    value = answer_key(answer)
+    if any(answer_key(number) == value for number in NUMBER.findall(half_width(question))):
+        return f"its last number, {answer}, is one the question states: not taken for an answer"
+    return None
+
+
+def _joined(notes: Sequence[str | None]) -> str | None:
+    return "; ".join(note for note in notes if note) or None
 
 
 def score(
-    pool: GradingPool, completion: Completion, gold: str, rules: Rules, metadata: Mapping[str, Any] | None = None
+    pool: GradingPool,
+    completion: Completion,
+    gold: str,
+    rules: Rules,
+    metadata: Mapping[str, Any] | None = None,
+    question: str = "",
 ) -> Future:
     """A Future of the completion's Grade; decided at once when there is nothing to send to a worker. `metadata`, the
-    problem's, holds the conventions of its gold where its task's `grading:` names them.
+    problem's, holds the conventions of its gold where its task's `grading:` names them; `question` keeps the
+    last-number fallback from taking a number the question states.
 
     Whatever the verdict, the answers the completion stated on its way (reasoning included) are graded
     too, in order, and the end of the first correct one is recorded (`first_correct`, `first_correct_at`):
@@ -64,7 +92,7 @@ def score(
     """
     graded: Future = Future()
     against = rules.against(gold, metadata)
-    found = answer_of(completion, rules)
+    found = answer_of(completion, rules, question)
     if isinstance(found, Grade):
         _search(pool, found, completion, against, rules, graded)
         return graded

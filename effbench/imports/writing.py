@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,13 +115,15 @@ def add_to_import(store: RunStore, facts: dict[str, Any]) -> None:
         write_record(store.run_file, run.model_copy(update={"imported": {**(run.imported or {}), **facts}}))
 
 
+def _score(pool: GradingPool, completion: Completion, sample: Sample, rules: Rules) -> Future:
+    return score(pool, completion, sample.gold, rules, sample.metadata, sample.question)
+
+
 def _write_task(store: RunStore, task: ImportedTask, pool: GradingPool) -> tuple[TaskPlan, dict[str, tuple[Grade, ...]]]:
     order = {s.id: i for i, s in enumerate(task.dataset.samples)}
     items = sorted(task.items, key=lambda item: order[item.sample.id])
     rules = task.rules or task.spec.rules()
-    pending = [
-        (item, [score(pool, c, item.sample.gold, rules, item.sample.metadata) for c in item.completions]) for item in items
-    ]
+    pending = [(item, [_score(pool, c, item.sample, rules) for c in item.completions]) for item in items]
     grades = {}
     with store.appender(task.spec.name) as out:
         for item, futures in pending:

@@ -38,7 +38,7 @@ class Storing:
     def add(self, request: Request, completions: list[Completion]) -> None:
         plan = self.by_task[request.task]
         sample = plan.samples[request.sample_id]
-        graded = [score(self.pool, c, sample.gold, plan.rules, sample.metadata) for c in completions]
+        graded = [score(self.pool, c, sample.gold, plan.rules, sample.metadata, sample.question) for c in completions]
         self.pending.append((request, completions, graded))
 
     def write_ready(self, *, wait: bool) -> int:

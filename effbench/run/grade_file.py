@@ -116,7 +116,7 @@ def grade_outputs(
             rules = rules_for(name, row.get("reasoning") or reasoning)
             gold = gold_as_task_reads_it(task_for(name), row["gold"])
             completion = Completion(text=row["completion"], tokens=None, finish_reason="unknown", token_count_source="none")
-            futures.append(score(pool, completion, gold, rules, row.get("metadata")))
+            futures.append(score(pool, completion, gold, rules, row.get("metadata"), row.get("question") or ""))
         for row, future in zip(rows, futures, strict=True):
             grade = future.result()
             yield {
