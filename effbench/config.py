@@ -57,7 +57,27 @@ def plain_run_name(value: str | None) -> str | None:
     return value
 
 
-class EvalConfig(Strict):
+class JudgeKeys(Strict):
+    """The keys that name a judge (eval, rescore and grade take the same)."""
+
+    judge_base_url: str | None = Field(None, description="an OpenAI-compatible server that judges what the rules cannot")
+    judge_model: str | None = Field(None, description="the judge's model on judge_base_url")
+    judge: str | None = Field(None, description="vllm:MODEL: the judge on the offline engine instead of a server")
+    judge_max_tokens: int = Field(1024, ge=1, description="token limit of each judge reply")
+    judge_api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the judge server's key")
+
+    @model_validator(mode="after")
+    def _one_judge(self):
+        if self.judge is not None and not (self.judge.startswith("vllm:") and self.judge[5:].strip()):
+            raise ValueError(f"judge={self.judge} is not vllm:MODEL; for a server give judge_base_url= and judge_model=")
+        if self.judge is not None and (self.judge_base_url or self.judge_model):
+            raise ValueError("give judge=vllm:MODEL or judge_base_url= with judge_model=, not both")
+        if bool(self.judge_base_url) != bool(self.judge_model):
+            raise ValueError("judge_base_url= and judge_model= go together: give both, or judge=vllm:MODEL")
+        return self
+
+
+class EvalConfig(JudgeKeys):
     """Keys common to every backend. Unset generation keys take the task's defaults."""
 
     model: str = Field(

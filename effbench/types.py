@@ -187,10 +187,30 @@ class Grade:
     answer_first_tokens: int | None = None  # those two positions in tokens, where token ids and a tokenizer were at hand
     answer_settled_tokens: int | None = None
     searched: bool = False  # its stated answers were searched, whatever its verdict (older runs searched correct ones only)
+    unsettled: bool = False  # the rules could not settle it: no answer found, or one that could not be compared
+
+    @property
+    def for_a_judge(self) -> bool:
+        """Whether a judge may be asked about it: the rules found no answer, or could not compare the one they found."""
+        return self.verdict == "no_answer" or self.unsettled
 
     @property
     def correct(self) -> bool:
         return self.verdict == "correct"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A judge's verdict on one completion the rules could not settle: stored beside its rule verdict, never over it.
+    `key` names what it answers (the judge, its prompt's version, the problem, reference and response it saw)."""
+
+    sample_id: str
+    completion: int  # its index among the sample's completions
+    key: str
+    model: str
+    prompt: str  # the hash of the judge's prompt template
+    verdict: str  # correct, wrong, no_answer (it found no final answer), unclear (its reply named no verdict)
+    reply: str  # the judge's reply, its first 2,000 characters
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import numpy as np
 from effbench.analysis.stats import bootstrap_ci, pass_at_k
 from effbench.analysis.thinking import Thought, outcome_efficiency, position_unit, thinking_metrics, thoughts
 from effbench.grading.equivalence import answer_key
-from effbench.store.records import GroupStats, LatencyMetrics, Percentiles, TaskMetrics, TokenStats
+from effbench.store.records import GroupStats, JudgeMetrics, LatencyMetrics, Percentiles, TaskMetrics, TokenStats
 from effbench.types import Scored, Timing
 
 BUDGETS = tuple(2**p for p in range(4, 17))  # 16 … 65536 tokens, cut at the largest completion
@@ -40,6 +40,8 @@ class _Row(NamedTuple):
     sources: tuple[tuple[str, str | None], ...]  # where each completion's tokens and reasoning tokens were counted
     hidden: int  # completions whose reasoning the server counted and never showed
     timings: tuple[Timing | None, ...]
+    rules: tuple[str | None, ...]  # the rule that found each graded answer (None: no answer graded)
+    for_judge: tuple[bool, ...]  # which completions the rules could not settle
 
 
 def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _Row:
@@ -61,14 +63,22 @@ def _row(item: Scored, breakdown: tuple[str, ...], difficulty: str | None) -> _R
         ),
         hidden=sum(c.reasoning_hidden for c in item.completions),
         timings=tuple(c.timing for c in item.completions),
+        rules=tuple(g.rule if g.verdict in ("correct", "wrong") else None for g in item.grades),
+        for_judge=tuple(g.for_a_judge for g in item.grades),
     )
 
 
 def task_metrics(
-    scored: Iterable[Scored], breakdown: tuple[str, ...] = (), *, difficulty: str | None = None, parameters: float | None = None
+    scored: Iterable[Scored],
+    breakdown: tuple[str, ...] = (),
+    *,
+    difficulty: str | None = None,
+    parameters: float | None = None,
+    judged: Judged | None = None,
 ) -> TaskMetrics:
     """Accuracy is the mean over samples of the mean over their n completions. `difficulty` names the metadata field
-    that ranks the problems, `parameters` the model's size in billions (for ACU).
+    that ranks the problems, `parameters` the model's size in billions (for ACU); `judged`, where a judge is named, its
+    verdicts on the completions the rules could not settle.
 
     The samples are taken in the order of their ids, not of the file (which is the order they finished in),
     so that the same samples always give the same numbers, bootstrap interval included, to the last bit.
@@ -111,7 +121,47 @@ def task_metrics(
         reasoning_hidden=sum(row.hidden for row in rows),
         **_finished_figures(rows),
         latency=_latency([t for row in rows for t in row.timings if t is not None]),
+        **_rule_figures(rows),
+        judge=_judge_figures(rows, judged) if judged else None,
         **(_token_figures(rows, correct_flags) if counted else {"total_tokens": None}),
+    )
+
+
+class Judged(NamedTuple):
+    """A judge's stored verdicts on a task's unsettled completions, by (sample id, completion index)."""
+
+    model: str
+    prompt: str
+    verdicts: dict[tuple[str, int], str]
+
+
+def _rule_figures(rows: list[_Row]) -> dict[str, Any]:
+    rules = Counter(rule for row in rows for rule in row.rules if rule is not None)
+    fallback = [ok for row in rows for ok, rule in zip(row.correct, row.rules, strict=True) if rule == "last_number"]
+    return {"rules": dict(sorted(rules.items())), "fallback_answers": len(fallback), "fallback_correct": sum(fallback)}
+
+
+def _judge_figures(rows: list[_Row], judged: Judged) -> JudgeMetrics:
+    """Accuracy by the rules and the judge together: a completion is correct by its rule verdict, or, where the rules
+    could not settle it, by the judge's."""
+    verdicts: Counter[str] = Counter()
+    per_sample = []
+    for row in rows:
+        flags = []
+        for index, (ok, unsettled) in enumerate(zip(row.correct, row.for_judge, strict=True)):
+            verdict = judged.verdicts.get((row.id, index)) if unsettled else None
+            verdicts.update([verdict] if verdict else [])
+            flags.append(ok or verdict == "correct")
+        per_sample.append(sum(flags) / len(flags))
+    values = np.asarray(per_sample, dtype=float)
+    return JudgeMetrics(
+        model=judged.model,
+        prompt=judged.prompt,
+        unsettled=sum(sum(row.for_judge) for row in rows),
+        judged=sum(verdicts.values()),
+        verdicts=dict(sorted(verdicts.items())),
+        accuracy=float(values.mean()) if len(values) else None,
+        accuracy_ci95=bootstrap_ci(values),
     )
 
 

@@ -53,14 +53,14 @@ def with_progress(work: Any) -> Any:
 
 
 def run_and_report(config: EvalConfig, options: Any) -> None:
-    from effbench.report.tables import cost_lines, results_table, throughput_line
+    from effbench.report.tables import cost_lines, grading_lines, results_table, throughput_line
     from effbench.run.evaluate import evaluate
 
     outcome = with_progress(lambda progress: evaluate(config, options, progress=progress))
     stdout.print(results_table(outcome.results, outcome.timings))
     if outcome.generation and (line := throughput_line(outcome.generation)):
         stdout.print(line)
-    for line in cost_lines(outcome.results):
+    for line in [*grading_lines(outcome.results), *cost_lines(outcome.results)]:
         stdout.print(line, markup=False)
     stdout.print(f"run stored in {for_terminal(outcome.folder)}")
     log_runs(config, [(config.step or 0, outcome.folder)], config.run_name)
@@ -226,11 +226,19 @@ def grade_command(path: Path, words: tuple[str, ...]) -> None:
     `pred`, `correct` and `status` (graded, no_answer, unfinished, timeout, error).
     """
     from effbench.run.grade_file import GradeOptions, grade_outputs, read_outputs, summary
+    from effbench.run.judging import Judge
 
     options = parse_keys(GradeOptions, words, what="grade")
+    kept = options.out or path  # the judge's verdicts are kept beside the output (or the input), so none is asked twice
     graded = list(
         grade_outputs(
-            read_outputs(path), task=options.task, workers=options.workers, timeout=options.timeout, reasoning=options.reasoning
+            read_outputs(path),
+            task=options.task,
+            workers=options.workers,
+            timeout=options.timeout,
+            reasoning=options.reasoning,
+            judge=Judge.of(options),
+            judge_file=kept.parent / f"{kept.name}.judge.jsonl",
         )
     )
     lines = "".join(json.dumps(without_surrogates(row), ensure_ascii=False) + "\n" for row in graded)
@@ -239,6 +247,23 @@ def grade_command(path: Path, words: tuple[str, ...]) -> None:
     else:
         sys.stdout.write(lines)
     stderr.print(summary(graded))
+
+
+@cli.command("judge")
+@click.option("--show-prompt", is_flag=True, help="print the judge's prompt template, its version and hash")
+def judge_command(show_prompt: bool) -> None:
+    """The judge cascade's prompt: effbench judge --show-prompt
+
+    eval, rescore and grade ask a judge (judge_base_url= with judge_model=, or judge=vllm:MODEL) about the
+    completions their rules could not settle; this is what it is asked. Each verdict is stored with the hash.
+    """
+    from effbench.grading.judge_prompt import JUDGE_PROMPT_VERSION, RESPONSE_CHARS, SYSTEM, TEMPLATE, prompt_hash
+
+    if not show_prompt:
+        raise click.UsageError("give --show-prompt")
+    sys.stdout.write(f"# judge prompt version {JUDGE_PROMPT_VERSION}, hash {prompt_hash()}\n")
+    sys.stdout.write(f"# the response is the end of the completion's answer part: its last {RESPONSE_CHARS} characters\n\n")
+    sys.stdout.write(f"[system]\n{SYSTEM}\n\n[user]\n{TEMPLATE}\n")
 
 
 @cli.command("prices")

@@ -181,7 +181,7 @@ def choice_letters(text: str, *, option_text: bool = False) -> str | None:
 LIST_WORDS = re.compile(r"\s*(?:\\text\{\s*(?:and|or)\s*\}|\\(?:quad|qquad)|\s(?:and|or)\s)\s*")
 
 
-def grade_math(answer: str, gold: str) -> bool:
+def grade_math(answer: str, gold: str) -> bool | None:
     """Same option letters, or same text once formatting is gone, or same number, else math-verify.
 
     A gold given as an option with its text (`(C) 12`) is matched by its letter, or by its text when
@@ -190,7 +190,8 @@ def grade_math(answer: str, gold: str) -> bool:
     math-verify compares sets in any order, tuples in order, intervals with inequalities
     (`[-2,7]` = `-2 \\le x \\le 7`) and equations with values (`x=3` = `3`). Its verdict is then
     guarded against float rounding: two different exact numbers are never equal. Its own signal
-    timeouts are off: the pool enforces a hard one. A percent sign is dropped on both sides.
+    timeouts are off: the pool enforces a hard one. A percent sign is dropped on both sides. None: math-verify could
+    not parse the answer or the gold, so they could not be compared.
     """
     answer, gold = chinese_math(half_width(answer)), chinese_math(half_width(gold))
     gold_letters = choice_letters(gold)
@@ -287,15 +288,16 @@ def _interval(pieces: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _math_verify(answer: str, gold: str) -> bool:
-    """math-verify on the LaTeX alone (its fallback to the first number of a failed parse is off)."""
+def _math_verify(answer: str, gold: str) -> bool | None:
+    """math-verify on the LaTeX alone (its fallback to the first number of a failed parse is off); None where either
+    side does not parse."""
     from math_verify import LatexExtractionConfig, parse, verify
 
     latex_only = [LatexExtractionConfig()]
     gold_parsed = parse(f"${for_math_verify(gold)}$", extraction_config=latex_only, parsing_timeout=None)
     answer_parsed = parse(f"${for_math_verify(answer)}$", extraction_config=latex_only, parsing_timeout=None)
-    if not gold_parsed or not answer_parsed:
-        return False
+    if not gold_parsed or not answer_parsed or isinstance(gold_parsed[0], str) or isinstance(answer_parsed[0], str):
+        return None  # math-verify gives back the text alone where it could not read it
     if not verify(gold_parsed, answer_parsed, allow_set_relation_comp=True, timeout_seconds=None):
         return on("numeric_identity") and same_where_real(gold_parsed[0], answer_parsed[0])
     return not _exactly_different(gold_parsed[0], answer_parsed[0])
@@ -347,6 +349,6 @@ def _exactly_different(gold, answer) -> bool:
     return sympy.simplify(gold - answer).is_zero is False
 
 
-GRADERS: dict[str, Callable[[str, str], bool]] = {
+GRADERS: dict[str, Callable[[str, str], bool | None]] = {
     "math": grade_math,
 }

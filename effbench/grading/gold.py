@@ -20,7 +20,7 @@ from pydantic.dataclasses import dataclass as checked
 
 from effbench.grading.equivalence import as_number, for_math_verify, normal_text
 
-Grader = Callable[[str, str], bool]
+Grader = Callable[[str, str], bool | None]  # None: the two could not be compared
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,9 @@ def _number_or_none(value: Any) -> float | None:
     return number if math.isfinite(number) and number > 0 else None
 
 
-def grade_by(grader: Grader, answer: str, gold: str, conventions: Conventions) -> bool:
-    """The answer against the gold, by the grader and the problem's conventions."""
+def grade_by(grader: Grader, answer: str, gold: str, conventions: Conventions) -> bool | None:
+    """The answer against the gold, by the grader and the problem's conventions; None where they could not be
+    compared (the grader could not read one of them)."""
     if conventions.unit:
         answer = without_unit(answer, conventions.unit)
     if conventions.several:
@@ -94,13 +95,14 @@ def grade_by(grader: Grader, answer: str, gold: str, conventions: Conventions) -
     return _equal(grader, answer, gold, conventions)
 
 
-def _equal(grader: Grader, answer: str, gold: str, conventions: Conventions) -> bool:
+def _equal(grader: Grader, answer: str, gold: str, conventions: Conventions) -> bool | None:
     if conventions.absolute_tolerance is not None or conventions.relative_tolerance is not None:
         given, wanted = numeric_value(answer), numeric_value(gold)
         if given is not None and wanted is not None:
             allowed = max(conventions.absolute_tolerance or 0.0, (conventions.relative_tolerance or 0.0) * abs(wanted))
             return abs(given - wanted) <= allowed * (1 + 1e-9)
-    return grader(answer, gold) or (conventions.approximate and approximates(answer, gold))
+    equal = grader(answer, gold)
+    return True if not equal and conventions.approximate and approximates(answer, gold) else equal
 
 
 DECIMAL = re.compile(r"(\d*)\.(\d+)")
@@ -123,7 +125,7 @@ def _all_given(grader: Grader, answers: list[str], golds: list[str], conventions
         return False
     unmatched = list(answers)
     for gold in golds:
-        match = next((a for a in unmatched if _equal(grader, a, gold, conventions)), None)
+        match = next((a for a in unmatched if _equal(grader, a, gold, conventions) is True), None)
         if match is None:
             return False
         unmatched.remove(match)

@@ -20,6 +20,7 @@ from effbench.grading.gold import NO_CONVENTIONS, Conventions, grade_by
 
 STARTUP_TIMEOUT = 120
 Outcome = tuple[str, str | None]  # (verdict: correct / wrong / timeout / error, detail)
+UNCOMPARED = "the answer or the gold could not be parsed, so they were not compared"  # a wrong verdict's detail
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,11 @@ class GradeJob:
     conventions: Conventions = NO_CONVENTIONS  # the problem's own (its task's `grading:` settings)
 
 
-def run_job(job: GradeJob) -> bool:
+def run_job(job: GradeJob) -> bool | None:
     return grade_by(GRADERS[job.grader], job.answer, job.gold, job.conventions)
 
 
-def _worker_main(conn, job_fn: Callable[[GradeJob], bool]) -> None:
+def _worker_main(conn, job_fn: Callable[[GradeJob], bool | None]) -> None:
     import logging
 
     import math_verify  # noqa: F401  (imported before "ready", so start-up never counts against a job's timeout)
@@ -51,7 +52,8 @@ def _worker_main(conn, job_fn: Callable[[GradeJob], bool]) -> None:
         if job is None:
             return
         try:
-            conn.send(("correct" if job_fn(job) else "wrong", None))
+            equal = job_fn(job)
+            conn.send(("correct", None) if equal else ("wrong", None if equal is False else UNCOMPARED))
         except Exception as exc:  # a grader bug on one sample is recorded on that sample
             conn.send(("error", f"{type(exc).__name__}: {exc}"[:300]))
 
@@ -65,7 +67,7 @@ def _start_error(exc: Exception) -> GradingError:
 class GradingPool:
     """`workers` processes, each driven by one thread; `submit` returns a Future of an Outcome."""
 
-    def __init__(self, workers: int = 2, timeout: float = 10.0, job_fn: Callable[[GradeJob], bool] = run_job):
+    def __init__(self, workers: int = 2, timeout: float = 10.0, job_fn: Callable[[GradeJob], bool | None] = run_job):
         if workers < 1 or not timeout > 0:
             raise ValueError(f"a grading pool needs at least one worker and a timeout above 0 (got {workers}, {timeout})")
         self.timeout = timeout

@@ -13,7 +13,7 @@ from effbench.grading.debris import without_debris
 from effbench.grading.equivalence import answer_key
 from effbench.grading.extract import FALLBACKS, MAX_CANDIDATES, NUMBER, candidates, extract
 from effbench.grading.gold import NO_CONVENTIONS, Conventions, Grading
-from effbench.grading.pool import GradeJob, GradingPool
+from effbench.grading.pool import UNCOMPARED, GradeJob, GradingPool
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.types import Completion, Grade
 
@@ -104,7 +104,8 @@ def score(
         except Exception as exc:
             graded.set_exception(exc)
             return
-        _search(pool, Grade(verdict, answer=answer, rule=rule, detail=detail or note), completion, against, rules, graded)
+        grade = Grade(verdict, answer=answer, rule=rule, detail=detail or note, unsettled=detail == UNCOMPARED)
+        _search(pool, grade, completion, against, rules, graded)
 
     pool.submit(against.job(answer)).add_done_callback(finish)
     return graded

@@ -232,9 +232,11 @@ def grader_for(task: str) -> Callable[[dict[str, Any], list[str]], dict[str, flo
     rules = spec.rules()
 
     def process_results(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
-        found = answer_of(Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none"), rules)
+        completion = Completion(results[0], tokens=0, finish_reason="unknown", token_count_source="none")
+        found = answer_of(completion, rules, str(doc.get("question") or ""))
         if isinstance(found, Grade):
             return {METRIC: 0.0}
-        return {METRIC: float(grade_by(GRADERS[spec.grader], found[0], doc["gold"], rules.against(doc["gold"], doc).conventions))}
+        conventions = rules.against(doc["gold"], doc).conventions
+        return {METRIC: float(grade_by(GRADERS[spec.grader], found[0], doc["gold"], conventions) is True)}
 
     return process_results

@@ -76,6 +76,26 @@ def cost_lines(results: Results) -> list[str]:
     return [for_terminal(line) for line in lines]
 
 
+def grading_lines(results: Results) -> list[str]:
+    """Per task: the answers found only by the last-number fallback, and where a judge was named, accuracy by the rules
+    and by rules + judge with what the judge said."""
+    lines = []
+    for task, entry in results.tasks.items():
+        m = entry.metrics
+        if m.fallback_answers:
+            lines.append(
+                f"{task}: {m.fallback_answers} answers found only by the last-number fallback ({m.fallback_correct} correct)"
+            )
+        if (judge := m.judge) is not None:
+            said = ", ".join(f"{verdict} {count}" for verdict, count in judge.verdicts.items()) or "nothing"
+            lines.append(
+                f"{task}: accuracy by rules {percent(m.accuracy)}% {_interval(m.accuracy_ci95)}, by rules + judge "
+                f"{percent(judge.accuracy)}% {_interval(judge.accuracy_ci95)}; judge {judge.model} (prompt {judge.prompt}) "
+                f"on {judge.judged} of {judge.unsettled} completions the rules could not settle: {said}"
+            )
+    return [for_terminal(line) for line in lines]
+
+
 def throughput_line(generation: dict[str, Any]) -> str | None:
     """What was generated, how fast, and each engine's share where there were several (or one failed)."""
     speed = generation.get("tokens_per_s")

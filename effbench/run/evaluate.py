@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,14 +14,16 @@ from pydantic import BaseModel
 
 from effbench import __version__
 from effbench.analysis.cost import Pricing
-from effbench.analysis.metrics import task_metrics
+from effbench.analysis.metrics import Judged, task_metrics
 from effbench.backends import Backend, backend_module
 from effbench.config import EvalConfig
 from effbench.errors import ConfigError, EffbenchError, StoreError
+from effbench.grading.judge_prompt import prompt_hash
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules
 from effbench.run.environment import environment
 from effbench.run.generation import Progress, generate_missing
+from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
 from effbench.run.parameters import model_parameters
 from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
@@ -29,7 +32,7 @@ from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.methods import Method, apply_method, check_method, find_method, forcing
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
-from effbench.types import Request, Sample, Sampling
+from effbench.types import Request, Sample, Sampling, Scored
 
 
 @dataclass(frozen=True)
@@ -218,8 +221,12 @@ def _evaluate(
                 finally:
                     if owned:
                         backend.close()
+            judge = Judge.of(config)
+            if judge is not None:
+                reuse = getattr(options, "replay_from", None) if config.backend == "replay" else None
+                judge_tasks(judge, store.folder, readings(store, plans), Path(reuse) if reuse else None)
             parameters = model_parameters(config.model, config.parameters, wanted.revision)
-            results = collect_results(config.model, config.backend, store, plans, parameters)
+            results = collect_results(config.model, config.backend, store, plans, parameters, judge)
             now_made = {"tasks": timings, **({"generation": generation} if generation else {})}
             pricing = Pricing.of(config.prices, config.price_model, config.gpu_hour_usd)
             results = priced(results, pricing, store, plans, [*record.invocations, now_made])
@@ -275,13 +282,25 @@ def task_info(plan: TaskPlan) -> TaskInfo:
     )
 
 
-def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskPlan], parameters: float | None = None) -> Results:
+def collect_results(
+    model: str,
+    backend: str,
+    store: RunStore,
+    plans: list[TaskPlan],
+    parameters: float | None = None,
+    judge: Judge | None = None,
+) -> Results:
     """Pure function of the stored samples (timings live in run.json), so equal runs give equal results.
-    `parameters` (billions) gives ACU."""
+    `parameters` (billions) gives ACU; `judge`, where one is named, adds accuracy by the rules and its stored verdicts."""
     tasks = {}
     for plan in plans:
-        scored = (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
-        metrics = task_metrics(scored, plan.spec.breakdown, difficulty=plan.spec.difficulty_field, parameters=parameters)
+        reading = readings(store, [plan])[plan.spec.name]
+        judged = (
+            Judged(judge.model, prompt_hash(), judged_verdicts(judge, store.folder, plan.spec.name, reading)) if judge else None
+        )
+        metrics = task_metrics(
+            reading[0](), plan.spec.breakdown, difficulty=plan.spec.difficulty_field, parameters=parameters, judged=judged
+        )
         if metrics.samples != len(plan.samples):
             raise EffbenchError(
                 f"{plan.spec.name}: {metrics.samples} of {len(plan.samples)} samples are stored; run the command again"
@@ -290,6 +309,15 @@ def collect_results(model: str, backend: str, store: RunStore, plans: list[TaskP
             version=plan.spec.version, excluded=len(plan.dataset.excluded), sampling=plan.sampling, metrics=metrics
         )
     return Results(run=store.folder.name, model=model, backend=backend, parameters=parameters, tasks=tasks)
+
+
+def readings(store: RunStore, plans: list[TaskPlan]) -> dict[str, Reading]:
+    """Each task's stored samples of this run (a reader, called once per pass), with its reasoning format."""
+
+    def reader(plan: TaskPlan) -> Callable[[], Iterator[Scored]]:
+        return lambda: (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
+
+    return {plan.spec.name: (reader(plan), plan.rules.reasoning) for plan in plans}
 
 
 def priced(

@@ -13,24 +13,25 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, field_validator
 
-from effbench.config import at_most_the_cores, known_reasoning_format
+from effbench.config import JudgeKeys, at_most_the_cores, known_reasoning_format
 from effbench.errors import DataError, TaskError
+from effbench.grading.judge_prompt import prompt_hash
 from effbench.grading.pool import GradingPool
-from effbench.grading.reasoning import reasoning_format
+from effbench.grading.reasoning import ReasoningFormat, reasoning_format
 from effbench.grading.scoring import Rules, score
-from effbench.schema import Strict
+from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
 from effbench.tasks.data import narrow
 from effbench.tasks.spec import TaskSpec, load_task, task_names
-from effbench.types import Completion
+from effbench.types import Completion, Sample, Scored
 
 
-class GradeOptions(Strict):
+class GradeOptions(JudgeKeys):
     """`effbench grade`'s keys."""
 
     task: str | None = Field(None, description="task whose rules grade every line without its own task (any effbench task)")
@@ -106,9 +107,19 @@ def gold_as_task_reads_it(spec: TaskSpec | None, gold: str) -> str:
 
 
 def grade_outputs(
-    rows: list[dict[str, Any]], *, task: str | None, workers: int, timeout: float, reasoning: str | None = None
+    rows: list[dict[str, Any]],
+    *,
+    task: str | None,
+    workers: int,
+    timeout: float,
+    reasoning: str | None = None,
+    judge: Judge | None = None,
+    judge_file: Path | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Each row with `pred`, `correct` and `status`, in input order."""
+    """Each row with `pred`, `correct`, `status` and `rule`, in input order. With a judge, the rows the rules could
+    not settle are put to it, and each row gets `judge` (its verdict, model and prompt hash, where it was asked) and
+    `correct_with_judge`; the verdicts are kept in `judge_file` (`<name>.judge.jsonl`), so none is asked twice."""
+    scored: list[tuple[Scored, ReasoningFormat]] = []
     with GradingPool(workers, timeout) as pool:
         futures = []
         for row in rows:
@@ -117,20 +128,51 @@ def grade_outputs(
             gold = gold_as_task_reads_it(task_for(name), row["gold"])
             completion = Completion(text=row["completion"], tokens=None, finish_reason="unknown", token_count_source="none")
             futures.append(score(pool, completion, gold, rules, row.get("metadata"), row.get("question") or ""))
-        for row, future in zip(rows, futures, strict=True):
-            grade = future.result()
-            yield {
-                **row,
-                "pred": grade.answer,
-                "correct": grade.correct,
-                "status": STATUS.get(grade.verdict, grade.verdict),
-                "rule": grade.rule,
+            sample = Sample(str(len(scored)), row.get("question") or "", gold)
+            scored.append((Scored(sample, "", (completion,), ()), rules.reasoning))
+        graded = [replace(item, grades=(future.result(),)) for (item, _), future in zip(scored, futures, strict=True)]
+    verdicts = _judged(judge, judge_file, graded, [r for _, r in scored]) if judge and judge_file else None
+    for row, item in zip(rows, graded, strict=True):
+        grade = item.grades[0]
+        judged = {}
+        if verdicts is not None and judge is not None:
+            verdict = verdicts.get(item.sample.id)
+            judged = {
+                "judge": verdict and {"verdict": verdict, "model": judge.model, "prompt": prompt_hash()},
+                "correct_with_judge": grade.correct or verdict == "correct",
             }
+        status = STATUS.get(grade.verdict, grade.verdict)
+        yield {**row, "pred": grade.answer, "correct": grade.correct, "status": status, "rule": grade.rule, **judged}
+
+
+def _judged(judge: Judge, file: Path, graded: list[Scored], formats: list[ReasoningFormat]) -> dict[str, str]:
+    """The judge's verdict on each unsettled line, by line id: stored ones read back, the others asked."""
+    name = file.name.removesuffix(".judge.jsonl")
+    verdicts: dict[str, str] = {}
+    for reasoning in set(formats):
+        mine = [item for item, fmt in zip(graded, formats, strict=True) if fmt == reasoning]
+        reading: Reading = (partial(list, mine), reasoning)
+        judge_tasks(judge, file.parent, {name: reading})
+        found = judged_verdicts(judge, file.parent, name, reading)
+        verdicts.update({sample_id: verdict for (sample_id, _), verdict in found.items()})
+    return verdicts
 
 
 def summary(graded: list[dict[str, Any]]) -> str:
+    """Counts by status, by the rule that found each answer (the fallback's apart), and by rules + judge where judged."""
     counts = Counter(row["status"] for row in graded)
     correct = sum(row["correct"] for row in graded)
     share = f"{100 * correct / len(graded):.1f}%" if graded else "-"
     parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    return f"graded {len(graded)} lines: {correct} correct ({share}); {parts}"
+    rules = Counter(row["rule"] for row in graded if row["status"] == "graded")
+    said = f"graded {len(graded)} lines: {correct} correct ({share}); {parts}"
+    said += f"\nanswers by rule: {', '.join(f'{k} {v}' for k, v in sorted(rules.items())) or 'none'}"
+    said += f"; found only by the last-number fallback: {rules['last_number']}"
+    if graded and "correct_with_judge" in graded[0]:
+        judged = Counter(row["judge"]["verdict"] for row in graded if row["judge"])
+        with_judge = sum(row["correct_with_judge"] for row in graded)
+        said += (
+            f"\njudge: asked about {sum(judged.values())} lines ({', '.join(f'{k} {v}' for k, v in sorted(judged.items()))});"
+            f" correct by rules {correct}, by rules + judge {with_judge} ({100 * with_judge / len(graded):.1f}%)"
+        )
+    return said

@@ -13,17 +13,16 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from effbench.backends import backend_module
-from effbench.config import EvalConfig, build, known_reasoning_format, plain_run_name
+from effbench.config import EvalConfig, JudgeKeys, build, known_reasoning_format, plain_run_name
 from effbench.errors import ConfigError
 from effbench.run.evaluate import Outcome, evaluate
-from effbench.schema import Strict
 from effbench.store.folder import RunStore
 from effbench.store.records import read_run_record
 from effbench.store.runs import Run, open_run
 from effbench.tasks.spec import load_task
 
 
-class RescoreOptions(Strict):
+class RescoreOptions(JudgeKeys):
     """`effbench rescore`'s keys; those left unset keep the stored run's settings."""
 
     name: str | None = Field(None, description="the new run's folder name (default: RUN-rescored, beside RUN)")

@@ -120,6 +120,18 @@ class GroupStats(Record):
     thinking: ThinkingMetrics | None = None
 
 
+class JudgeMetrics(Record):
+    """The judge cascade of one task: the rules first, then a judge on the completions they could not settle."""
+
+    model: str
+    prompt: str  # the hash of the judge's prompt template
+    unsettled: int  # completions the rules could not settle: no answer found, or one that could not be compared
+    judged: int  # of those, the ones with this judge's verdict
+    verdicts: dict[str, int] = {}  # the judge's: correct, wrong, no_answer, unclear
+    accuracy: float | None = None  # by the rules and the judge together
+    accuracy_ci95: tuple[float, float] | None = None
+
+
 class TaskMetrics(Record):
     """The numbers of one task of a run (`effbench.analysis.metrics.task_metrics`)."""
 
@@ -153,6 +165,10 @@ class TaskMetrics(Record):
     truncated_no_answer_rate: float | None = None  # the share cut off with no answer
     latency: LatencyMetrics | None = None  # how the serving went: differs from run to run, unlike the rest
     cost: CostMetrics | None = None  # where the run was priced (prices= or gpu_hour_usd=): an input, not what it generated
+    rules: dict[str, int] = {}  # answers graded, by the extraction rule that found them
+    fallback_answers: int = 0  # answers found only by the last-number fallback (no answer was marked)
+    fallback_correct: int = 0  # of those, the correct ones
+    judge: JudgeMetrics | None = None  # where a judge was named: accuracy by the rules and by rules + judge
 
     @property
     def mean_tokens(self) -> float | None:
