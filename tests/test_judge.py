@@ -99,6 +99,12 @@ def test_only_unsettled_completions_reach_the_judge_once_and_both_accuracies_are
     verdicts = read_lines(folder / "gsm8k.judge.jsonl")
     assert sorted(v["sample_id"] for v in verdicts) == ["1", "2"] and {v["verdict"] for v in verdicts} == {"correct"}
 
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: judged, model: m, run: {folder}}}\n")
+    assert run_cli("report", str(board), f"out={tmp_path / 'site'}").returncode == 0
+    page = next((tmp_path / "site").glob("run-*.html")).read_text()
+    assert "<h2>Grading</h2>" in page and "2 / 2" in page and "judge (" + prompt_hash() + ")" in page
+
     again = run_cli(*eval_words(tmp_path, *keys))  # the same command: resumed, nothing asked twice
     assert again.returncode == 0 and len(judge.asked) == 2
     rescored = run_cli("rescore", str(folder), *keys)  # a rescore reuses the run's verdicts

@@ -302,6 +302,23 @@ def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, 
     assert refused.returncode == 2 and "refused the API key" in refused.stderr
 
 
+def test_a_real_vllm_server_judges_each_completion_the_rules_could_not_settle_once(server, greedy_run):
+    offline, _ = greedy_run
+    keys = (f"judge_base_url={server}", "judge_model=tiny", "judge_max_tokens=4", "judge_api_key_env=JUDGE_KEY")
+    result = run_cli("rescore", str(offline), "name=judged", *keys, env={"JUDGE_KEY": SECRET})
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = offline.parent / "judged"
+    grades = [c["grade"] for line in read_lines(folder / "gsm8k.samples.jsonl") for c in line["completions"]]
+    unsettled = sum(g["verdict"] == "no_answer" or g["unsettled"] for g in grades)
+    assert unsettled > 0  # the tiny model's chains seldom state an answer: the judge has work
+    verdicts = read_lines(folder / "gsm8k.judge.jsonl")
+    assert len(verdicts) == len({v["key"] for v in verdicts}) == unsettled  # each unsettled completion once, no other
+    judge = json.loads((folder / "results.json").read_text())["tasks"]["gsm8k"]["metrics"]["judge"]
+    assert judge["judged"] == judge["unsettled"] == unsettled and judge["model"] == "tiny"
+    assert judge["accuracy"] is not None  # the tiny judge's verdicts are noise: the mechanism is what is tested
+    assert "by rules + judge" in result.stdout
+
+
 def test_tiny_model_sweep_derives_budgets_token_for_token_and_the_report_draws_it(tiny_model, tmp_path):
     common = ("sweep", f"model={tiny_model}", "tasks=gsm8k", "limit=8", "budgets=8,16,32", f"out={tmp_path}", *ENGINE)
     for words in (("name=derived",), ("name=separate", "derive=false"), ("name=forced", "mode=force", "enable_thinking=true")):

@@ -189,11 +189,13 @@ def rescore_sections() -> list[tuple[str, Any]]:
 @click.argument("words", nargs=-1)
 def rescore_command(run: Path, words: tuple[str, ...]) -> None:
     """Grade a stored run again with the current grader, without the model: effbench rescore RUN [name=NEW]
-    [workers=N] [grade_timeout=S] [reasoning=FORMAT]
+    [workers=N] [grade_timeout=S] [reasoning=FORMAT] [judge_base_url=URL judge_model=M | judge=vllm:MODEL]
 
     Writes a new run (RUN-rescored beside it) and lists every completion whose verdict changed; an
-    interrupted rescore resumes.
+    interrupted rescore resumes. With a judge, the completions the rules could not settle are put to it
+    (verdicts the run holds already are reused) and the results give accuracy by rules and by rules + judge.
     """
+    from effbench.report.tables import grading_lines
     from effbench.run.rescore import RescoreOptions, rescore
 
     outcome, changes, compared = rescore(run, parse_keys(RescoreOptions, words, what="rescore"))
@@ -206,6 +208,8 @@ def rescore_command(run: Path, words: tuple[str, ...]) -> None:
             markup=False,
             soft_wrap=True,
         )
+    for line in grading_lines(outcome.results):
+        stdout.print(line, markup=False)
     stdout.print(f"rescored {compared} completions into {for_terminal(outcome.folder)}: {len(changes)} verdicts changed")
 
 
@@ -221,9 +225,11 @@ def grade_sections() -> list[tuple[str, Any]]:
 def grade_command(path: Path, words: tuple[str, ...]) -> None:
     """Grade model outputs: effbench grade FILE.jsonl [task=NAME] [reasoning=FORMAT] [out=FILE] [workers=2] [timeout=10]
 
-    Each line needs `gold` and `completion`, and may name its `task` and `reasoning` format; the gold may be
-    the task's own answer field (GSM8K's worked solution ending in #### N). Each line comes back with
-    `pred`, `correct` and `status` (graded, no_answer, unfinished, timeout, error).
+    Each line needs `gold` and `completion`, and may name its `task`, `reasoning` format and `question`; the
+    gold may be the task's own answer field (GSM8K's worked solution ending in #### N). Each line comes back
+    with `pred`, `correct`, `status` (graded, no_answer, unfinished, timeout, error) and `rule`. With a judge
+    (judge_base_url= with judge_model=, or judge=vllm:MODEL), the lines the rules could not settle get `judge`
+    and every line `correct_with_judge`; the verdicts are kept in OUT.judge.jsonl, so none is asked twice.
     """
     from effbench.run.grade_file import GradeOptions, grade_outputs, read_outputs, summary
     from effbench.run.judging import Judge
