@@ -1,6 +1,14 @@
-"""Grading throughput: sequential math-verify vs effbench's grading pool, on realistic completions.
+"""Grading throughput: sequential math-verify vs effbench's grading pool, on realistic completions; and what each
+switchable grading rule does to agreement with the public cases.
 
     EFFBENCH_DATA_DIR=../shared/datasets python bench/grading.py [count] [workers] [pathological_share]
+    python bench/grading.py rules
+
+`rules` grades the public case tables of the tests (`tests/grading_cases.jsonl` and the cases of
+`tests/test_grading_rules.py`, each with its human label) with every rule on, then with each rule of
+`effbench.grading.switches` off in turn (a fresh process each, as `EFFBENCH_GRADING_OFF` is read at start), and
+prints agreement, false accepts and false rejects, and the cases each rule wins and loses: a rule that buys a point
+here and loses one there shows as both.
 
 Two comparisons: `count` completions (default 10,000) with nothing pathological, for throughput;
 then count/10 completions with `pathological_share` (default 1%) of them pathological, for the
@@ -162,10 +170,66 @@ def compare(count: int, share: float, workers: int, timeout: float) -> None:
         print(f"    vs math-verify on whole completions: {whole_s / api_s:.2f}x")
 
 
+def public_cases() -> list[dict]:
+    """The labelled cases of the tests: the case table, and the rule cases with their near misses."""
+    tests = Path(__file__).resolve().parent.parent / "tests"
+    rows = [json.loads(line) for line in (tests / "grading_cases.jsonl").read_text().splitlines()]
+    sys.path.insert(0, str(tests.parent))
+    from tests.test_grading_rules import CASES, QUESTION
+
+    for gold, completion, verdict, _ in CASES.values():
+        rows.append({"gold": gold, "completion": completion, "expected": verdict == "correct", "question": QUESTION})
+    return rows
+
+
+def verdicts_here() -> None:
+    """One configuration (the rules this process has off): each case's verdict as a JSON list on stdout."""
+    from effbench.run.grade_file import grade_outputs
+
+    rows = public_cases()
+    graded = grade_outputs([{k: v for k, v in r.items() if k != "expected"} for r in rows], task=None, workers=2, timeout=30)
+    print(json.dumps([row["correct"] for row in graded]))
+
+
+def rules_agreement() -> None:
+    import subprocess
+
+    from effbench.grading.switches import SWITCHABLE
+
+    expected = [row["expected"] for row in public_cases()]
+
+    def run(off: str) -> list[bool]:
+        env = {**os.environ, "EFFBENCH_GRADING_OFF": off}
+        done = subprocess.run([sys.executable, __file__, "verdicts"], env=env, capture_output=True, text=True, check=True)
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    def line(name: str, got: list[bool], base: list[bool] | None) -> str:
+        agree = sum(g == e for g, e in zip(got, expected, strict=True))
+        false_accepts = sum(g and not e for g, e in zip(got, expected, strict=True))
+        said = f"{name:26s} {agree:4d}/{len(expected)} agree ({100 * agree / len(expected):5.1f}%)"
+        said += f"  false accepts {false_accepts:3d}"
+        said += f"  false rejects {sum(e and not g for g, e in zip(got, expected, strict=True)):3d}"
+        if base is not None:
+            wins = sum(b == e != g for b, g, e in zip(base, got, expected, strict=True))
+            losses = sum(g == e != b for b, g, e in zip(base, got, expected, strict=True))
+            said += f"  the rule wins {wins:3d}, loses {losses:3d}"
+        return said
+
+    print(f"{len(expected)} labelled public cases, graded with every rule on, then with each rule off")
+    base = run("")
+    print(line("all rules on", base, None))
+    for name in SWITCHABLE:
+        print(line(f"without {name}", run(name), base))
+
+
 def main() -> None:
     import logging
 
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    if sys.argv[1:2] == ["rules"]:
+        return rules_agreement()
+    if sys.argv[1:2] == ["verdicts"]:
+        return verdicts_here()
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
     workers = int(sys.argv[2]) if len(sys.argv) > 2 else 2
     share = float(sys.argv[3]) if len(sys.argv) > 3 else 0.01

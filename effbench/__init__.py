@@ -7,6 +7,9 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
+from effbench import lifetime
 from effbench.api import compare, evaluate, grade, load_runs
+
+lifetime.install()
 
 __all__ = ["compare", "evaluate", "grade", "load_runs"]

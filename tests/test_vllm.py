@@ -124,7 +124,8 @@ def test_chinese_gaokao_o1_pruner_olympiad_minerva_aime26_and_hmmt_tasks_run_end
 
 @pytest.fixture(scope="module")
 def greedy_run(tiny_model, tmp_path_factory) -> tuple[Path, int]:
-    """A greedy run killed after a few samples, then resumed: (run folder, samples stored before the kill)."""
+    """A greedy run interrupted after a few samples by Ctrl-C (SIGINT to its process group, the engine and the grading
+    workers with it), then resumed: (run folder, samples stored before the interrupt). The interrupt is one line."""
     out = tmp_path_factory.mktemp("greedy")
     words = (
         "eval",
@@ -139,13 +140,19 @@ def greedy_run(tiny_model, tmp_path_factory) -> tuple[Path, int]:
     )
     samples = out / "greedy" / "gsm8k.samples.jsonl"
     child = subprocess.Popen(
-        [sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        [sys.executable, "-m", "effbench", *words], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     deadline = time.time() + 300
     while time.time() < deadline and child.poll() is None and (not samples.exists() or samples.read_bytes().count(b"\n") < 4):
         time.sleep(0.02)
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
+    os.killpg(child.pid, signal.SIGINT)
+    try:
+        _, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+    said = err.decode()
+    assert child.returncode == 130 and "Traceback" not in said and len(said.strip().splitlines()) == 1, said[-3000:]
     before = samples.read_bytes().count(b"\n")
     resumed = run_cli(*words)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
@@ -161,9 +168,10 @@ def test_killed_run_resumes_with_only_the_missing_samples(greedy_run):
     assert invocations[-1]["tasks"]["gsm8k"]["generated_samples"] == GREEDY - before
 
 
-def test_kill_9_of_eval_leaves_no_engine_or_worker_behind(tiny_model, tmp_path):
-    """The grading workers and the resource tracker die with effbench within seconds (on the CPU the engine runs in
-    effbench's own process, core and worker: it dies with it)."""
+def test_kill_9_of_eval_and_its_watchdog_together_leaves_no_engine_or_worker_behind(tiny_model, tmp_path):
+    """The engine core in a process of its own (as on a GPU), the grading workers and the resource tracker die with
+    effbench within seconds even when its watchdog is killed with it (`pkill -9 -f effbench`): each is tied to its
+    parent by the parent-death signal, from its own side."""
     from effbench.run.watchdog import descendants, start_time
 
     child = subprocess.Popen(
@@ -184,6 +192,7 @@ def test_kill_9_of_eval_leaves_no_engine_or_worker_behind(tiny_model, tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "1"},
     )
     samples = tmp_path / "killed" / "gsm8k.samples.jsonl"
     try:
@@ -191,9 +200,12 @@ def test_kill_9_of_eval_leaves_no_engine_or_worker_behind(tiny_model, tmp_path):
         while time.time() < deadline and (not samples.exists() or samples.read_bytes().count(b"\n") < 2):
             time.sleep(0.1)
         started = {pid: start_time(pid) for pid in descendants(child.pid)}
-        names = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started if Path(f"/proc/{pid}").exists()]
-        assert any(b"spawn_main" in n for n in names) and not any(b"VLLM::" in n for n in names), names
-        os.kill(child.pid, signal.SIGKILL)
+        names = {pid: Path(f"/proc/{pid}/cmdline").read_bytes() for pid in started if Path(f"/proc/{pid}").exists()}
+        watchdogs = [pid for pid, name in names.items() if b"effbench.run.watchdog" in name]
+        assert len(watchdogs) == 1 and any(b"spawn_main" in n for n in names.values()), names
+        assert any(b"EngineCore" in n for n in names.values()), names  # the engine in a process of its own
+        for pid in (child.pid, *watchdogs):  # together, as `pkill -9 -f effbench` does
+            os.kill(pid, signal.SIGKILL)
     finally:  # a failed check above kills the whole run too
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)

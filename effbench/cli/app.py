@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -66,11 +67,23 @@ def say_notices() -> None:
     logger.propagate = False
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: what is finished is stored, and the command ends in one line."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
+INTERRUPTED = "the samples finished so far are stored: run the same command to resume"
+
+
 def main() -> None:
     from effbench.run.watchdog import watch_descendants
 
     watch_descendants()  # whatever this process starts (engines, workers) dies with it, however it dies
     say_notices()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(standalone_mode=False)
     except EffbenchError as exc:
@@ -79,8 +92,7 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except KeyboardInterrupt:
-        stderr.print("effbench: interrupted; the samples finished so far are stored: run the same command to resume")
-        sys.exit(130)
+    except (click.exceptions.Abort, KeyboardInterrupt) as exc:  # click turns Ctrl-C into Abort
+        terminated = isinstance(exc, Terminated) or isinstance(exc.__cause__, Terminated)
+        stderr.print(f"effbench: {'terminated' if terminated else 'interrupted'}; {INTERRUPTED}")
+        sys.exit(143 if terminated else 130)

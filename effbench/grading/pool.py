@@ -38,6 +38,9 @@ def run_job(job: GradeJob) -> bool | None:
 
 def _worker_main(conn, job_fn: Callable[[GradeJob], bool | None]) -> None:
     import logging
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the pool's owner ends it
 
     import math_verify  # noqa: F401  (imported before "ready", so start-up never counts against a job's timeout)
 
