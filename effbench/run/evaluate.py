@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from effbench.run.environment import environment
 from effbench.run.generation import Progress, generate_missing
 from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
 from effbench.run.parameters import model_parameters
+from effbench.run.resume import stored_ids
 from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, TaskInfo, TaskResult, read_run_record, write_record
@@ -33,6 +35,8 @@ from effbench.tasks.methods import Method, apply_method, check_method, find_meth
 from effbench.tasks.prompts import render
 from effbench.tasks.spec import TaskSpec, load_task
 from effbench.types import Request, Sample, Sampling, Scored
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,12 +89,13 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
         raise ConfigError(f"a task is named twice in tasks={','.join(config.tasks)}")
     plans = []
     for spec in specs:
-        dataset = load_dataset(spec, root=config.data_dir, limit=config.limit)
+        every = load_dataset(spec, root=config.data_dir)
+        dataset = replace(every, samples=every.samples[: config.limit]) if config.limit else every
         chosen = set((config.sample_ids or {}).get(spec.name, ())) or None
         samples = [s for s in dataset.samples if chosen is None or s.id in chosen]
         sampling = resolve_sampling(config, spec)
         rules = spec.rules(config.reasoning)
-        done = store.completed_ids(spec.name)
+        done = stored_ids(store, spec.name, {s.id: s for s in every.samples})
         method = find_method(config.method, config.prompt_budget)
         if method is not None:
             check_method(method, prompt=config.prompt, reasoning=rules.reasoning, budget=config.prompt_budget)
@@ -142,9 +147,12 @@ def identity(config: EvalConfig, options: BaseModel, plans: list[TaskPlan]) -> I
     )
 
 
-def _check_resumable(store: RunStore, wanted: Identity) -> RunRecord | None:
-    """The stored run.json when the run may be resumed with `wanted`; None for a new run. Samples without the
-    run.json that says what made them are never resumed: their identity would be a guess."""
+def _check_resumable(store: RunStore, wanted: Identity, backend: str, source: Path | None) -> RunRecord | None:
+    """The stored run.json when the run may be resumed with `wanted` by `backend`; None for a new run. Samples without
+    the run.json that says what made them are never resumed: their identity would be a guess. A run keeps the backend
+    that made it, and is never replayed onto itself (`source`: the folder a replay reads)."""
+    if source is not None and source.resolve() == store.folder.resolve():
+        raise StoreError(f"{store.folder} cannot be replayed onto itself; give the new run another name=")
     if not store.run_file.exists():
         if store.has_samples():
             raise StoreError(
@@ -153,6 +161,10 @@ def _check_resumable(store: RunStore, wanted: Identity) -> RunRecord | None:
             )
         return None
     stored = read_run_record(store.run_file)
+    if store.has_samples() and (made_by := stored.config.get("backend")) not in (None, backend):
+        raise StoreError(
+            f"{store.folder} was made by backend={made_by}; a run keeps the backend that made it: choose another name="
+        )
     old = stored.identity
     for key in Identity.model_fields:
         if key == "tasks":
@@ -199,7 +211,9 @@ def _evaluate(
 ) -> Outcome:
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
-    record = _run_record(config, options, plans, wanted, _check_resumable(store, wanted))
+    source = getattr(options, "replay_from", None) if config.backend == "replay" else None
+    stored = _check_resumable(store, wanted, config.backend, Path(source) if source else None)
+    record = _run_record(config, options, plans, wanted, stored)
     started, generation = time.time(), None
     timings: dict[str, Any] = {}
     owned, backend_start_s, todo = backend is None, None, any(p.todo for p in plans)
@@ -221,17 +235,11 @@ def _evaluate(
                 finally:
                     if owned:
                         backend.close()
-            judge = Judge.of(config)
-            if judge is not None:
-                reuse = getattr(options, "replay_from", None) if config.backend == "replay" else None
-                judge_tasks(judge, store.folder, readings(store, plans), Path(reuse) if reuse else None)
-            parameters = model_parameters(config.model, config.parameters, wanted.revision)
-            results = collect_results(config.model, config.backend, store, plans, parameters, judge)
-            now_made = {"tasks": timings, **({"generation": generation} if generation else {})}
-            pricing = Pricing.of(config.prices, config.price_model, config.gpu_hour_usd)
-            results = priced(results, pricing, store, plans, [*record.invocations, now_made])
-            write_record(store.results_file, results)
-            record = record.model_copy(update={"status": "complete"})
+            results, narrower = _finish(store, config, options, plans, record, timings, generation)
+            if narrower and stored is not None:  # the run's record stays what the commands that made it said
+                record = record.model_copy(update={"config": stored.config, "status": stored.status})
+            else:
+                record = record.model_copy(update={"status": "complete"})
             return Outcome(results, timings, store.folder, generation)
         except BaseException as exc:
             record = record.model_copy(update={"status": "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"})
@@ -246,6 +254,50 @@ def _evaluate(
                 **({"generation": generation} if generation else {}),
             }
             write_record(store.run_file, record.model_copy(update={"invocations": [*record.invocations, invocation]}))
+
+
+def _finish(
+    store: RunStore,
+    config: EvalConfig,
+    options: BaseModel,
+    plans: list[TaskPlan],
+    record: RunRecord,
+    timings: dict[str, Any],
+    generation: dict[str, Any] | None,
+) -> tuple[Results, bool]:
+    """The judge on what the rules could not settle (where one is named), then the results of this command's tasks and
+    samples: (results, narrower). results.json is written only where they are every sample the folder holds; a
+    narrower command (fewer tasks, a smaller limit=) leaves it describing them all, and says so."""
+    judge = Judge.of(config)
+    source = getattr(options, "replay_from", None) if config.backend == "replay" else None
+    if judge is not None:
+        judge_tasks(judge, store.folder, readings(store, plans), Path(source) if source else None)
+    parameters = model_parameters(config.model, config.parameters, record.identity.revision)
+    results = collect_results(config.model, config.backend, store, plans, parameters, judge)
+    now_made = {"tasks": timings, **({"generation": generation} if generation else {})}
+    pricing = Pricing.of(config.prices, config.price_model, config.gpu_hour_usd)
+    results = priced(results, pricing, store, plans, [*record.invocations, now_made])
+    beyond = stored_beyond(store, plans)
+    if beyond is None:
+        write_record(store.results_file, results)
+    else:
+        kept = "still describes them all" if store.results_file.exists() else "is written by a command that covers them"
+        log.info(f"{store.folder} holds {beyond} beyond what this command asked for: results.json {kept}; the figures "
+                 "printed are of this command's tasks and samples")  # fmt: skip
+    return results, beyond is not None
+
+
+def stored_beyond(store: RunStore, plans: list[TaskPlan]) -> str | None:
+    """What the folder holds beyond the plans' tasks and samples, in words; None where they cover it all."""
+    planned = {plan.spec.name: plan for plan in plans}
+    for path in sorted(store.folder.glob("*.samples.jsonl")):
+        task = path.name.removesuffix(".samples.jsonl")
+        if task not in planned:
+            return f"samples of {task}"
+        extra = sum(outcome[0] not in planned[task].samples for outcome in store.read_outcomes(task))
+        if extra:
+            return f"{extra} more samples of {task}"
+    return None
 
 
 def _run_record(

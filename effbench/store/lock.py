@@ -1,8 +1,9 @@
 """One writer per run folder: an advisory lock held for the command's life, released by the kernel when it dies.
 
 A second effbench on the same folder is refused at once, with one line naming the process that holds
-it. Holding the lock, a writer may also clear what a killed writer left: temporary files of an atomic
-write that never got renamed.
+it. The folder itself is locked too, so removing `.effbench.lock` (it looks stale: a killed writer leaves it)
+from under a running writer lets no second one in. Holding the lock, a writer may also clear what a killed
+writer left: temporary files of an atomic write that never got renamed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class RunLock:
     def __init__(self, folder: Path):
         self.folder = folder
         self._fd: int | None = None
+        self._folder_fd: int | None = None
         self._created = False
 
     def __enter__(self) -> RunLock:
@@ -36,6 +38,7 @@ class RunLock:
             raise StoreError(f"{self.folder} cannot be a run folder: a part of its path is a file; choose another out=") from None
         while self._fd is None:
             self._fd = self._acquire(self.folder / LOCK_FILE)
+        self._lock_folder()
         os.ftruncate(self._fd, 0)
         os.write(self._fd, f"pid {os.getpid()}: effbench {' '.join(sys.argv[1:])}"[:500].encode("utf-8", "replace"))
         remove_stale_temporaries(self.folder)
@@ -61,6 +64,22 @@ class RunLock:
             return None
         return fd
 
+    def _lock_folder(self) -> None:
+        """The folder's own lock, which no removed file can release; refused where a writer holds it."""
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            assert self._fd is not None
+            os.close(self._fd)
+            self._fd = None
+            raise StoreError(
+                f"{self.folder} is in use by another effbench, whose {LOCK_FILE} was removed; wait for it to finish, "
+                "or choose another name="
+            ) from None
+        self._folder_fd = fd
+
     def __exit__(self, *exc) -> None:
         if self._fd is None:
             return
@@ -69,6 +88,9 @@ class RunLock:
             self.folder.rmdir()  # nothing was written: the folder goes, as if the command never ran
         os.close(self._fd)
         self._fd = None
+        if self._folder_fd is not None:
+            os.close(self._folder_fd)
+            self._folder_fd = None
 
 
 def remove_stale_temporaries(folder: Path) -> None:

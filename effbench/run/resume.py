@@ -1,0 +1,41 @@
+"""What a run folder holds already of a task, checked line by line before a command resumes it.
+
+Every stored line must be a sample of the task: a line with an id the task does not have, or with another
+question under a known id (a line of another task or run appended by hand), stops the command with its line
+number, rather than being left out of the results in silence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from effbench.errors import StoreError
+from effbench.store.folder import RunStore
+from effbench.types import Sample
+
+
+def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[str]:
+    """The ids of the task's stored samples; refused with its line number where a line is not one of `known`."""
+    path = store.samples_file(task)
+    if not path.is_file():
+        return set()
+    found = set()
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                break  # a write cut short: the appender trims it
+            try:
+                record = json.loads(line)
+                sample_id, question = str(record["id"]), record["question"]
+            except (ValueError, KeyError, TypeError):
+                raise StoreError(f"{path} line {number} is not a sample of effbench's; delete the line") from None
+            sample = known.get(sample_id)
+            if sample is None or sample.question != question:
+                what = "an id" if sample is None else "a question"
+                raise StoreError(
+                    f"{path} line {number} holds {what} that {task} does not have (sample {sample_id!r}): a line of another "
+                    "task or run; delete the line, or choose another name="
+                )
+            found.add(sample_id)
+    return found
