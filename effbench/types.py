@@ -200,6 +200,17 @@ class Grade:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A request a backend could not generate for, and why (a prompt longer than the model's context): the sample is
+    recorded as excluded, with the reason, and the rest of the run goes on."""
+
+    reason: str
+
+
+Answer = list[Completion] | Skipped  # what a backend gives back for one request
+
+
+@dataclass(frozen=True)
 class Judgement:
     """A judge's verdict on one completion the rules could not settle: stored beside its rule verdict, never over it.
     `key` names what it answers (the judge, its prompt's version, the problem, reference and response it saw)."""

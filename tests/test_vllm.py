@@ -366,6 +366,24 @@ def test_tiny_model_sweep_derives_budgets_token_for_token_and_the_report_draws_i
     }
 
 
+def test_prompts_longer_than_the_context_are_skipped_with_their_reason_and_the_rest_generated(tiny_model, tmp_path):
+    """Of the first ten GSM8K prompts, four are longer than 220 of the tiny tokenizer's tokens (231, 233, 314, 361)."""
+    words = ("eval", f"model={tiny_model}", "tasks=gsm8k", "limit=10", "max_tokens=16", "max_model_len=220", f"out={tmp_path}")
+    result = run_cli(*words, "name=short", *ENGINE)
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = tmp_path / "short"
+    skipped = read_lines(folder / "gsm8k.skipped.jsonl")
+    assert len(skipped) == 4 and all("does not fit the model's context" in s["reason"] for s in skipped)
+    assert len(read_lines(folder / "gsm8k.samples.jsonl")) == 6  # the rest generated
+    task = json.loads((folder / "results.json").read_text())["tasks"]["gsm8k"]
+    assert task["excluded"] == 4 and sorted(task["skipped"]) == sorted(s["id"] for s in skipped)
+    assert task["metrics"]["samples"] == 6
+    again = run_cli(*words, "name=short", *ENGINE)  # nothing left to generate: the engine is not started again
+    assert again.returncode == 0 and len(read_lines(folder / "gsm8k.skipped.jsonl")) == 4
+    assert "backend_start_s" in json.loads((folder / "run.json").read_text())["invocations"][-1]
+    assert json.loads((folder / "run.json").read_text())["invocations"][-1]["backend_start_s"] is None
+
+
 def test_an_engine_that_cannot_start_is_one_line_that_names_its_log(tiny_model, tmp_path):
     broken = tmp_path / "broken-model"
     shutil.copytree(tiny_model, broken)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from effbench.backends.codec import Codec
 from effbench.errors import ConfigError
-from effbench.types import Completion, EngineUse, Request
+from effbench.types import Answer, Completion, EngineUse, Request
 
 BACKENDS: dict[str, str] = {
     "vllm": "effbench.backends.vllm",
@@ -25,7 +25,9 @@ BACKENDS: dict[str, str] = {
 
 
 class Backend(Protocol):
-    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]: ...
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Answer]]:
+        """Each request with its completions, as it finishes; or with Skipped where it cannot be generated."""
+        ...
 
     def describe(self) -> dict[str, Any]: ...
 

@@ -16,11 +16,11 @@ from typing import Protocol
 
 from effbench.backends.usage import Meter
 from effbench.errors import BackendError
-from effbench.types import Completion, Request
+from effbench.types import Answer, Request, Skipped
 
 log = logging.getLogger("effbench")
 Work = list[tuple[int, Request]]
-Finished = list[tuple[int, list[Completion]]]
+Finished = list[tuple[int, Answer]]
 
 
 class Replica(Protocol):
@@ -48,7 +48,7 @@ class Dispatcher:
     def live(self) -> list[Replica]:
         return [r for r in self.replicas if r.name not in self.lost]
 
-    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Answer]]:
         batch = Batch(self, requests)
         for replica in self.live():
             batch.feed(replica)
@@ -64,7 +64,7 @@ class Dispatcher:
                         continue
                     answered = [(batch.held[replica.name].pop(key), completions) for key, completions in finished]
                     for _, completions in answered:
-                        self.meter.end(replica.name, completions)
+                        self.meter.end(replica.name, None if isinstance(completions, Skipped) else completions)
                     batch.feed(replica)  # back to work before the answers are handed on (and graded, and stored)
                     yield from answered
         finally:

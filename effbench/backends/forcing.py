@@ -16,9 +16,9 @@ from typing import Any, Protocol
 
 from effbench.backends import Backend, backend_module
 from effbench.backends.codec import Codec
-from effbench.errors import ConfigError
+from effbench.errors import BackendError, ConfigError
 from effbench.grading.reasoning import ReasoningFormat
-from effbench.types import Completion, EngineUse, Request, Timing
+from effbench.types import Answer, Completion, EngineUse, Request, Skipped, Timing
 
 
 class ContinuingBackend(Backend, Protocol):
@@ -53,10 +53,10 @@ class ForcingBackend:
     def engines(self) -> tuple[EngineUse, ...]:
         return self.engine.engines()
 
-    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Answer]]:
         stopped = []
         for request, completions in self.source.generate(requests):
-            if any(c.finish_reason == "length" for c in completions):
+            if not isinstance(completions, Skipped) and any(c.finish_reason == "length" for c in completions):
                 stopped.append((request, completions))
             else:
                 yield request, completions
@@ -96,7 +96,7 @@ class ForcingBackend:
                 )
                 batch.append(follow)
                 keys[id(follow)] = (id(request), i)
-        answers = {keys[id(follow)]: completions[0] for follow, completions in self.engine.generate(batch)}
+        answers = {keys[id(follow)]: _first(completions) for follow, completions in self.engine.generate(batch)}
         return answers, endings
 
     @staticmethod
@@ -145,3 +145,9 @@ def _closing(reasoning: ReasoningFormat) -> str:
     """What ends the reasoning on purpose: its closing marker, and the marker that opens the answer if it has one."""
     opening = "".join(reasoning.answer_opens[:1])
     return f"\n{reasoning.closes[0]}\n\n{opening + chr(10) if opening else ''}"
+
+
+def _first(completions: Answer) -> Completion:
+    if isinstance(completions, Skipped):
+        raise BackendError(f"budget forcing could not continue a completion: {completions.reason}")
+    return completions[0]

@@ -26,7 +26,7 @@ from effbench.backends.codec import TokenizerCodec
 from effbench.backends.dispatch import Dispatcher, Finished, Work
 from effbench.backends.usage import Meter
 from effbench.errors import BackendError
-from effbench.types import Completion, EngineUse, Request
+from effbench.types import Answer, Completion, EngineUse, Request
 
 PLACE_TIMEOUT_S = 300.0  # to place every replica's actor on the cluster: a cluster without room never does
 FORWARDED_ENV = ("VLLM_", "HF_", "TRANSFORMERS_")  # settings of the engine and the model's download, read in each replica
@@ -250,7 +250,7 @@ class ReplicaPool:
             ],
         }
 
-    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Answer]]:
         return self.dispatcher.generate(requests)
 
     def engines(self) -> tuple[EngineUse, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -14,7 +15,7 @@ from effbench.backends.engine_log import engine_output
 from effbench.backends.usage import Meter
 from effbench.errors import BackendError
 from effbench.schema import Strict
-from effbench.types import Completion, EngineUse, Request, Timing
+from effbench.types import Answer, Completion, EngineUse, Request, Skipped, Timing
 
 if TYPE_CHECKING:
     from effbench.backends.replicas import ReplicaPool
@@ -120,6 +121,7 @@ class VLLMBackend:
         self.tokenizer = self.llm.get_tokenizer()
         self.codec = TokenizerCodec(self.tokenizer)
         self._running: dict[str, tuple[int, Request]] = {}
+        self._skipped: list[tuple[int, Skipped]] = []
         self.meter = Meter(["engine"])
 
     def codec_for(self, completion: Completion) -> TokenizerCodec:
@@ -130,14 +132,15 @@ class VLLMBackend:
 
         return {"engine": "vllm", "vllm": vllm.__version__, "model": self.model, **self.options.model_dump()}
 
-    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, list[Completion]]]:
-        """The whole batch submitted at once; each request handed back as it finishes."""
+    def generate(self, requests: Sequence[Request]) -> Iterator[tuple[Request, Answer]]:
+        """The whole batch submitted at once; each request handed back as it finishes (a prompt too long for the
+        model's context at once, as Skipped)."""
         self.submit(list(enumerate(requests)))
         self.meter.begin("engine", len(requests))
         try:
             while self.busy():
                 for index, completions in self.step():
-                    self.meter.end("engine", completions)
+                    self.meter.end("engine", None if isinstance(completions, Skipped) else completions)
                     yield requests[index], completions
         finally:  # an interrupted generator must not leave requests running in the engine
             self.meter.drop_all("engine")
@@ -159,12 +162,19 @@ class VLLMBackend:
                 seed=request.seed,
                 output_kind=RequestOutputKind.FINAL_ONLY,
             )
+            try:
+                self.llm.llm_engine.add_request(str(key), self._engine_prompt(request), params)
+            except ValueError as exc:  # vLLM refuses a prompt that does not fit the context, before generating anything
+                if not TOO_LONG.search(str(exc)):
+                    raise
+                self._skipped.append((key, Skipped(f"the prompt does not fit the model's context: {first_line(exc)}")))
+                continue
             self._running[str(key)] = (key, request)
-            self.llm.llm_engine.add_request(str(key), self._engine_prompt(request), params)
 
-    def step(self) -> list[tuple[int, list[Completion]]]:
-        """One engine step: the requests that finished in it, by their keys."""
-        finished = []
+    def step(self) -> list[tuple[int, Answer]]:
+        """One engine step: the requests that finished in it (and those refused on submission), by their keys."""
+        finished: list[tuple[int, Answer]] = list(self._skipped)
+        self._skipped.clear()
         for output in self.llm.llm_engine.step():
             if output.finished:
                 key, request = self._running.pop(output.request_id)
@@ -172,7 +182,7 @@ class VLLMBackend:
         return finished
 
     def busy(self) -> bool:
-        return self.llm.llm_engine.has_unfinished_requests()
+        return bool(self._skipped) or self.llm.llm_engine.has_unfinished_requests()
 
     def abort(self) -> None:
         """Drop every request still running."""
@@ -221,6 +231,13 @@ class VLLMBackend:
         engine_core = getattr(self.llm.llm_engine, "engine_core", None)
         if engine_core is not None:
             engine_core.shutdown()
+
+
+TOO_LONG = re.compile(r"longer than the maximum model length|maximum context length|exceeds the max", re.I)
+
+
+def first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
 
 
 def request_timing(metrics: Any, tokens: int, reasoning_tokens: int | None) -> Timing | None:

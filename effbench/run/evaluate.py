@@ -26,10 +26,11 @@ from effbench.run.environment import environment
 from effbench.run.generation import Progress, generate_missing
 from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
 from effbench.run.parameters import model_parameters
-from effbench.run.resume import stored_ids
+from effbench.run.resume import stored_beyond, stored_ids
 from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import Identity, Results, RunRecord, TaskIdentity, TaskInfo, TaskResult, read_run_record, write_record
+from effbench.store.skipped import read_skipped
 from effbench.tasks.data import Dataset, load_dataset
 from effbench.tasks.methods import Method, apply_method, check_method, find_method, forcing
 from effbench.tasks.prompts import render
@@ -95,7 +96,7 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
         samples = [s for s in dataset.samples if chosen is None or s.id in chosen]
         sampling = resolve_sampling(config, spec)
         rules = spec.rules(config.reasoning)
-        done = stored_ids(store, spec.name, {s.id: s for s in every.samples})
+        done = stored_ids(store, spec.name, {s.id: s for s in every.samples}) | read_skipped(store.folder, spec.name).keys()
         method = find_method(config.method, config.prompt_budget)
         if method is not None:
             check_method(method, prompt=config.prompt, reasoning=rules.reasoning, budget=config.prompt_budget)
@@ -287,19 +288,6 @@ def _finish(
     return results, beyond is not None
 
 
-def stored_beyond(store: RunStore, plans: list[TaskPlan]) -> str | None:
-    """What the folder holds beyond the plans' tasks and samples, in words; None where they cover it all."""
-    planned = {plan.spec.name: plan for plan in plans}
-    for path in sorted(store.folder.glob("*.samples.jsonl")):
-        task = path.name.removesuffix(".samples.jsonl")
-        if task not in planned:
-            return f"samples of {task}"
-        extra = sum(outcome[0] not in planned[task].samples for outcome in store.read_outcomes(task))
-        if extra:
-            return f"{extra} more samples of {task}"
-    return None
-
-
 def _run_record(
     config: EvalConfig, options: BaseModel, plans: list[TaskPlan], wanted: Identity, stored: RunRecord | None
 ) -> RunRecord:
@@ -347,18 +335,23 @@ def collect_results(
     tasks = {}
     for plan in plans:
         reading = readings(store, [plan])[plan.spec.name]
+        skipped = {i: why for i, why in read_skipped(store.folder, plan.spec.name).items() if i in plan.samples}
         judged = (
             Judged(judge.model, prompt_hash(), judged_verdicts(judge, store.folder, plan.spec.name, reading)) if judge else None
         )
         metrics = task_metrics(
             reading[0](), plan.spec.breakdown, difficulty=plan.spec.difficulty_field, parameters=parameters, judged=judged
         )
-        if metrics.samples != len(plan.samples):
+        if metrics.samples != len(plan.samples) - len(skipped):
             raise EffbenchError(
                 f"{plan.spec.name}: {metrics.samples} of {len(plan.samples)} samples are stored; run the command again"
             )
         tasks[plan.spec.name] = TaskResult(
-            version=plan.spec.version, excluded=len(plan.dataset.excluded), sampling=plan.sampling, metrics=metrics
+            version=plan.spec.version,
+            excluded=len(plan.dataset.excluded) + len(skipped),
+            skipped=skipped,
+            sampling=plan.sampling,
+            metrics=metrics,
         )
     return Results(run=store.folder.name, model=model, backend=backend, parameters=parameters, tasks=tasks)
 

@@ -15,8 +15,9 @@ from effbench.backends.usage import use_between
 from effbench.config import EvalConfig
 from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import score
-from effbench.store.folder import RunStore
-from effbench.types import Completion, EngineUse, Request, Scored
+from effbench.store.folder import RunStore, SampleAppender
+from effbench.store.skipped import skipped_appender
+from effbench.types import Completion, EngineUse, Request, Scored, Skipped
 
 if TYPE_CHECKING:
     from effbench.run.evaluate import TaskPlan
@@ -34,12 +35,19 @@ class Storing:
         self.pending: list[tuple[Request, list[Completion], list[Future]]] = []
         self.files = ExitStack()
         self.outs = {p.spec.name: self.files.enter_context(store.appender(p.spec.name)) for p in plans if p.todo}
+        self.skips: dict[str, SampleAppender] = {}
 
     def add(self, request: Request, completions: list[Completion]) -> None:
         plan = self.by_task[request.task]
         sample = plan.samples[request.sample_id]
         graded = [score(self.pool, c, sample.gold, plan.rules, sample.metadata, sample.question) for c in completions]
         self.pending.append((request, completions, graded))
+
+    def skip(self, request: Request, skipped: Skipped) -> None:
+        """A sample the backend could not generate for: recorded with its reason, beside the task's samples."""
+        if request.task not in self.skips:
+            self.skips[request.task] = self.files.enter_context(skipped_appender(self.store.folder, request.task))
+        self.skips[request.task].append({"id": request.sample_id, "reason": skipped.reason})
 
     def write_ready(self, *, wait: bool) -> int:
         """Append the samples whose grading has ended (every pending one, when `wait`); returns how many."""
@@ -86,6 +94,10 @@ def generate_missing(
     storing = Storing(plans, backend, pool, store, config)
     try:
         for request, completions in backend.generate(requests):
+            if isinstance(completions, Skipped):
+                storing.skip(request, completions)
+                stored += 1
+                continue
             storing.add(request, completions)
             counted = sum(c.tokens or 0 for c in completions)
             tokens += counted

@@ -18,7 +18,7 @@ from effbench.errors import ConfigError
 from effbench.grading.judge_prompt import judge_messages, judgement_key, prompt_hash, read_verdict
 from effbench.grading.reasoning import ReasoningFormat
 from effbench.store.judgements import as_line, judgement_appender, read_judgements
-from effbench.types import Completion, Judgement, Request, Sampling, Scored
+from effbench.types import Answer, Completion, Judgement, Request, Sampling, Scored, Skipped
 
 if TYPE_CHECKING:
     from effbench.backends import Backend
@@ -125,7 +125,9 @@ def ask(judge: Judge, backend: Backend, task: str, asked: list[Question]) -> Ite
         yield Judgement(q.sample_id, q.completion, q.key, judge.model, prompt_hash(), read_verdict(reply), reply)
 
 
-def _reply(completions: list[Completion]) -> str:
+def _reply(completions: Answer) -> str:
+    if isinstance(completions, Skipped):
+        return completions.reason  # read as unclear: the judge could not be asked
     if not completions:
         raise ConfigError("the judge returned no reply; check judge_model= and its server")
     return completions[0].text

@@ -1,4 +1,5 @@
-"""What a run folder holds already of a task, checked line by line before a command resumes it.
+"""What a run folder holds already, checked line by line before a command resumes it; and what it holds beyond a
+command's tasks and samples.
 
 Every stored line must be a sample of the task: a line with an id the task does not have, or with another
 question under a known id (a line of another task or run appended by hand), stops the command with its line
@@ -9,10 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from effbench.errors import StoreError
 from effbench.store.folder import RunStore
 from effbench.types import Sample
+
+if TYPE_CHECKING:
+    from effbench.run.evaluate import TaskPlan
 
 
 def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[str]:
@@ -39,3 +44,16 @@ def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[s
                 )
             found.add(sample_id)
     return found
+
+
+def stored_beyond(store: RunStore, plans: list[TaskPlan]) -> str | None:
+    """What the folder holds beyond the plans' tasks and samples, in words; None where they cover it all."""
+    planned = {plan.spec.name: plan for plan in plans}
+    for path in sorted(store.folder.glob("*.samples.jsonl")):
+        task = path.name.removesuffix(".samples.jsonl")
+        if task not in planned:
+            return f"samples of {task}"
+        extra = sum(outcome[0] not in planned[task].samples for outcome in store.read_outcomes(task))
+        if extra:
+            return f"{extra} more samples of {task}"
+    return None

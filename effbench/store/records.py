@@ -199,7 +199,8 @@ class TaskMetrics(Record):
 
 class TaskResult(Record):
     version: int
-    excluded: int = 0
+    excluded: int = 0  # problems left out: by the task's exclusions, and those the backend could not generate for
+    skipped: dict[str, str] = {}  # the latter, by id, with the reason (a prompt longer than the model's context)
     sampling: Sampling
     metrics: TaskMetrics
 
