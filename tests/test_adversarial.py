@@ -102,6 +102,25 @@ def test_extraction_is_linear_on_megabyte_completions():
     assert finishes_within(120, work)
 
 
+@pytest.mark.parametrize("megabytes", [1, 4])
+def test_a_huge_completion_is_read_in_linear_time_or_ends_timeout(megabytes):
+    """Every rule, the fallback, the debris cut and the stated answers searched, on prose with numbers and no marked
+    answer: the path on which every rule reads the whole text. Within a generous bound at 1 and 4 MB; and with a pool
+    timeout shorter than the reading takes, the verdict is timeout, not no_answer."""
+    from effbench.grading.pool import GradingPool
+    from effbench.grading.scoring import Rules, score
+    from effbench.types import Completion
+
+    line = "We compute 12 + 7 = 19, so the total is 19 and $x = 3$ works; hmm, 3,5 or 2.5 and no debris. "
+    text = line * (megabytes * MEGABYTE // len(line))
+    completion = Completion(text=text, tokens=None, finish_reason="stop", token_count_source="none")
+    with GradingPool(1, timeout=60) as pool:
+        assert finishes_within(30 * megabytes, lambda: score(pool, completion, "19", Rules(), None, "q").result())
+    with GradingPool(1, timeout=0.01) as pool:
+        grade = score(pool, completion, "19", Rules(), None, "q").result()
+    assert grade.verdict == "timeout" and "more than the grading timeout" in grade.detail
+
+
 @pytest.mark.parametrize(
     "normalise",
     [

@@ -83,7 +83,8 @@ def score(
 ) -> Future:
     """A Future of the completion's Grade; decided at once when there is nothing to send to a worker. `metadata`, the
     problem's, holds the conventions of its gold where its task's `grading:` names them; `question` keeps the
-    last-number fallback from taking a number the question states.
+    last-number fallback from taking a number the question states. Reading the answer out of the completion takes
+    time linear in its length; where it takes longer than the pool's timeout, the verdict is `timeout`.
 
     Whatever the verdict, the answers the completion stated on its way (reasoning included) are graded
     too, in order, and the end of the first correct one is recorded (`first_correct`, `first_correct_at`):
@@ -92,7 +93,14 @@ def score(
     """
     graded: Future = Future()
     against = rules.against(gold, metadata)
+    started = time.monotonic()
     found = answer_of(completion, rules, question)
+    took = time.monotonic() - started
+    if took > pool.timeout:  # linear in the text's length, but in this process: a megabytes-long answer may pass it
+        size = len(completion.text) + len(completion.reasoning or "")
+        said = f"reading its answer out of {size:,} characters took {took:.1f} s, more than the grading timeout"
+        graded.set_result(Grade("timeout", detail=said))
+        return graded
     if isinstance(found, Grade):
         _search(pool, found, completion, against, rules, graded)
         return graded
