@@ -289,3 +289,20 @@ def test_openai_batch_output_with_and_without_its_input_file(tmp_path, data_dir)
     result = run_cli("import", "openai-batch", str(out), "tasks=gsm8k", f"out={tmp_path}", "name=byid")
     assert result.returncode == 0, result.stderr
     assert metrics(tmp_path / "byid", "gsm8k")["samples"] == 4
+
+
+def test_a_rescore_takes_the_tokenizer_the_run_names_from_tokenizer_when_it_is_not_at_hand(tmp_path, data_dir):
+    rows = [{"question": s.question, "completion": answered(s.gold, True)} for s in samples("gsm8k", data_dir, 6)]
+    path = write_lines(tmp_path / "gens.jsonl", rows)
+    made = run_cli("import", "jsonl", str(path), "tasks=gsm8k", f"out={tmp_path}", "name=tok", f"tokenizer={TINY_REASONER}")
+    assert made.returncode == 0, made.stderr
+    record = json.loads((tmp_path / "tok" / "run.json").read_text())
+    record["config"]["backend_options"]["tokenizer"] = "effbench-tests/no-such-tokenizer"  # a hub name, not here
+    (tmp_path / "tok" / "run.json").write_text(json.dumps(record))
+    offline = {"HF_HUB_OFFLINE": "1"}
+    failed = run_cli("rescore", str(tmp_path / "tok"), "reasoning=none", env=offline)  # recounted: the tokenizer is needed
+    assert_one_line_error(failed, "give it with tokenizer=PATH")
+    assert not (tmp_path / "tok-rescored").exists()  # no half-made run left behind
+    given = run_cli("rescore", str(tmp_path / "tok"), "reasoning=none", f"tokenizer={TINY_REASONER}", env=offline)
+    assert given.returncode == 0, given.stderr
+    assert "rescored 6 completions" in given.stdout

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import Field
 
-from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut
+from effbench.backends.codec import Codec, TokenizerCodec, WordCodec, cut, load_codec
 from effbench.errors import BackendError
 from effbench.schema import Strict
 from effbench.store.folder import RunStore
@@ -24,10 +24,13 @@ from effbench.types import Completion, EngineUse, Request
 
 class Options(Strict):
     replay_from: Path = Field(description="run folder whose stored completions are replayed")
+    tokenizer: str | None = Field(
+        None, description="the stored run's tokenizer (path or hub name), where the one its record names is not at hand"
+    )
 
 
 def create(config, options: Options) -> ReplayBackend:
-    return ReplayBackend(options.replay_from)
+    return ReplayBackend(options.replay_from, load_codec(options.tokenizer) if options.tokenizer else None)
 
 
 class ReplayBackend:
@@ -119,8 +122,8 @@ class ReplayBackend:
                 self._codec = TokenizerCodec.load(model, options.get("revision"), options.get("trust_remote_code", False))
             except Exception as exc:
                 raise BackendError(
-                    f"the tokenizer of {model} (needed to cut stored completions) could not be loaded: "
-                    f"{str(exc).splitlines()[0][:200]}"
+                    f"the tokenizer of {model} (needed to count stored completions) could not be loaded: "
+                    f"{str(exc).splitlines()[0][:200]}; give it with tokenizer=PATH"
                 ) from None
         return self._codec
 

@@ -31,6 +31,9 @@ class RescoreOptions(JudgeKeys):
         None, gt=0, description="seconds before a stuck grading worker is killed (default: the run's)"
     )
     reasoning: str | None = Field(None, description="grade with another reasoning format (default: the run's)")
+    tokenizer: str | None = Field(
+        None, description="the run's tokenizer (path or hub name), where the model it names cannot be loaded here"
+    )
 
     _known_format = field_validator("reasoning")(known_reasoning_format)
     _plain_name = field_validator("name")(plain_run_name)
@@ -57,9 +60,9 @@ def rescore(folder: Path, options: RescoreOptions | None = None, *, progress=Non
     values.update(backend="replay", name=target, out=str(run.folder.parent), tasks=stored_tasks(run))
     if run.info.imported is not None:  # an import holds the problems its file held, not the task's first N
         values["sample_ids"] = {task: tuple(s.sample.id for s in run.scored(task)) for task in run.tasks}
-    values.update(options.model_dump(exclude_none=True, exclude={"name"}))
+    values.update(options.model_dump(exclude_none=True, exclude={"name", "tokenizer"}))
     config = build(EvalConfig, values, what=f"the stored config of {run.folder}")
-    replay = backend_module("replay").Options(replay_from=run.folder)
+    replay = backend_module("replay").Options(replay_from=run.folder, tokenizer=options.tokenizer)
     outcome = evaluate(config, replay, progress=progress)
     changes, compared = verdict_changes(run, open_run(outcome.folder), list(outcome.results.tasks))
     return outcome, changes, compared

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ LOCK_FILE = ".effbench.lock"
 
 class RunLock:
     """`with RunLock(folder):` holds the folder's lock (`.effbench.lock`, removed on exit); a folder it created and
-    left empty is removed too."""
+    stored no line in (a command that failed before its first sample) is removed too."""
 
     def __init__(self, folder: Path):
         self.folder = folder
@@ -84,8 +85,8 @@ class RunLock:
         if self._fd is None:
             return
         (self.folder / LOCK_FILE).unlink(missing_ok=True)  # before the lock goes: a waiting opener sees it replaced
-        if self._created and not any(self.folder.iterdir()):
-            self.folder.rmdir()  # nothing was written: the folder goes, as if the command never ran
+        if self._created and not any(path.stat().st_size for path in self.folder.rglob("*.jsonl")):
+            shutil.rmtree(self.folder)  # no line was stored: the folder goes, as if the command never ran
         os.close(self._fd)
         self._fd = None
         if self._folder_fd is not None:
