@@ -25,6 +25,7 @@ from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import reasoning_format
 from effbench.grading.scoring import Rules, score
 from effbench.schema import Strict
+from effbench.structured import load_json
 from effbench.tasks.data import narrow
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion
@@ -62,7 +63,7 @@ def read_outputs(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = load_json(line)
         except json.JSONDecodeError:
             raise DataError(f"{path} line {number} is not valid JSON") from None
         if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("gold", "completion")):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from effbench import structured
 from effbench.config import RUN_NAME
 from effbench.errors import StoreError
 from effbench.text import without_surrogates
@@ -42,7 +43,7 @@ def write_json_atomic(path: Path, data: Any) -> None:
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return structured.read_json(path)
     except FileNotFoundError:
         raise StoreError(f"{path} does not exist; is this a run folder?") from None
     except IsADirectoryError:
@@ -135,7 +136,7 @@ def _outcomes(data: dict[str, Any]) -> Outcomes:
 
 def _parse_line(path: Path, number: int, line: bytes, parse: Callable[[dict[str, Any]], T]) -> T:
     try:
-        return parse(json.loads(line))
+        return parse(structured.load_json(line))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         reason = "not valid JSON" if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)) else f"missing {exc}"
         raise StoreError(
