@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,3 +82,105 @@ def test_a_rules_or_config_file_that_is_not_utf8_is_one_line(tmp_path, run, key)
     rules = tmp_path / "rules.yaml"
     rules.write_bytes(b"max_accuracy_drop: 1\n# caf\xe9 \xff\xfe\n")
     assert_one_line_error(run_cli("gate", str(run), str(run), f"{key}={rules}"), f"{rules} is not UTF-8 text")
+
+
+# --- places the OS refuses -------------------------------------------------------------------------
+
+OBEYING_MODES = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--inh-caps=-dac_override,-dac_read_search"]
+
+
+def run_as(prefix: list[str], *words: str) -> subprocess.CompletedProcess:
+    """The real `effbench` command behind `prefix` (a shell's `ulimit`, root without its power over file modes)."""
+    command = [*prefix, sys.executable, "-m", "effbench", *words]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=os.environ.copy())
+
+
+def obeying_modes() -> list[str]:
+    """A prefix under which a folder of mode 555 cannot be written: root keeps none of its override of file modes."""
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("root can write a read-only folder, and setpriv (util-linux) is not here to stop that")
+    return OBEYING_MODES
+
+
+def with_file_size_limit(kib: int) -> list[str]:
+    """A prefix under which no file grows past `kib` KiB: writes past it fail as on a full disk (EFBIG)."""
+    return ["bash", "-c", f'ulimit -f {kib} && exec "$@"', "bash"]
+
+
+def assert_whole_lines(path: Path) -> int:
+    """Every line of a samples file whole and terminated; their number."""
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n"), raw[-200:]
+    return len([json.loads(line) for line in raw.split(b"\n") if line])
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        (("grade", "{rows}", "out=/proc/effbench/graded.jsonl"), "out=/proc/effbench/graded.jsonl cannot be written"),
+        (("report", "{board}", "out=/proc/effbench/site"), "/proc/effbench"),
+        (("gate", "{run}", "{run}", "junit=/proc/effbench/junit.xml"), "junit=/proc/effbench/junit.xml cannot be written"),
+    ],
+)
+def test_an_output_in_a_place_that_cannot_hold_files_is_one_line(tmp_path, run, words, message):
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"gold": "1", "completion": "1"}\n')
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: a, model: m, run: {run}}}\n")
+    words = tuple(w.format(rows=rows, board=board, run=run) for w in words)
+    assert_one_line_error(run_cli(*words), message)
+
+
+@pytest.mark.parametrize("file", ["gsm8k.samples.jsonl", ".effbench.lock"])
+def test_a_folder_where_a_run_keeps_a_file_is_one_line(tmp_path, script, file):
+    (tmp_path / "runs" / "odd" / file).mkdir(parents=True)
+    result = run_cli(*eval_words(tmp_path, script, "name=odd"))
+    assert_one_line_error(result, f"{tmp_path / 'runs' / 'odd' / file}: Is a directory; a folder stands where")
+
+
+def test_a_full_disk_while_appending_samples_keeps_the_finished_ones_whole(tmp_path, script):
+    words = eval_words(tmp_path, script, "name=full", "limit=20")
+    samples = tmp_path / "runs" / "full" / "gsm8k.samples.jsonl"
+    assert_one_line_error(run_as(with_file_size_limit(12), *words), f"{samples}: File too large;")
+    kept = assert_whole_lines(samples)
+    assert 0 < kept < 20
+    resumed = run_cli(*words)
+    assert resumed.returncode == 0, resumed.stderr
+    assert assert_whole_lines(samples) == 20
+
+
+def test_a_full_disk_during_a_rescore_is_one_line_and_the_rescore_resumes(tmp_path, script):
+    assert run_cli(*eval_words(tmp_path, script, "name=base", "limit=20")).returncode == 0
+    base = tmp_path / "runs" / "base"
+    samples = tmp_path / "runs" / "base-rescored" / "gsm8k.samples.jsonl"
+    assert_one_line_error(run_as(with_file_size_limit(12), "rescore", str(base)), f"{samples}: File too large;")
+    assert 0 < assert_whole_lines(samples) < 20
+    resumed = run_cli("rescore", str(base))
+    assert resumed.returncode == 0, resumed.stderr
+    assert assert_whole_lines(samples) == 20
+
+
+@pytest.mark.parametrize("case", ["new run", "extend", "rescore", "sweep", "report"])
+def test_a_read_only_folder_is_one_line(tmp_path, run, script, case):
+    runs = tmp_path / "runs"
+    assert run_cli(*eval_words(tmp_path, script, "name=kept")).returncode == 0
+    read_only = {"new run": runs, "extend": runs / "kept", "rescore": runs, "sweep": runs, "report": tmp_path / "reports"}
+    read_only[case].mkdir(exist_ok=True)
+    board = tmp_path / "board.yaml"
+    board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: a, model: m, run: {run}}}\n")
+    words = {
+        "new run": eval_words(tmp_path, script, "name=new"),
+        "extend": eval_words(tmp_path, script, "name=kept", "limit=5"),
+        "rescore": ("rescore", str(runs / "kept")),
+        "sweep": ("sweep", *eval_words(tmp_path, script, "budgets=64,128")[1:]),
+        "report": ("report", str(board), f"out={tmp_path / 'reports' / 'site'}"),
+    }[case]
+    read_only[case].chmod(0o555)
+    try:
+        result = run_as(obeying_modes(), *words)
+    finally:
+        read_only[case].chmod(0o755)
+    assert_one_line_error(result, f"{read_only[case]}")
+    assert "Permission denied; make it yours to read and write, or choose another place" in result.stderr
