@@ -184,3 +184,18 @@ def test_a_read_only_folder_is_one_line(tmp_path, run, script, case):
         read_only[case].chmod(0o755)
     assert_one_line_error(result, f"{read_only[case]}")
     assert "Permission denied; make it yours to read and write, or choose another place" in result.stderr
+
+
+# --- a CI summary that cannot be written -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("summary", ["folder", "/proc/effbench/summary.md"])
+def test_a_step_summary_that_cannot_be_written_is_a_warning_and_the_gate_keeps_its_verdict(tmp_path, run, summary):
+    summary = str(tmp_path) if summary == "folder" else summary
+    passing = run_cli("gate", str(run), str(run), env={"GITHUB_STEP_SUMMARY": summary})
+    assert passing.returncode == 0, passing.stderr
+    warnings = [line for line in passing.stderr.splitlines() if "warning" in line]
+    assert warnings == [warnings[0]] and f"GITHUB_STEP_SUMMARY={summary} cannot be written" in warnings[0]
+    assert "Traceback" not in passing.stderr and "gate: PASS" in passing.stderr
+    failing = run_cli("gate", str(run), str(run), "min_compression=0.5", env={"GITHUB_STEP_SUMMARY": summary})
+    assert failing.returncode == 1 and "gate: FAIL" in failing.stderr and "Traceback" not in failing.stderr
