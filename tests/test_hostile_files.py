@@ -243,3 +243,32 @@ def test_a_report_failing_halfway_leaves_nothing_half_written(tmp_path, run):
     result = run_as(with_file_size_limit(4), "report", str(board_of(tmp_path, run)), f"out={site}")
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert not site.exists() and not list(tmp_path.glob(".site.*"))
+
+
+# --- names a figure cannot draw --------------------------------------------------------------------
+
+
+def cjk_font_installed() -> bool:
+    listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True) if shutil.which("fc-list") else None
+    return bool(listed and listed.stdout.strip())
+
+
+def test_names_with_escapes_and_cjk_reach_the_plots_clean_and_the_terminal_never(tmp_path, run):
+    board = tmp_path / "board.yaml"
+    entries = [("a\x1b[31mred\x1b[0m 模型", "m\x1b]0;owned\x07"), ("b\x07\ue000", "m2")]
+    board.write_text(
+        "title: t\ntasks: [gsm8k]\nentries:\n"
+        + "".join(f"  - {{name: {json.dumps(n)}, model: {json.dumps(m)}, run: {run}}}\n" for n, m in entries),
+        encoding="utf-8",
+    )
+    result = run_cli("report", str(board), f"out={tmp_path / 'site'}")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b" not in result.stderr + result.stdout and "\x07" not in result.stderr and "Glyph" not in result.stderr
+    said = [line for line in result.stderr.splitlines() if "leave out" in line]
+    assert len(said) == 1 and "\ue000" in said[0], result.stderr  # a private-use character: no font has it
+    svg = (tmp_path / "site" / "plots" / "pareto-gsm8k.svg").read_text(encoding="utf-8")
+    assert "\x1b" not in svg and "\x07" not in svg and "\ue000" not in svg and "ared" in svg
+    if cjk_font_installed():
+        assert "模型" in svg and "模" not in said[0]
+    else:
+        assert "模" in said[0] and "型" in said[0]

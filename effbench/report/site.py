@@ -7,6 +7,7 @@ completion holding `<script>` shows as text. The site works from `file://`, offl
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
 import os
 import re
@@ -27,6 +28,7 @@ from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
 from effbench.store.runs import Run, TaskSamples
 
+log = logging.getLogger(__name__)
 SAMPLES_PER_TASK = 15
 REASONING_SHOWN = 1600  # characters of a long reasoning shown on a run page: its first and its last 800
 
@@ -62,6 +64,7 @@ def _write_site(data: ReportData, out: Path, samples_per_task: int) -> None:
     from effbench.report.plots import budget_plot, level_plot, pareto_plot, series_plot, token_plot
 
     (out / "plots").mkdir()
+    _say_left_out(data)
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
     jobs: list[tuple[Any, ...]] = []
@@ -103,6 +106,16 @@ def _write_site(data: ReportData, out: Path, samples_per_task: int) -> None:
     else:  # figures and pages: spread over the cores
         with ProcessPoolExecutor(os.cpu_count(), mp_context=_context()) as pool:
             list(pool.map(_run, jobs, chunksize=1))
+
+
+def _say_left_out(data: ReportData) -> None:
+    """One line for the characters of the plotted names that no installed font draws (they are left out)."""
+    from effbench.report.glyphs import left_out
+
+    names = [*data.tasks, *data.series] + [n for ps in data.tasks.values() for p in ps for n in (p.entry, p.model, p.method)]
+    if missing := left_out(names):
+        shown = " ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+        log.warning(f"the plots leave out {shown}: no installed font has them (a CJK font: apt-get install fonts-noto-cjk)")
 
 
 def _context() -> Any:
