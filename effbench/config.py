@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from effbench.errors import ConfigError
 from effbench.grading.reasoning import reasoning_format
 from effbench.schema import Strict
+from effbench.structured import load_json, read_yaml
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -40,7 +41,7 @@ def json_object(value: Any, key: str) -> Any:
     """A validator (before): a JSON object given as text, read; a ValueError says what to give instead."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = load_json(value)
         except json.JSONDecodeError:
             raise ValueError(f'{key}={value} is not JSON; give an object such as {{"top_k": 20}}') from None
     if value is not None and not isinstance(value, dict):
@@ -199,9 +200,13 @@ def parse_words(words: list[str] | tuple[str, ...]) -> dict[str, str]:
 
 def read_config_file(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "effbench"
-# a stage may import the shared top-level modules (types, errors, schema, config, text) and any stage of a lower layer
+# a stage may import the shared top-level modules (types, errors, schema, config, text, structured) and any stage of a lower layer
 LAYERS = {
     "grading": 0,
     "tinymodel": 0,
@@ -22,7 +22,7 @@ LAYERS = {
     "lmeval": 5,
     "cli": 6,
 }
-SHARED = {"types", "errors", "schema", "config", "text"}
+SHARED = {"types", "errors", "schema", "config", "text", "structured"}
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 400, 60
 
 

@@ -28,6 +28,7 @@ from effbench.errors import ConfigError
 from effbench.schema import Strict
 from effbench.store.records import CostMetrics
 from effbench.store.runs import Run
+from effbench.structured import load_json, load_yaml
 from effbench.types import Scored
 
 MILLION = 1_000_000
@@ -80,7 +81,7 @@ def load_prices(name: str) -> PriceTable:
             f"prices={name} is neither a shipped price table ({', '.join(shipped_tables())}) nor a file that can be read"
         ) from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = load_json(text) if path.suffix == ".json" else load_yaml(text)
     except (json.JSONDecodeError, yaml.YAMLError):
         raise ConfigError(f"prices={name} is not valid {'JSON' if path.suffix == '.json' else 'YAML'}") from None
     if not isinstance(data, dict) or not data:

@@ -35,6 +35,7 @@ from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
 from effbench.store.records import CostMetrics
 from effbench.store.runs import Run
+from effbench.structured import read_yaml
 
 
 class Rules(Strict):
@@ -117,9 +118,11 @@ def gate_spec(values: dict[str, str]) -> GateSpec:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = read_yaml(path) or {}
     except OSError as exc:
-        raise ConfigError(f"rules file {path} cannot be read ({exc.strerror})") from None
+        raise ConfigError(f"rules file {path} cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"rules file {path} is not UTF-8 text; save it as UTF-8") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"rules file {path} is not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):

@@ -22,6 +22,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from effbench.analysis.compare import AESWeights
 from effbench.errors import ConfigError
 from effbench.schema import Strict, first_problem
+from effbench.structured import read_yaml
 
 AVERAGE = "average"  # a paper's own average column
 
@@ -130,7 +131,7 @@ def is_board(name: str) -> bool:
 def load_leaderboard(path: str | Path) -> Leaderboard:
     path = board_path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         return Leaderboard.model_validate(data)
     except OSError as exc:
         raise ConfigError(f"{path} cannot be read ({exc.strerror})") from None

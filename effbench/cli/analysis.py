@@ -109,8 +109,7 @@ def gate_command(words: tuple[str, ...]) -> None:
     if outputs.markdown is not None:
         write_output(outputs.markdown, summary_text, what="markdown")
     if os.environ.get("GITHUB_STEP_SUMMARY"):
-        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
-            handle.write(summary_text)
+        _add_to_step_summary(Path(os.environ["GITHUB_STEP_SUMMARY"]), summary_text)
     if outputs.format == "json":
         sys.stdout.write(json.dumps(checks_json(checks, baseline.name, names), indent=2) + "\n")
     else:
@@ -122,6 +121,16 @@ def gate_command(words: tuple[str, ...]) -> None:
     verdict = f"gate: {'PASS' if not failed else 'FAIL'} ({len(checks) - len(failed)} of {len(checks)} checks hold{losers})"
     stderr.print(printable(verdict), markup=False, soft_wrap=True)
     sys.exit(1 if failed else 0)
+
+
+def _add_to_step_summary(path: Path, text: str) -> None:
+    """Append to the CI's job summary; one that cannot be written is a warning: the gate's verdict is its exit code."""
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        line = f"effbench: warning: GITHUB_STEP_SUMMARY={path} cannot be written ({exc.strerror or type(exc).__name__}); "
+        stderr.print(printable(line + "the summary is not added to the job's page"), markup=False, soft_wrap=True)
 
 
 def report_sections() -> list[tuple[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import sys
@@ -57,6 +58,28 @@ def write_output(path: Path, text: str, *, what: str) -> None:
         ) from None
 
 
+ADVICE = {
+    errno.ENOSPC: "free space on its disk, then run the same command again: what was finished is kept",
+    errno.EDQUOT: "free space within your disk quota, then run the same command again: what was finished is kept",
+    errno.EFBIG: "it reached the limit on a file's size (ulimit -f); raise it, then run the same command again: "
+    "what was finished is kept",
+    errno.EACCES: "make it yours to read and write, or choose another place (out=, name=)",
+    errno.EPERM: "make it yours to read and write, or choose another place (out=, name=)",
+    errno.EROFS: "its file system is read-only; choose another place (out=, name=)",
+    errno.EISDIR: "a folder stands where effbench keeps a file; move the folder away",
+    errno.ENOTDIR: "a part of its path is a file, not a folder; choose another place (out=, name=)",
+    errno.ENOENT: "a folder on its path does not exist or cannot hold files; choose another place (out=, name=)",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """What the OS refused, as one line: the path, its reason, and what to do."""
+    path = exc.filename2 if exc.filename2 is not None else exc.filename
+    reason = exc.strerror or type(exc).__name__
+    advice = ADVICE.get(exc.errno or 0, "check the path, then run the same command again")
+    return f"{path}: {reason}; {advice}" if path is not None else f"{reason}; {advice}"
+
+
 def say_notices() -> None:
     """What effbench's modules log (a replica or a server taken out of a run, …) reaches stderr as one line each."""
     handler = logging.StreamHandler(sys.stderr)
@@ -88,6 +111,11 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except EffbenchError as exc:
         stderr.print(printable(f"effbench: error: {exc}"), markup=False, soft_wrap=True)
+        sys.exit(2)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a file or folder the OS refused: full disk, read-only, a folder for a file, …
+        stderr.print(printable(f"effbench: error: {os_error_line(exc)}"), markup=False, soft_wrap=True)
         sys.exit(2)
     except click.ClickException as exc:
         exc.show()

@@ -28,6 +28,7 @@ from typing import Any
 from effbench.errors import ConfigError
 from effbench.imports.generation import FieldMap
 from effbench.imports.reading import Record, read_records
+from effbench.structured import read_json
 from effbench.tasks.data import lookup
 from effbench.tasks.spec import task_names
 
@@ -77,7 +78,7 @@ def _qwen_math(path: Path, problems: list[str]) -> Read:
     notes = [f"the folder's name, {path.parent.name}, is the effbench task {task}"] if task else []
     for metrics in sorted(path.parent.glob(f"{path.stem}_*metrics.json")):
         try:
-            acc = json.loads(metrics.read_text(encoding="utf-8")).get("acc")
+            acc = read_json(metrics).get("acc")
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             problems.append(f"{metrics.name}: not a metrics JSON; not read")
             continue

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from effbench.errors import DataError
+from effbench.structured import load_json
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ def read_records(path: Path, problems: list[str]) -> list[Record]:
             continue
         where = f"{path.name} line {number}"
         try:
-            value = json.loads(line)
+            value = load_json(line)
         except json.JSONDecodeError:
             problems.append(f"{where}: not valid JSON")
             continue
@@ -48,7 +49,7 @@ def read_records(path: Path, problems: list[str]) -> list[Record]:
 
 def _array(path: Path, text: str, problems: list[str]) -> list[Record]:
     try:
-        values = json.loads(text)
+        values = load_json(text)
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}); give a JSON array or JSON Lines") from None
     records = []

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from effbench.errors import ConfigError
+from effbench.structured import load_json, read_json
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def find_results(path: Path) -> Path:
 def read_log(path: Path) -> LmEvalLog:
     results_file = find_results(Path(path))
     try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
+        results = read_json(results_file)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{results_file} is not an lm-eval results JSON ({type(exc).__name__})") from None
     if not isinstance(results, dict) or not isinstance(results.get("configs"), dict):
@@ -100,7 +101,7 @@ def _read_samples(task: LoggedTask, samples_file: Path) -> None:
         for number, raw in enumerate(handle, 1):
             where = f"{samples_file.name} line {number}"
             try:
-                line = json.loads(raw)
+                line = load_json(raw)
                 doc = _logged_doc(number, line)
             except (json.JSONDecodeError, UnicodeDecodeError):
                 task.problems.append(f"{where}: not valid JSON")

@@ -13,16 +13,21 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.text import Text
 
 from effbench.report.gather import MEASURED, Point, plotted
+from effbench.report.glyphs import drawable, use_installed_fonts
 from effbench.report.labels import place_labels
 
 LINE_STYLES = ["-", (0, (6, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2))]
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 plt.rcParams.update({"font.size": 9, "svg.fonttype": "none", "figure.dpi": 110, "svg.hashsalt": "effbench"})
+use_installed_fonts()
 
 
 def save(figure, stem: Path, formats: tuple[str, ...] = ("svg", "png"), *, tight: bool = True) -> list[str]:
+    for text in figure.findobj(Text):  # names as drawn: no control characters, nothing the fonts lack
+        text.set_text(drawable(text.get_text()))
     names = []
     for extension in formats:
         path = stem.with_suffix(f".{extension}")

@@ -7,6 +7,7 @@ completion holding `<script>` shows as text. The site works from `file://`, offl
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
 import os
 import re
@@ -19,14 +20,15 @@ from typing import Any
 from pydantic import Field
 
 from effbench.analysis.compare import AESWeights
-from effbench.errors import ConfigError
 from effbench.report.gather import Pair, ReportData, cost_points, plotted
 from effbench.report.pages import render
 from effbench.report.paired import write_pair_page
+from effbench.report.place import built_in_place
 from effbench.report.svg import histogram, level_bars
 from effbench.schema import Strict
 from effbench.store.runs import Run, TaskSamples
 
+log = logging.getLogger(__name__)
 SAMPLES_PER_TASK = 15
 REASONING_SHOWN = 1600  # characters of a long reasoning shown on a run page: its first and its last 800
 
@@ -45,13 +47,24 @@ PARALLEL_FROM = 6  # runs; fewer are not worth starting worker processes
 
 
 def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_PER_TASK) -> Path:
+    """The site, built in a temporary folder beside `out` and renamed into place when whole: a report killed halfway
+    leaves `out` as it was."""
+    with built_in_place(out, ours=is_report_file) as building:
+        _write_site(data, building, samples_per_task)
+    return out.resolve() / "index.html"
+
+
+def is_report_file(name: str) -> bool:
+    """The names a report writes into its folder."""
+    return name.endswith(".html") or name in ("style.css", "site.js", "plots")
+
+
+def _write_site(data: ReportData, out: Path, samples_per_task: int) -> None:
     """The index first, then every figure and page, spread over the cores where there are many."""
     from effbench.report.plots import budget_plot, level_plot, pareto_plot, series_plot, token_plot
 
-    try:
-        (out / "plots").mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ConfigError(f"out={out} is a file, or inside one; give a folder for the site") from None
+    (out / "plots").mkdir()
+    _say_left_out(data)
     for asset in ("style.css", "site.js"):
         shutil.copyfile(Path(__file__).parent / "templates" / asset, out / asset)
     jobs: list[tuple[Any, ...]] = []
@@ -93,7 +106,16 @@ def write_site(data: ReportData, out: Path, *, samples_per_task: int = SAMPLES_P
     else:  # figures and pages: spread over the cores
         with ProcessPoolExecutor(os.cpu_count(), mp_context=_context()) as pool:
             list(pool.map(_run, jobs, chunksize=1))
-    return out / "index.html"
+
+
+def _say_left_out(data: ReportData) -> None:
+    """One line for the characters of the plotted names that no installed font draws (they are left out)."""
+    from effbench.report.glyphs import left_out
+
+    names = [*data.tasks, *data.series] + [n for ps in data.tasks.values() for p in ps for n in (p.entry, p.model, p.method)]
+    if missing := left_out(names):
+        shown = " ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+        log.warning(f"the plots leave out {shown}: no installed font has them (a CJK font: apt-get install fonts-noto-cjk)")
 
 
 def _context() -> Any:

@@ -11,6 +11,7 @@ from effbench.analysis.cost import Pricing
 from effbench.backends import BACKENDS, backend_module
 from effbench.config import EvalConfig, build, json_object, split_keys
 from effbench.errors import ConfigError
+from effbench.structured import load_json
 from effbench.tasks.methods import find_method
 
 EXTRA = "extra_body."
@@ -36,7 +37,7 @@ def _json_or_text(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return load_json(value)
     except json.JSONDecodeError:
         return value
 

@@ -26,6 +26,7 @@ from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import ReasoningFormat, reasoning_format
 from effbench.grading.scoring import Rules, score
 from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
+from effbench.structured import load_json
 from effbench.tasks.data import narrow
 from effbench.tasks.spec import TaskSpec, load_task, task_names
 from effbench.types import Completion, Sample, Scored
@@ -63,7 +64,7 @@ def read_outputs(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = load_json(line)
         except json.JSONDecodeError:
             raise DataError(f"{path} line {number} is not valid JSON") from None
         if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("gold", "completion")):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from pathlib import Path
+
+from effbench.structured import load_json
 
 HEADER_LIMIT = 100_000_000  # bytes: a safetensors header is JSON of the tensors' names, types and shapes
 
@@ -46,5 +47,5 @@ def _tensor_elements(path: Path) -> int:
         (size,) = struct.unpack("<Q", handle.read(8))
         if size > HEADER_LIMIT:
             raise ValueError(f"{path} has no safetensors header")
-        header = json.loads(handle.read(size))
+        header = load_json(handle.read(size))
     return sum(math.prod(entry["shape"]) for name, entry in header.items() if name != "__metadata__")

@@ -8,12 +8,12 @@ number, rather than being left out of the results in silence.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from effbench.errors import StoreError
 from effbench.store.folder import RunStore
+from effbench.structured import load_json
 from effbench.types import Sample
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[s
             if not line.endswith(b"\n"):
                 break  # a write cut short: the appender trims it
             try:
-                record = json.loads(line)
+                record = load_json(line)
                 sample_id, question = str(record["id"]), record["question"]
             except (ValueError, KeyError, TypeError):
                 raise StoreError(f"{path} line {number} is not a sample of effbench's; delete the line") from None

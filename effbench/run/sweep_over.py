@@ -29,6 +29,7 @@ from effbench.store.folder import RunStore
 from effbench.store.lock import RunLock
 from effbench.store.records import SweepRecord, read_sweep_record, write_record
 from effbench.store.runs import SWEEP_FILE
+from effbench.structured import load_yaml
 from effbench.tasks.methods import forcing
 
 STARTS_ENGINE = {"model", "backend", "enable_thinking", "reasoning_effort"}  # given to the engine or client at its start
@@ -52,7 +53,7 @@ def sweep_values(values: str | None, values_file: Path | None) -> tuple[str, ...
         except (OSError, UnicodeDecodeError):
             raise ConfigError(f"values_file {values_file} cannot be read") from None
         try:
-            listed = yaml.safe_load(text)
+            listed = load_yaml(text)
         except yaml.YAMLError:
             listed = None
         found = [str(v) for v in listed] if isinstance(listed, list) else [line for line in text.splitlines() if line.strip()]

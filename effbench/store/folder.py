@@ -10,6 +10,7 @@ last line, which readers ignore and the next append cuts off.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from effbench import structured
 from effbench.config import RUN_NAME
 from effbench.errors import StoreError
 from effbench.text import without_surrogates
@@ -24,9 +26,13 @@ from effbench.types import Scored
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write to a temporary file beside `path`, then rename: readers see the old or the new file, whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file beside `path`, then rename: readers see the old or the new file, whole. An OSError
+    (a full disk, a read-only folder) names `path`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise naming(exc, path) from None
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -35,14 +41,21 @@ def write_json_atomic(path: Path, data: Any) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise naming(exc, path) from None
         raise
+
+
+def naming(exc: OSError, path: Path) -> OSError:
+    """The same error, naming `path` (a write to an open file, or to a temporary file beside it, names none)."""
+    return exc if exc.filename == str(path) and exc.filename2 is None else type(exc)(exc.errno, exc.strerror, str(path))
 
 
 def read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return structured.read_json(path)
     except FileNotFoundError:
         raise StoreError(f"{path} does not exist; is this a run folder?") from None
     except IsADirectoryError:
@@ -135,7 +148,7 @@ def _outcomes(data: dict[str, Any]) -> Outcomes:
 
 def _parse_line(path: Path, number: int, line: bytes, parse: Callable[[dict[str, Any]], T]) -> T:
     try:
-        return parse(json.loads(line))
+        return parse(structured.load_json(line))
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as exc:
         reason = "not valid JSON" if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)) else f"missing {exc}"
         raise StoreError(
@@ -148,9 +161,10 @@ class SampleAppender:
     """Appends whole lines; on opening, cuts off an unterminated last line left by a killed run."""
 
     def __init__(self, path: Path):
+        self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._trim_partial_line(path)
-        self._handle = path.open("a", encoding="utf-8")
+        self._handle = path.open("ab", buffering=0)  # each line goes to the file as it is appended, or not at all
 
     @staticmethod
     def _trim_partial_line(path: Path, block: int = 1 << 16) -> None:
@@ -174,13 +188,24 @@ class SampleAppender:
                 handle.truncate(cut)
 
     def append(self, record: dict[str, Any]) -> None:
-        self._handle.write(json.dumps(without_surrogates(record), ensure_ascii=False) + "\n")
-        self._handle.flush()
+        """One whole line; a write the disk refuses (full, a size limit) is cut off, and the OSError names the file."""
+        line = memoryview((json.dumps(without_surrogates(record), ensure_ascii=False) + "\n").encode("utf-8"))
+        start = self._handle.seek(0, os.SEEK_END)
+        try:
+            while line:
+                line = line[self._handle.write(line) or 0 :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                self._handle.truncate(start)
+            raise naming(exc, self.path) from None
 
     def close(self) -> None:
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
-        self._handle.close()
+        try:
+            os.fsync(self._handle.fileno())
+        except OSError as exc:
+            raise naming(exc, self.path) from None
+        finally:
+            self._handle.close()
 
     def __enter__(self) -> SampleAppender:
         return self

@@ -7,12 +7,12 @@ about the completions whose verdict is missing.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 from effbench.errors import StoreError
 from effbench.store.folder import SampleAppender
+from effbench.structured import load_json
 from effbench.types import Judgement
 
 REPLY_CHARS = 2000
@@ -33,7 +33,7 @@ def read_judgements(folder: Path, task: str) -> dict[str, Judgement]:
             if not line.endswith(b"\n"):
                 break
             try:
-                judgement = Judgement(**json.loads(line))
+                judgement = Judgement(**load_json(line))
             except (ValueError, TypeError):
                 raise StoreError(f"{path} line {number} is not a judge verdict of effbench's; delete the line") from None
             found[judgement.key] = judgement

@@ -6,11 +6,11 @@ reason, and not tried again when the run resumes (delete the file to try again, 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from effbench.errors import StoreError
 from effbench.store.folder import SampleAppender
+from effbench.structured import load_json
 
 
 def skipped_file(folder: Path, task: str) -> Path:
@@ -25,7 +25,7 @@ def read_skipped(folder: Path, task: str) -> dict[str, str]:
     found = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").split("\n")[:-1], 1):
         try:
-            record = json.loads(line)
+            record = load_json(line)
             found[str(record["id"])] = str(record["reason"])
         except (ValueError, KeyError, TypeError):
             raise StoreError(f"{path} line {number} is not a skipped sample of effbench's; delete the line") from None

@@ -13,6 +13,7 @@ from typing import Any
 
 from effbench.errors import DataError
 from effbench.grading.extract import extract
+from effbench.structured import load_json
 from effbench.tasks.prompts import render_text
 from effbench.tasks.spec import Fields, FieldSpec, TaskSpec
 from effbench.types import Sample
@@ -86,7 +87,7 @@ def _read_local(spec: TaskSpec, root: Path) -> tuple[list[dict], dict[str, Any]]
 
 def _record(spec: TaskSpec, path: Path, number: int, line: bytes) -> dict:
     try:
-        record = json.loads(line.decode("utf-8"))
+        record = load_json(line.decode("utf-8"))
     except UnicodeDecodeError:
         raise DataError(f"{spec.name}: {path} line {number} is not UTF-8 text") from None
     except json.JSONDecodeError:

@@ -16,6 +16,7 @@ from effbench.grading.gold import Grading
 from effbench.grading.reasoning import reasoning_format
 from effbench.grading.scoring import Rules
 from effbench.schema import Strict, first_problem
+from effbench.structured import read_yaml
 
 TASK_FOLDER = Path(__file__).parent / "definitions"
 
@@ -179,7 +180,7 @@ def load_task(name_or_path: str) -> TaskSpec:
 
 def parse_task(path: Path) -> TaskSpec:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         return TaskSpec(**data)
     except OSError as exc:
         raise TaskError(f"task file {path} cannot be read ({exc.strerror or type(exc).__name__})") from None
