@@ -314,7 +314,7 @@ def test_server_gives_the_offline_token_counts_and_keeps_the_key_secret(server, 
     assert refused.returncode == 2 and "refused the API key" in refused.stderr
 
 
-def test_a_real_vllm_server_judges_each_completion_the_rules_could_not_settle_once(server, greedy_run):
+def test_a_real_vllm_server_judges_each_completion_the_rules_could_not_settle_once(server, greedy_run, tiny_model):
     offline, _ = greedy_run
     keys = (f"judge_base_url={server}", "judge_model=tiny", "judge_max_tokens=4", "judge_api_key_env=JUDGE_KEY")
     result = run_cli("rescore", str(offline), "name=judged", *keys, env={"JUDGE_KEY": SECRET})
@@ -329,6 +329,10 @@ def test_a_real_vllm_server_judges_each_completion_the_rules_could_not_settle_on
     assert judge["judged"] == judge["unsettled"] == unsettled and judge["model"] == "tiny"
     assert judge["accuracy"] is not None  # the tiny judge's verdicts are noise: the mechanism is what is tested
     assert "by rules + judge" in result.stdout
+    offline = run_cli("rescore", str(folder), "name=judged-offline", f"judge=vllm:{tiny_model}", "judge_max_tokens=4")
+    assert offline.returncode == 0, offline.stderr[-2000:]  # the same completions, put to the offline engine
+    verdicts = read_lines(folder.parent / "judged-offline" / "gsm8k.judge.jsonl")
+    assert len(verdicts) == unsettled and {v["model"] for v in verdicts} == {str(tiny_model)}
 
 
 def test_tiny_model_sweep_derives_budgets_token_for_token_and_the_report_draws_it(tiny_model, tmp_path):
