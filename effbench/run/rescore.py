@@ -60,6 +60,9 @@ def rescore(folder: Path, options: RescoreOptions | None = None, *, progress=Non
     values.update(backend="replay", name=target, out=str(run.folder.parent), tasks=stored_tasks(run))
     if run.info.imported is not None:  # an import holds the problems its file held, not the task's first N
         values["sample_ids"] = {task: tuple(s.sample.id for s in run.scored(task)) for task in run.tasks}
+    if options.judge or options.judge_base_url or options.judge_model:  # a judge named here replaces the run's
+        for key in ("judge", "judge_base_url", "judge_model"):
+            values.pop(key, None)
     values.update(options.model_dump(exclude_none=True, exclude={"name", "tokenizer"}))
     config = build(EvalConfig, values, what=f"the stored config of {run.folder}")
     replay = backend_module("replay").Options(replay_from=run.folder, tokenizer=options.tokenizer)
