@@ -46,7 +46,8 @@ class Judge:
         if self.base_url is None:
             from effbench.backends import vllm
 
-            return vllm.VLLMBackend(self.model, vllm.Options(), log=folder / "judge-engine.log")
+            options = vllm.Options(enforce_eager=True)  # replies of a few tokens: compiling would take longer than judging
+            return vllm.VLLMBackend(self.model, options, log=folder / "judge-engine.log")
         from effbench.backends import openai
 
         options = openai.Options(base_url=self.base_url, api_key_env=self.api_key_env, stream=False, request_timeout=600)
