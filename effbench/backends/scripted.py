@@ -23,6 +23,7 @@ from effbench.backends.usage import Meter
 from effbench.errors import BackendError
 from effbench.grading.reasoning import THINK, ReasoningFormat
 from effbench.schema import Strict
+from effbench.structured import load_json
 from effbench.text import without_surrogates
 from effbench.types import Completion, EngineUse, Request, Timing
 
@@ -46,7 +47,7 @@ class ScriptedBackend:
 
     def __init__(self, script: Path, *, delay: float = 0.0):
         try:
-            self.script: dict[str, Any] = json.loads(script.read_text(encoding="utf-8"))
+            self.script: dict[str, Any] = load_json(script.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BackendError(f"script {script} cannot be read as JSON ({type(exc).__name__})") from None
         check_script(self.script, script)

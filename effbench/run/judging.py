@@ -46,8 +46,8 @@ class Judge:
         if self.base_url is None:
             from effbench.backends import vllm
 
-            options = vllm.Options(enforce_eager=True)  # replies of a few tokens: compiling would take longer than judging
-            return vllm.VLLMBackend(self.model, options, log=folder / "judge-engine.log")
+            engine = vllm.Options(enforce_eager=True)  # replies of a few tokens: compiling would take longer than judging
+            return vllm.VLLMBackend(self.model, engine, log=folder / "judge-engine.log")
         from effbench.backends import openai
 
         options = openai.Options(base_url=self.base_url, api_key_env=self.api_key_env, stream=False, request_timeout=600)
