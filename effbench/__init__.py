@@ -10,6 +10,6 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 from effbench import lifetime
 from effbench.api import compare, evaluate, grade, load_runs
 
-lifetime.install()
+lifetime.tie_if_spawned()
 
 __all__ = ["compare", "evaluate", "grade", "load_runs"]

@@ -102,9 +102,11 @@ INTERRUPTED = "the samples finished so far are stored: run the same command to r
 
 
 def main() -> None:
+    from effbench.lifetime import tie_children
     from effbench.run.watchdog import watch_descendants
 
-    watch_descendants()  # whatever this process starts (engines, workers) dies with it, however it dies
+    tie_children()  # whatever this process starts (engines, workers) dies with it, however it dies
+    watch_descendants()  # and a watchdog ends what escaped
     say_notices()
     signal.signal(signal.SIGTERM, _terminate)
     try:
