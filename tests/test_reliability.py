@@ -343,7 +343,7 @@ def test_paths_that_are_files_or_folders_in_the_wrong_place_are_one_line(tmp_pat
     assert_one_line_error(run_cli("gate", str(run), str(run), f"junit={tmp_path}"), f"junit={tmp_path} cannot be written")
     board = tmp_path / "board.yaml"
     board.write_text(f"title: t\ntasks: [gsm8k]\nentries:\n  - {{name: x, model: m, run: {run}}}\n")
-    assert_one_line_error(run_cli("report", str(board), f"out={tmp_path / 'afile'}"), "is a file, or inside one")
+    assert_one_line_error(run_cli("report", str(board), f"out={tmp_path / 'afile'}"), "is a file; give a folder")
     board.write_bytes(b"title: t\xe9\n")
     assert_one_line_error(run_cli("report", str(board)), "is not UTF-8 text")
     rules = tmp_path / "rules.yaml"
