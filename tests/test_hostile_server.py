@@ -5,9 +5,14 @@ traceback, and never a wrong number stored as if it were counted."""
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
+import httpx
 import pytest
 
+from effbench.errors import BackendError
 from tests.conftest import assert_one_line_error, read_lines, run_cli
 from tests.fake_server import FakeServer
 
@@ -20,13 +25,13 @@ def answer(*, text: str = TEXT, usage: dict | None = None, **choice) -> bytes:
     return json.dumps({"choices": [first], **({"usage": usage} if usage is not None else {})}).encode()
 
 
-def eval_against(server: FakeServer, tmp_path, *extra: str) -> tuple[str, object]:
-    """(the server's URL, the result of one eval of one problem against it)."""
+def eval_against(server: FakeServer, tmp_path, *extra: str, env: dict | None = None) -> tuple[str, object]:
+    """(the server's URL, the result of one eval of one problem against it); `extra` words replace the defaults."""
     with server as url:
-        result = run_cli(
-            "eval", "model=m", "tasks=gsm8k", "limit=1", "backend=openai", f"base_url={url}", f"out={tmp_path}",
-            "max_retries=0", *extra, timeout=120,
-        )  # fmt: skip
+        words = {"model": "m", "tasks": "gsm8k", "limit": "1", "backend": "openai", "base_url": url, "out": str(tmp_path),
+                 "max_retries": "0"}  # fmt: skip
+        words.update(word.split("=", 1) for word in extra)
+        result = run_cli("eval", *(f"{k}={v}" for k, v in words.items()), env=env, timeout=120)
     return url, result
 
 
@@ -137,3 +142,65 @@ def test_token_ids_that_write_other_text_are_counted_from_the_text_and_flagged(t
     assert kept.returncode == 0 and kept.stderr.strip() == ""  # ids that write the text are the count, unflagged
     completion = read_lines(tmp_path / "own" / "gsm8k.samples.jsonl")[0]["completions"][0]
     assert (completion["tokens"], completion["token_count_source"]) == (len(own), "token_ids")
+
+
+# --- bodies built to break the reader ------------------------------------------------------------------------------
+
+
+DEEP = b"[" * 200_000
+GZIP = {"Content-Encoding": "gzip"}  # on a body that is not gzip
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        (lambda: FakeServer("models-deep"), "/models answered JSON nested too deep to read"),
+        (lambda: FakeServer("body", DEEP), "answered JSON nested too deep to read"),
+        (lambda: FakeServer("body", b"data: " + DEEP + b"\n\ndata: [DONE]\n\n"), "stream answered JSON nested too deep"),
+        (lambda: FakeServer("good", headers=GZIP), "/chat/completions answered a body that its Content-Encoding ('gzip')"),
+        (lambda: FakeServer("good", models_headers=GZIP), "/models answered a body that its Content-Encoding ('gzip')"),
+    ],
+)
+def test_a_body_built_to_break_the_reader_is_one_line_naming_the_server(tmp_path, server, message):
+    url, result = eval_against(server(), tmp_path)
+    assert_one_line_error(result, message)
+    assert url in result.stderr
+
+
+def test_a_body_past_its_size_limit_is_one_line():
+    from effbench.backends.endpoints import read_body
+
+    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(200, content=b"x" * (2**20 + 1))))
+    with client.stream("GET", "http://server/v1/models") as response, pytest.raises(BackendError, match="more than 1 MiB"):
+        read_body(response, "http://server/v1/models", 2**20, time.monotonic() + 60)
+
+
+# --- waits asked for -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "keys", "message"),
+    [
+        ("3600", (), "asked to wait 3,600 s before it is asked again (Retry-After), more than the 1,800 s left of "
+                     "request_timeout=1800"),
+        ("two hours from now", (), "asked to wait 7,"),
+        ("5", ("request_timeout=2",), "asked to wait 5 s before it is asked again (Retry-After), more than the 2 s left"),
+    ],
+    ids=["seconds", "http-date", "past-a-short-timeout"],
+)  # fmt: skip
+def test_a_wait_asked_for_past_the_request_timeout_ends_the_run_at_once(tmp_path, retry_after, keys, message):
+    if retry_after == "two hours from now":  # as an HTTP date
+        retry_after = format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    server = FakeServer("good", refuse=(429, {"Retry-After": retry_after}))
+    started = time.monotonic()
+    _, result = eval_against(server, tmp_path, "max_retries=5", *keys)
+    assert_one_line_error(result, message)
+    assert len(server.posted) == 1 and time.monotonic() - started < 60  # asked once, not five times more within seconds
+
+
+def test_a_wait_asked_for_within_the_request_timeout_is_honoured(tmp_path):
+    server = FakeServer("good", refuse=(429, {"Retry-After": "2"}), refusals=1)
+    _, result = eval_against(server, tmp_path, "max_retries=1", "name=waited")
+    assert result.returncode == 0, result.stderr
+    assert len(server.posted) == 2 and server.posted[1] - server.posted[0] >= 2.0  # the back-off alone waits 0.5 to 1 s
+    assert read_lines(tmp_path / "waited" / "gsm8k.samples.jsonl")[0]["completions"][0]["grade"]["verdict"] == "correct"
