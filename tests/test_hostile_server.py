@@ -204,3 +204,18 @@ def test_a_wait_asked_for_within_the_request_timeout_is_honoured(tmp_path):
     assert result.returncode == 0, result.stderr
     assert len(server.posted) == 2 and server.posted[1] - server.posted[0] >= 2.0  # the back-off alone waits 0.5 to 1 s
     assert read_lines(tmp_path / "waited" / "gsm8k.samples.jsonl")[0]["completions"][0]["grade"]["verdict"] == "correct"
+
+
+# --- an API key a header cannot carry ------------------------------------------------------------------------------
+
+
+def test_an_api_key_a_header_cannot_carry_is_one_line_saying_so(tmp_path):
+    _, result = eval_against(FakeServer("good"), tmp_path, env={"OPENAI_API_KEY": "sk-caf\u00e9"})
+    assert_one_line_error(result, "the API key in the environment variable OPENAI_API_KEY holds a character that is not ASCII")
+    assert "is not a URL" not in result.stderr and "caf" not in result.stderr  # the key is never shown
+    key_file = tmp_path / "key"
+    key_file.write_text("sk-one two\n")
+    _, result = eval_against(FakeServer("good"), tmp_path, f"api_key_file={key_file}")
+    assert_one_line_error(result, f"the API key in api_key_file {key_file} holds a space or control character (at position 7")
+    _, padded = eval_against(FakeServer("good"), tmp_path, "name=padded", env={"OPENAI_API_KEY": " sk-fine\n"})
+    assert padded.returncode == 0, padded.stderr  # whitespace around the key, as a pasted one has, is dropped

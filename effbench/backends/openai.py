@@ -119,12 +119,25 @@ class OpenAIBackend:
             ) from None
 
     def _api_key(self) -> str | None:
+        """The key, from `api_key_file` or the environment, surrounding whitespace dropped; one line where it holds what an
+        HTTP header cannot carry (anything but ASCII letters, digits and punctuation)."""
         if self.options.api_key_file is not None:
             try:
-                return self.options.api_key_file.read_text().strip()
+                key, where = self.options.api_key_file.read_text().strip(), f"api_key_file {self.options.api_key_file}"
             except (OSError, UnicodeDecodeError):
                 raise ConfigError(f"api_key_file {self.options.api_key_file} cannot be read") from None
-        return os.environ.get(self.options.api_key_env) or None
+        else:
+            key, where = (
+                os.environ.get(self.options.api_key_env, "").strip(),
+                f"the environment variable {self.options.api_key_env}",
+            )
+        if (at := next((i for i, c in enumerate(key) if not "!" <= c <= "~"), None)) is not None:
+            kind = "a space or control character" if key[at].isascii() else "a character that is not ASCII"
+            raise ConfigError(
+                f"the API key in {where} holds {kind} (at position {at + 1} of {len(key)}), which an HTTP header cannot "
+                "carry; set it to the key alone, as its provider gave it"
+            )
+        return key or None
 
     def codec_for(self, completion: Completion) -> TokenizerCodec | None:
         """The `tokenizer=` given, where the server returned the completion's token ids; else None (positions in characters)."""
