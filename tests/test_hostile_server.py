@@ -154,9 +154,9 @@ GZIP = {"Content-Encoding": "gzip"}  # on a body that is not gzip
 @pytest.mark.parametrize(
     ("server", "message"),
     [
-        (lambda: FakeServer("models-deep"), "/models answered JSON nested too deep to read"),
-        (lambda: FakeServer("body", DEEP), "answered JSON nested too deep to read"),
-        (lambda: FakeServer("body", b"data: " + DEEP + b"\n\ndata: [DONE]\n\n"), "stream answered JSON nested too deep"),
+        (lambda: FakeServer("models-deep"), "/models answered JSON nested deeper than 100 levels"),
+        (lambda: FakeServer("body", DEEP), "answered JSON nested deeper than 100 levels"),
+        (lambda: FakeServer("body", b"data: " + DEEP + b"\n\ndata: [DONE]\n\n"), "stream answered JSON nested deeper than 100"),
         (lambda: FakeServer("good", headers=GZIP), "/chat/completions answered a body that its Content-Encoding ('gzip')"),
         (lambda: FakeServer("good", models_headers=GZIP), "/models answered a body that its Content-Encoding ('gzip')"),
     ],

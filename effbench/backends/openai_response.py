@@ -2,9 +2,10 @@
 
 A server behind a proxy may answer HTML, a JSON list, `choices: "x"`, a `null` or integer content,
 or `token_ids: "abc"`; each is refused with what it was, never counted or graded as if it were text. So is JSON
-nested deeper than Python's reader goes or with a number longer than it reads, and so are counts that cannot be true:
-a usage count that is not a whole number from 0 to `MOST_TOKENS` a completion, a token id that no vocabulary holds,
-and a usage count too small to write the text it came with (a token writes at most `CHARS_PER_TOKEN` characters)."""
+past effbench's limits (`effbench.structured`) or with a number longer than Python reads, and so are counts that
+cannot be true: a usage count that is not a whole number from 0 to `MOST_TOKENS` a completion, a token id that no
+vocabulary holds, and a usage count too small to write the text it came with (a token writes at most
+`CHARS_PER_TOKEN` characters)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from effbench.errors import BackendError
+from effbench.structured import JSONLimitError, load_json
 from effbench.text import without_surrogates
 from effbench.types import Completion
 
@@ -20,9 +22,9 @@ from effbench.types import Completion
 def json_object(body: bytes, where: str) -> dict[str, Any]:
     """The body as a JSON object, or a BackendError that says what came instead."""
     try:
-        data = json.loads(body)
-    except RecursionError:
-        raise BackendError(f"{where} answered JSON nested too deep to read (an API's answer is a few levels deep)") from None
+        data = load_json(body)
+    except JSONLimitError as exc:
+        raise BackendError(f"{where} answered JSON {exc.msg} (an API's answer is a few levels deep)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         start = body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
         raise BackendError(
