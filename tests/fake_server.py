@@ -24,6 +24,7 @@ MODELS = {  # mode -> body of /models
     "models-list": b"[]",
     "models-not-json": b"{not json",
     "models-data-text": json.dumps({"data": "m"}).encode(),
+    "models-deep": b"[" * 200_000,
 }
 
 
@@ -31,11 +32,28 @@ class FakeServer:
     """`with FakeServer(mode) as url:` serves on a free port until the block ends; mode "body" answers `body`.
 
     `model` is the model it serves, `delay` the seconds each completion takes; after `die_after` completions it
-    dies as a killed server does: the connections of the requests it holds drop, and new ones are refused."""
+    dies as a killed server does: the connections of the requests it holds drop, and new ones are refused.
+    `headers` go with each completion, `models_headers` with each `/models`; `refuse` (a status and its headers)
+    answers the first `refusals` completions (all, where None) instead. `posted` holds when each completion was asked."""
 
-    def __init__(self, mode: str, body: bytes = b"", *, model: str = "m", delay: float = 0.0, die_after: int | None = None):
+    def __init__(
+        self,
+        mode: str,
+        body: bytes = b"",
+        *,
+        model: str = "m",
+        delay: float = 0.0,
+        die_after: int | None = None,
+        headers: dict[str, str] | None = None,
+        models_headers: dict[str, str] | None = None,
+        refuse: tuple[int, dict[str, str]] | None = None,
+        refusals: int | None = None,
+    ):
         self.mode, self.body, self.model, self.delay, self.die_after = mode, body, model, delay, die_after
+        self.headers, self.models_headers, self.refuse, self.refusals = headers or {}, models_headers or {}, refuse, refusals
         self.answered = 0
+        self.refused = 0
+        self.posted: list[float] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -63,10 +81,11 @@ class FakeServer:
                 pass
 
             def do_GET(self) -> None:
-                self._answer(MODELS.get(mode, json.dumps({"data": [{"id": fake.model}]}).encode()))
+                self._answer(MODELS.get(mode, json.dumps({"data": [{"id": fake.model}]}).encode()), fake.models_headers)
 
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.posted.append(time.monotonic())
                 time.sleep(fake.delay)
                 with fake.lock:
                     dead = fake.die_after is not None and fake.answered >= fake.die_after
@@ -75,6 +94,12 @@ class FakeServer:
                     fake.die()
                     self.close_connection = True
                     self.connection.close()
+                    return
+                with fake.lock:
+                    refuse = fake.refuse is not None and (fake.refusals is None or fake.refused < fake.refusals)
+                    fake.refused += refuse
+                if refuse and fake.refuse is not None:
+                    self._answer(b'{"error": {"message": "slow down"}}', fake.refuse[1], fake.refuse[0])
                     return
                 if mode == "hang":
                     time.sleep(3600)
@@ -87,12 +112,14 @@ class FakeServer:
                         self.wfile.flush()
                         time.sleep(0.2)
                     return
-                self._answer(body if mode == "body" else COMPLETIONS[mode])
+                self._answer(body if mode == "body" else COMPLETIONS[mode], fake.headers)
 
-            def _answer(self, body: bytes) -> None:
-                self.send_response(200)
+            def _answer(self, body: bytes, headers: dict[str, str], status: int = 200) -> None:
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(body)
 

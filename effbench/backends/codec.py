@@ -43,6 +43,15 @@ class TokenizerCodec:
     def encode(self, text: str) -> tuple[int, ...]:
         return tuple(self.tokenizer.encode(text, add_special_tokens=False))
 
+    @property
+    def size(self) -> int:
+        """How many ids the tokenizer knows, its added tokens included: an id from 0 to size - 1 decodes."""
+        return len(self.tokenizer)
+
+    def decode(self, token_ids: tuple[int, ...]) -> str:
+        """The text of ids known to the tokenizer, as vLLM decodes its output (special tokens skipped)."""
+        return self._decode(token_ids)
+
     def prefix_text(self, completion: Completion, tokens: int) -> str:
         """The text of the first `tokens` token ids, decoded as vLLM decodes its output (special tokens skipped)."""
         if completion.token_ids is None:

@@ -11,6 +11,7 @@ when no request has finished for `progress_timeout` seconds. What finished is st
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -27,10 +28,13 @@ from effbench.backends.endpoints import Endpoints, endpoint_urls
 from effbench.backends.openai_request import RequestShape
 from effbench.backends.openai_response import json_object, parse_choices
 from effbench.backends.openai_stream import assemble, is_stream
+from effbench.backends.server_tokens import checked
 from effbench.config import json_object as json_object_value
 from effbench.errors import BackendError, ConfigError
 from effbench.schema import Strict
 from effbench.types import Completion, EngineUse, Request, Timing
+
+log = logging.getLogger("effbench")
 
 
 class Options(Strict):
@@ -74,6 +78,8 @@ class NoTokenIds(Exception):
 class OpenAIBackend:
     def __init__(self, model: str, options: Options, *, enable_thinking: bool | None = None, reasoning_effort: str | None = None):
         self.model, self.options = model, options
+        self._said: set[str] = set()
+        self._say = threading.Lock()
         template_kwargs = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
         given = "base_url" in options.model_fields_set or options.base_urls_file is None  # else the default is no endpoint
         urls = endpoint_urls(options.base_url if given else "", self._listed_urls())
@@ -113,12 +119,25 @@ class OpenAIBackend:
             ) from None
 
     def _api_key(self) -> str | None:
+        """The key, from `api_key_file` or the environment, surrounding whitespace dropped; one line where it holds what an
+        HTTP header cannot carry (anything but ASCII letters, digits and punctuation)."""
         if self.options.api_key_file is not None:
             try:
-                return self.options.api_key_file.read_text().strip()
+                key, where = self.options.api_key_file.read_text().strip(), f"api_key_file {self.options.api_key_file}"
             except (OSError, UnicodeDecodeError):
                 raise ConfigError(f"api_key_file {self.options.api_key_file} cannot be read") from None
-        return os.environ.get(self.options.api_key_env) or None
+        else:
+            key, where = (
+                os.environ.get(self.options.api_key_env, "").strip(),
+                f"the environment variable {self.options.api_key_env}",
+            )
+        if (at := next((i for i, c in enumerate(key) if not "!" <= c <= "~"), None)) is not None:
+            kind = "a space or control character" if key[at].isascii() else "a character that is not ASCII"
+            raise ConfigError(
+                f"the API key in {where} holds {kind} (at position {at + 1} of {len(key)}), which an HTTP header cannot "
+                "carry; set it to the key alone, as its provider gave it"
+            )
+        return key or None
 
     def codec_for(self, completion: Completion) -> TokenizerCodec | None:
         """The `tokenizer=` given, where the server returned the completion's token ids; else None (positions in characters)."""
@@ -214,6 +233,8 @@ class OpenAIBackend:
                 data, timings = json_object(answer.content, "the server"), [Timing(round(answer.seconds, 4))] * n
             parsed = parse_choices(data, n)
             completions = [replace(self._counted(c, request), timing=t) for c, t in zip(parsed, timings, strict=True)]
+        except BackendError as exc:  # an answer that cannot be true: which server gave it
+            raise BackendError(f"{exc} (answered by {answer.endpoint.url})") from None
         finally:
             self.endpoints.done(answer, completions)
         return completions
@@ -224,6 +245,10 @@ class OpenAIBackend:
         closed the reasoning, where neither counted any."""
         if completion.reasoning_tokens is None and request.prefill_closes_reasoning:
             completion = replace(completion, reasoning_tokens=0, reasoning_count_source="prefill")
+        completion = checked(completion, self._codec, self.options.tokenizer)
+        if completion.token_count_source == "retokenized":
+            self._said_once("the server's token ids do not write its text; such completions are counted from their text "
+                            f"with tokenizer={self.options.tokenizer} (counted_from: retokenized)")  # fmt: skip
         if completion.token_ids is None or self._codec is None:
             return completion
         text = completion.text if completion.reasoning is None else completion.reasoning + completion.text
@@ -231,6 +256,13 @@ class OpenAIBackend:
         if counted is None:
             return completion  # as counted above
         return replace(completion, reasoning_tokens=counted, reasoning_count_source="token_ids")
+
+    def _said_once(self, warning: str) -> None:
+        with self._say:
+            if warning in self._said:
+                return
+            self._said.add(warning)
+        log.warning("%s", warning)
 
     def engines(self) -> tuple[EngineUse, ...]:
         return self.endpoints.meter.reading()

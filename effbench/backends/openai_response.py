@@ -1,8 +1,11 @@
 """What an OpenAI-compatible server answers, read strictly: anything that is not the API's shape is one line.
 
 A server behind a proxy may answer HTML, a JSON list, `choices: "x"`, a `null` or integer content,
-or `token_ids: "abc"`; each is refused with what it was, never counted or graded as if it were text.
-"""
+or `token_ids: "abc"`; each is refused with what it was, never counted or graded as if it were text. So is JSON
+past effbench's limits (`effbench.structured`) or with a number longer than Python reads, and so are counts that
+cannot be true: a usage count that is not a whole number from 0 to `MOST_TOKENS` a completion, a token id that no
+vocabulary holds, and a usage count too small to write the text it came with (a token writes at most
+`CHARS_PER_TOKEN` characters)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from effbench.errors import BackendError
+from effbench.structured import JSONLimitError, load_json
 from effbench.text import without_surrogates
 from effbench.types import Completion
 
@@ -18,12 +22,16 @@ from effbench.types import Completion
 def json_object(body: bytes, where: str) -> dict[str, Any]:
     """The body as a JSON object, or a BackendError that says what came instead."""
     try:
-        data = json.loads(body)
+        data = load_json(body)
+    except JSONLimitError as exc:
+        raise BackendError(f"{where} answered JSON {exc.msg} (an API's answer is a few levels deep)") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         start = body[:60].decode("utf-8", "replace").strip().replace("\n", " ")
         raise BackendError(
             f"{where} answered something that is not JSON ({start!r}…); is base_url the API root (…/v1)?"
         ) from None
+    except ValueError as exc:  # a number of more digits than Python reads
+        raise BackendError(f"{where} answered JSON that cannot be read ({str(exc)[:80]})") from None
     if not isinstance(data, dict):
         raise BackendError(f"{where} answered a JSON {type(data).__name__}, not an object; is base_url the API root (…/v1)?")
     return data
@@ -59,7 +67,7 @@ def parse_choices(data: dict[str, Any], n: int) -> list[Completion]:
         raise BackendError(f"the server's answer has no list of choices (`choices` is {type(choices).__name__})")
     if len(choices) != n:
         raise BackendError(f"the server returned {len(choices)} choices, asked for {n}")
-    usage = usage_counts(data)
+    usage = usage_counts(data, n)
     ordered = sorted(choices, key=lambda c: _index(c))
     return [_completion(choice, usage if n == 1 else replace(usage, completion=None, reasoning=None), first=i == 0)
             for i, choice in enumerate(ordered)]  # fmt: skip
@@ -70,21 +78,29 @@ def _index(choice: dict[str, Any]) -> int:
     return index if isinstance(index, int) else 0
 
 
-MOST_TOKENS = 10**9  # more than any context holds: a count beyond it is not a count
+MOST_TOKENS = 10**7  # of one completion or one prompt: more than any context holds today; a count past it is not a count
+MOST_ID = 2**31  # no vocabulary holds this many tokens
+CHARS_PER_TOKEN = 256  # no token writes more characters (the longest of Qwen2's vocabulary writes 128)
 
 
-def usage_counts(data: dict[str, Any]) -> Usage:
-    """A response's `usage`, in the Chat Completions API's names or the Responses API's (`output_tokens`,
-    `input_tokens` and their details). A value that is not a count is refused, never stored."""
+def fewest_tokens(chars: int) -> int:
+    """The fewest tokens that can write `chars` characters."""
+    return -(-chars // CHARS_PER_TOKEN)
+
+
+def usage_counts(data: dict[str, Any], n: int = 1) -> Usage:
+    """A response's `usage` for `n` completions, in the Chat Completions API's names or the Responses API's
+    (`output_tokens`, `input_tokens` and their details). A value that is not a count is refused, never stored."""
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return Usage()
-    total = _count(usage, "completion_tokens") if "completion_tokens" in usage else _count(usage, "output_tokens")
-    prompt = _count(usage, "prompt_tokens") if "prompt_tokens" in usage else _count(usage, "input_tokens")
+    made, read = n * MOST_TOKENS, MOST_TOKENS  # the completions' sum, and the prompt's (billed once a request)
+    total = _count(usage, "completion_tokens", made) if "completion_tokens" in usage else _count(usage, "output_tokens", made)
+    prompt = _count(usage, "prompt_tokens", read) if "prompt_tokens" in usage else _count(usage, "input_tokens", read)
     details = usage.get("completion_tokens_details") or usage.get("output_tokens_details")
-    reasoning = _count(details, "reasoning_tokens") if isinstance(details, dict) else None
-    read = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
-    cached = _count(read, "cached_tokens") if isinstance(read, dict) else None
+    reasoning = _count(details, "reasoning_tokens", made) if isinstance(details, dict) else None
+    cache = usage.get("prompt_tokens_details") or usage.get("input_tokens_details")
+    cached = _count(cache, "cached_tokens", read) if isinstance(cache, dict) else None
     for part, whole, names in ((reasoning, total, "reasoning tokens in its completion tokens"),
                                (cached, prompt, "cached tokens in its prompt tokens")):  # fmt: skip
         if part is not None and whole is not None and part > whole:
@@ -92,12 +108,14 @@ def usage_counts(data: dict[str, Any]) -> Usage:
     return Usage(total, reasoning, prompt, cached)
 
 
-def _count(record: dict[str, Any], key: str) -> int | None:
+def _count(record: dict[str, Any], key: str, most: int) -> int | None:
     value = record.get(key)
     if value is None:
         return None
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MOST_TOKENS:
-        raise BackendError(f"the server's usage.{key} is {str(value)[:40]!r}, not a count of tokens")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= most:
+        raise BackendError(
+            f"the server's usage.{key} is {str(value)[:40]!r}, not a count of tokens (a whole number from 0 to {most:,})"
+        )
     return value
 
 
@@ -113,10 +131,18 @@ def _completion(choice: dict[str, Any], usage: Usage, *, first: bool) -> Complet
     ids = choice.get("token_ids")
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
         raise BackendError("the server's token_ids are not a list of integers; it cannot be counted in tokens")
+    if ids is not None and (wrong := next((i for i in ids if not 0 <= i < MOST_ID), None)) is not None:
+        raise BackendError(f"the server's token_ids hold {str(wrong)[:40]}, an id no vocabulary holds")
     if ids is not None:
         tokens, source = len(ids), "token_ids"
     elif usage.completion is not None:
         tokens, source = usage.completion, "usage"
+        written = len(text or "") + len(reasoning or "")
+        if tokens < fewest_tokens(written):
+            raise BackendError(
+                f"the server's usage.completion_tokens is {tokens} for {written:,} characters of text, fewer than it takes "
+                f"to write them (a token writes at most {CHARS_PER_TOKEN})"
+            )
     else:
         raise BackendError("the server gives neither token ids (vLLM's return_token_ids) nor usage: its tokens cannot be counted")
     finish = choice.get("finish_reason")
