@@ -57,6 +57,7 @@ def test_eval_writes_the_run_folder(tmp_path, script):
         "answer_first_tokens": len(GOOD.split()),
         "answer_settled_tokens": len(GOOD.split()),
         "searched": True,
+        "unsettled": False,
     }
     assert by_id["1"]["completions"][0]["grade"]["verdict"] == "unfinished"
     results = json.loads((folder / "results.json").read_text())

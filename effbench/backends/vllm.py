@@ -164,7 +164,7 @@ class VLLMBackend:
             )
             try:
                 self.llm.llm_engine.add_request(str(key), self._engine_prompt(request), params)
-            except ValueError as exc:  # vLLM refuses a prompt that does not fit the context, before generating anything
+            except Exception as exc:  # vLLM refuses a prompt that does not fit the context, before generating anything
                 if not TOO_LONG.search(str(exc)):
                     raise
                 self._skipped.append((key, Skipped(f"the prompt does not fit the model's context: {first_line(exc)}")))

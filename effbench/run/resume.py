@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[str]:
     """The ids of the task's stored samples; refused with its line number where a line is not one of `known`."""
     path = store.samples_file(task)
-    if not path.is_file():
-        return set()
+    if not path.exists():
+        return set()  # a folder in its place is read below, and refused as one
     found = set()
     with path.open("rb") as handle:
         for number, line in enumerate(handle, 1):
@@ -34,7 +34,7 @@ def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[s
                 record = load_json(line)
                 sample_id, question = str(record["id"]), record["question"]
             except (ValueError, KeyError, TypeError):
-                raise StoreError(f"{path} line {number} is not a sample of effbench's; delete the line") from None
+                raise StoreError(f"{path} line {number} is corrupt (not a sample of effbench's); delete the line") from None
             sample = known.get(sample_id)
             if sample is None or sample.question != question:
                 what = "an id" if sample is None else "a question"

@@ -85,13 +85,22 @@ class RunLock:
         if self._fd is None:
             return
         (self.folder / LOCK_FILE).unlink(missing_ok=True)  # before the lock goes: a waiting opener sees it replaced
-        if self._created and not any(path.stat().st_size for path in self.folder.rglob("*.jsonl")):
-            shutil.rmtree(self.folder)  # no line was stored: the folder goes, as if the command never ran
+        if self._created and holds_nothing(self.folder):
+            shutil.rmtree(self.folder)  # nothing was stored: the folder goes, as if the command never ran
         os.close(self._fd)
         self._fd = None
         if self._folder_fd is not None:
             os.close(self._folder_fd)
             self._folder_fd = None
+
+
+def holds_nothing(folder: Path) -> bool:
+    """Whether a run folder holds no more than a record and empty files: no sample, no log, no other run."""
+    for path in folder.rglob("*"):
+        empty_lines = path.suffix == ".jsonl" and path.stat().st_size == 0
+        if not (path.is_dir() or empty_lines or (path.parent == folder and path.name in ("run.json", LOCK_FILE))):
+            return False
+    return True
 
 
 def remove_stale_temporaries(folder: Path) -> None:
