@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from effbench.errors import StoreError
-from effbench.store.folder import RunStore
+from effbench.store.folder import RunStore, whole_lines
 from effbench.structured import load_json
 from effbench.types import Sample
 
@@ -22,27 +22,22 @@ if TYPE_CHECKING:
 
 def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[str]:
     """The ids of the task's stored samples; refused with its line number where a line is not one of `known`."""
-    path = store.samples_file(task)
-    if not path.exists():
-        return set()  # a folder in its place is read below, and refused as one
+    path = store.samples_file(task)  # a folder in its place is opened, and refused as one
     found = set()
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.endswith(b"\n"):
-                break  # a write cut short: the appender trims it
-            try:
-                record = load_json(line)
-                sample_id, question = str(record["id"]), record["question"]
-            except (ValueError, KeyError, TypeError):
-                raise StoreError(f"{path} line {number} is corrupt (not a sample of effbench's); delete the line") from None
-            sample = known.get(sample_id)
-            if sample is None or sample.question != question:
-                what = "an id" if sample is None else "a question"
-                raise StoreError(
-                    f"{path} line {number} holds {what} that {task} does not have (sample {sample_id!r}): a line of another "
-                    "task or run; delete the line, or choose another name="
-                )
-            found.add(sample_id)
+    for number, line in whole_lines(path):
+        try:
+            record = load_json(line)
+            sample_id, question = str(record["id"]), record["question"]
+        except (ValueError, KeyError, TypeError):
+            raise StoreError(f"{path} line {number} is corrupt (not a sample of effbench's); delete the line") from None
+        sample = known.get(sample_id)
+        if sample is None or sample.question != question:
+            what = "an id" if sample is None else "a question"
+            raise StoreError(
+                f"{path} line {number} holds {what} that {task} does not have (sample {sample_id!r}): a line of another "
+                "task or run; delete the line, or choose another name="
+            )
+        found.add(sample_id)
     return found
 
 

@@ -110,18 +110,13 @@ class RunStore:
 
     def _read(self, task: str, parse: Callable[[dict[str, Any]], T], key: Callable[[T], str]) -> Iterator[T]:
         path = self.samples_file(task)
-        if not path.exists():
-            return
         seen: set[str] = set()
-        with path.open("rb") as handle:
-            for number, line in enumerate(handle, 1):
-                if not line.endswith(b"\n"):
-                    return
-                record = _parse_line(path, number, line, parse)
-                if key(record) in seen:
-                    raise StoreError(f"{path} line {number} repeats sample {key(record)!r}; delete one of the two lines")
-                seen.add(key(record))
-                yield record
+        for number, line in whole_lines(path):
+            record = _parse_line(path, number, line, parse)
+            if key(record) in seen:
+                raise StoreError(f"{path} line {number} repeats sample {key(record)!r}; delete one of the two lines")
+            seen.add(key(record))
+            yield record
 
     def has_samples(self) -> bool:
         return self.folder.is_dir() and any(self.folder.glob("*.samples.jsonl"))
@@ -135,6 +130,18 @@ class RunStore:
 
 Outcomes = tuple[str, tuple[bool, ...], tuple[int | None, ...]]
 T = TypeVar("T")
+
+
+def whole_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of each whole line of an append-only file; none where it does not exist. An unterminated
+    last line (a write cut short by a kill) is left out: the next appender trims it."""
+    if not path.exists():
+        return
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.endswith(b"\n"):
+                return
+            yield number, line
 
 
 def _outcomes(data: dict[str, Any]) -> Outcomes:

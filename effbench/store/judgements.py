@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from effbench.errors import StoreError
-from effbench.store.folder import SampleAppender
+from effbench.store.folder import SampleAppender, whole_lines
 from effbench.structured import load_json
 from effbench.types import Judgement
 
@@ -25,18 +25,13 @@ def judgements_file(folder: Path, task: str) -> Path:
 def read_judgements(folder: Path, task: str) -> dict[str, Judgement]:
     """The verdicts stored for a task, by key; an unterminated last line (a write cut short) is skipped."""
     path = judgements_file(folder, task)
-    if not path.is_file():
-        return {}
     found = {}
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.endswith(b"\n"):
-                break
-            try:
-                judgement = Judgement(**load_json(line))
-            except (ValueError, TypeError):
-                raise StoreError(f"{path} line {number} is not a judge verdict of effbench's; delete the line") from None
-            found[judgement.key] = judgement
+    for number, line in whole_lines(path):
+        try:
+            judgement = Judgement(**load_json(line))
+        except (ValueError, TypeError):
+            raise StoreError(f"{path} line {number} is not a judge verdict of effbench's; delete the line") from None
+        found[judgement.key] = judgement
     return found
 
 

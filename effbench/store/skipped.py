@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from effbench.errors import StoreError
-from effbench.store.folder import SampleAppender
+from effbench.store.folder import SampleAppender, whole_lines
 from effbench.structured import load_json
 
 
@@ -20,10 +20,8 @@ def skipped_file(folder: Path, task: str) -> Path:
 def read_skipped(folder: Path, task: str) -> dict[str, str]:
     """Each skipped sample's id and reason; an unterminated last line (a write cut short) is left out."""
     path = skipped_file(folder, task)
-    if not path.is_file():
-        return {}
     found = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n")[:-1], 1):
+    for number, line in whole_lines(path):
         try:
             record = load_json(line)
             found[str(record["id"])] = str(record["reason"])
