@@ -273,9 +273,12 @@ def parse_keys(model: type[M], words: list[str] | tuple[str, ...], *, what: str)
 
 
 def keys_help(model: type[BaseModel]) -> str:
-    """One line per key: name, default and description, for --help."""
+    """One line per key: name, default and description, for --help; the model's own keys first, then those it shares
+    with other commands (the judge's)."""
+    shared = set(JudgeKeys.model_fields) if issubclass(model, JudgeKeys) else set()
+    ordered = [k for k in model.model_fields if k not in shared] + [k for k in model.model_fields if k in shared]
     lines = []
-    for key, info in model.model_fields.items():
+    for key, info in ((k, model.model_fields[k]) for k in ordered):
         default = "(required)" if info.is_required() else f"default {info.get_default()!s}"
         lines.append(f"  {key:<24} {info.description or ''} [{default}]")
     return "\n".join(lines)
