@@ -7,9 +7,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0+unknown"
 
-from effbench import lifetime
 from effbench.api import compare, evaluate, grade, load_runs
-
-lifetime.tie_if_spawned()
 
 __all__ = ["compare", "evaluate", "grade", "load_runs"]

@@ -102,7 +102,7 @@ INTERRUPTED = "the samples finished so far are stored: run the same command to r
 
 
 def main() -> None:
-    from effbench.lifetime import tie_children
+    from effbench.run.lifetime import tie_children
     from effbench.run.watchdog import watch_descendants
 
     tie_children()  # whatever this process starts (engines, workers) dies with it, however it dies
