@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -212,7 +213,11 @@ def test_kill_9_of_eval_and_its_watchdog_together_leaves_no_engine_or_worker_beh
         child.wait()
     time.sleep(10)
     left = [pid for pid, begun in started.items() if start_time(pid) == begun]
-    assert not left, [Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in left]
+    names_left = [Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in left]
+    for pid in left:  # a failing check leaves nothing running either
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    assert not left, names_left
 
 
 def free_port() -> int:

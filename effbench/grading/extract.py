@@ -54,10 +54,6 @@ def _several_boxes(text: str) -> str | None:
     return ", ".join(content for _, _, content in run) if len(run) > 1 else None
 
 
-def _boxed(text: str) -> str | None:
-    return last_braced(text)
-
-
 def _closing_braces(text: str, begin: int) -> dict[int, int]:
     """Position of each `{` from `begin` on -> position of its matching `}`, in one pass."""
     stack: list[int] = []
@@ -219,7 +215,7 @@ def _last_number(text: str) -> str | None:
 
 RULES: dict[str, Callable[[str], str | None]] = {
     "several_boxes": _several_boxes,
-    "boxed": _boxed,
+    "boxed": last_braced,
     "answer_is": _answer_is,
     "choice": _choice,
     "zh_therefore": _zh_therefore,

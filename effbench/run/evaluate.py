@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from effbench.grading.pool import GradingPool
 from effbench.grading.scoring import Rules
 from effbench.run.environment import environment
 from effbench.run.generation import Progress, generate_missing
-from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
+from effbench.run.judging import Judge, judge_tasks
 from effbench.run.parameters import model_parameters
 from effbench.run.resume import stored_beyond, stored_ids
 from effbench.store.folder import RunStore
@@ -60,6 +60,7 @@ class TaskPlan:
     samples: dict[str, Sample]
     rules: Rules
     method: dict[str, Any] | None = None  # the method as applied to this task's prompts
+    stored_beyond: int = 0  # samples the folder holds of the task that this command did not ask for (a larger limit=)
 
 
 def resolve_sampling(config: EvalConfig, spec: TaskSpec) -> Sampling:
@@ -96,13 +97,16 @@ def plan_tasks(config: EvalConfig, store: RunStore) -> list[TaskPlan]:
         samples = [s for s in dataset.samples if chosen is None or s.id in chosen]
         sampling = resolve_sampling(config, spec)
         rules = spec.rules(config.reasoning)
-        done = stored_ids(store, spec.name, {s.id: s for s in every.samples}) | read_skipped(store.folder, spec.name).keys()
+        stored = stored_ids(store, spec.name, {s.id: s for s in every.samples})
+        done = stored | read_skipped(store.folder, spec.name).keys()
         method = find_method(config.method, config.prompt_budget)
         if method is not None:
             check_method(method, prompt=config.prompt, reasoning=rules.reasoning, budget=config.prompt_budget)
         todo = tuple(_request(config, spec, s, sampling, rules, method) for s in samples if s.id not in done)
         applied = method.describe(rules.reasoning, config.prompt_budget) if method else None
-        plans.append(TaskPlan(spec, dataset, sampling, todo, {s.id: s for s in samples}, rules, applied))
+        chosen_samples = {s.id: s for s in samples}
+        beyond = len(stored - chosen_samples.keys())
+        plans.append(TaskPlan(spec, dataset, sampling, todo, chosen_samples, rules, applied, beyond))
     return plans
 
 
@@ -212,8 +216,7 @@ def _evaluate(
 ) -> Outcome:
     plans = plan_tasks(config, store)
     wanted = identity(config, options, plans)
-    source = getattr(options, "replay_from", None) if config.backend == "replay" else None
-    stored = _check_resumable(store, wanted, config.backend, Path(source) if source else None)
+    stored = _check_resumable(store, wanted, config.backend, replayed_from(config, options))
     record = _run_record(config, options, plans, wanted, stored)
     started, generation = time.time(), None
     timings: dict[str, Any] = {}
@@ -269,12 +272,13 @@ def _finish(
     """The judge on what the rules could not settle (where one is named), then the results of this command's tasks and
     samples: (results, narrower). results.json is written only where they are every sample the folder holds; a
     narrower command (fewer tasks, a smaller limit=) leaves it describing them all, and says so."""
-    judge = Judge.of(config)
-    source = getattr(options, "replay_from", None) if config.backend == "replay" else None
+    judge, judged = Judge.of(config), None
     if judge is not None:
-        judge_tasks(judge, store.folder, readings(store, plans), Path(source) if source else None)
+        readings = {plan.spec.name: (stored_samples(store, plan), plan.rules.reasoning) for plan in plans}
+        verdicts = judge_tasks(judge, store.folder, readings, replayed_from(config, options))
+        judged = {task: Judged(judge.model, prompt_hash(), found) for task, found in verdicts.items()}
     parameters = model_parameters(config.model, config.parameters, record.identity.revision)
-    results = collect_results(config.model, config.backend, store, plans, parameters, judge)
+    results = collect_results(config.model, config.backend, store, plans, parameters, judged)
     now_made = {"tasks": timings, **({"generation": generation} if generation else {})}
     pricing = Pricing.of(config.prices, config.price_model, config.gpu_hour_usd)
     results = priced(results, pricing, store, plans, [*record.invocations, now_made])
@@ -286,6 +290,12 @@ def _finish(
         log.info(f"{store.folder} holds {beyond} beyond what this command asked for: results.json {kept}; the figures "
                  "printed are of this command's tasks and samples")  # fmt: skip
     return results, beyond is not None
+
+
+def replayed_from(config: EvalConfig, options: BaseModel) -> Path | None:
+    """The run folder a replay reads (a rescore, a derived budget); None for any other backend."""
+    source = getattr(options, "replay_from", None) if config.backend == "replay" else None
+    return Path(source) if source else None
 
 
 def _run_record(
@@ -328,19 +338,20 @@ def collect_results(
     store: RunStore,
     plans: list[TaskPlan],
     parameters: float | None = None,
-    judge: Judge | None = None,
+    judged: dict[str, Judged] | None = None,
 ) -> Results:
     """Pure function of the stored samples (timings live in run.json), so equal runs give equal results.
-    `parameters` (billions) gives ACU; `judge`, where one is named, adds accuracy by the rules and its stored verdicts."""
+    `parameters` (billions) gives ACU; `judged`, each task's judge verdicts where a judge is named, accuracy by the rules
+    and the judge together."""
     tasks = {}
     for plan in plans:
-        reading = readings(store, [plan])[plan.spec.name]
         skipped = {i: why for i, why in read_skipped(store.folder, plan.spec.name).items() if i in plan.samples}
-        judged = (
-            Judged(judge.model, prompt_hash(), judged_verdicts(judge, store.folder, plan.spec.name, reading)) if judge else None
-        )
         metrics = task_metrics(
-            reading[0](), plan.spec.breakdown, difficulty=plan.spec.difficulty_field, parameters=parameters, judged=judged
+            stored_samples(store, plan),
+            plan.spec.breakdown,
+            difficulty=plan.spec.difficulty_field,
+            parameters=parameters,
+            judged=(judged or {}).get(plan.spec.name),
         )
         if metrics.samples != len(plan.samples) - len(skipped):
             raise EffbenchError(
@@ -356,13 +367,9 @@ def collect_results(
     return Results(run=store.folder.name, model=model, backend=backend, parameters=parameters, tasks=tasks)
 
 
-def readings(store: RunStore, plans: list[TaskPlan]) -> dict[str, Reading]:
-    """Each task's stored samples of this run (a reader, called once per pass), with its reasoning format."""
-
-    def reader(plan: TaskPlan) -> Callable[[], Iterator[Scored]]:
-        return lambda: (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
-
-    return {plan.spec.name: (reader(plan), plan.rules.reasoning) for plan in plans}
+def stored_samples(store: RunStore, plan: TaskPlan) -> Iterator[Scored]:
+    """The task's stored samples that this command asked for, read as they are used."""
+    return (s for s in store.read_samples(plan.spec.name) if s.sample.id in plan.samples)
 
 
 def priced(

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from functools import cache, partial
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from effbench.grading.judge_prompt import prompt_hash
 from effbench.grading.pool import GradingPool
 from effbench.grading.reasoning import ReasoningFormat, reasoning_format
 from effbench.grading.scoring import Rules, score
-from effbench.run.judging import Judge, Reading, judge_tasks, judged_verdicts
+from effbench.run.judging import Judge, judge_tasks
 from effbench.structured import load_json
 from effbench.tasks.data import narrow
 from effbench.tasks.spec import TaskSpec, load_task, task_names
@@ -152,9 +152,7 @@ def _judged(judge: Judge, file: Path, graded: list[Scored], formats: list[Reason
     verdicts: dict[str, str] = {}
     for reasoning in set(formats):
         mine = [item for item, fmt in zip(graded, formats, strict=True) if fmt == reasoning]
-        reading: Reading = (partial(list, mine), reasoning)
-        judge_tasks(judge, file.parent, {name: reading})
-        found = judged_verdicts(judge, file.parent, name, reading)
+        found = judge_tasks(judge, file.parent, {name: (mine, reasoning)})[name]
         verdicts.update({sample_id: verdict for (sample_id, _), verdict in found.items()})
     return verdicts
 

@@ -8,7 +8,7 @@ judge, the prompt's hash and what it saw, and a stored verdict is never asked fo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,53 +61,55 @@ class Question:
     sample_id: str
     completion: int
     key: str
-    messages: tuple[dict[str, str], ...]
+    problem: str
+    gold: str
+    response: str
+
+    @property
+    def messages(self) -> tuple[dict[str, str], ...]:
+        return tuple(judge_messages(self.problem, self.gold, self.response))
 
 
-Reading = tuple[Callable[[], Iterable[Scored]], ReasoningFormat]  # a task's stored samples, and its reasoning format
+Reading = tuple[Iterable[Scored], ReasoningFormat]  # a task's stored samples, and its reasoning format
+Verdicts = dict[tuple[str, int], str]  # the judge's verdict by (sample id, completion index)
 
 
-def judge_tasks(judge: Judge, folder: Path, tasks: dict[str, Reading], reuse: Path | None = None) -> int:
-    """Ask the judge about every unsettled completion of each task that has no stored verdict yet; each verdict is
-    appended to the task's judge file as it arrives. Verdicts stored in `reuse` (the run a rescore grades again) are
-    copied, not asked again. Returns how many the judge was asked; the backend is opened only when there are some."""
+def judge_tasks(judge: Judge, folder: Path, tasks: Mapping[str, Reading], reuse: Path | None = None) -> dict[str, Verdicts]:
+    """The judge's verdict on every completion of each task that the rules could not settle. Stored verdicts are read
+    back; verdicts stored in `reuse` (the run a rescore grades again) are copied; the judge is asked about the rest,
+    each verdict appended to the task's judge file as it arrives. The backend is opened only when there are some."""
     backend: Backend | None = None
-    asked = 0
+    found: dict[str, Verdicts] = {}
     try:
         for task, (scored, reasoning) in tasks.items():
             known = read_judgements(folder, task)
             earlier = read_judgements(reuse, task) if reuse else {}
-            todo = list(unsettled(judge, scored(), reasoning, known))
+            asking = list(unsettled(judge, scored, reasoning))
+            verdicts = found[task] = {(q.sample_id, q.completion): known[q.key].verdict for q in asking if q.key in known}
             with judgement_appender(folder, task) as out:
-                for question in [q for q in todo if q.key in earlier]:
-                    out.append(
-                        as_line(replace(earlier[question.key], sample_id=question.sample_id, completion=question.completion))
-                    )
-                fresh = [q for q in todo if q.key not in earlier]
+                for q in [q for q in asking if q.key not in known and q.key in earlier]:
+                    out.append(as_line(replace(earlier[q.key], sample_id=q.sample_id, completion=q.completion)))
+                    verdicts[(q.sample_id, q.completion)] = earlier[q.key].verdict
+                fresh = [q for q in asking if q.key not in known and q.key not in earlier]
                 if fresh:
                     backend = backend or judge.open(folder)
                     for judgement in ask(judge, backend, task, fresh):
                         out.append(as_line(judgement))
-                        asked += 1
+                        verdicts[(judgement.sample_id, judgement.completion)] = judgement.verdict
     finally:
         if backend is not None:
             backend.close()
-    return asked
+    return found
 
 
-def unsettled(
-    judge: Judge, scored: Iterable[Scored], reasoning: ReasoningFormat, known: dict[str, Judgement]
-) -> Iterator[Question]:
-    """The completions to ask the judge about: unsettled by the rules and with no stored verdict."""
+def unsettled(judge: Judge, scored: Iterable[Scored], reasoning: ReasoningFormat) -> Iterator[Question]:
+    """The completions the rules could not settle, each under the key of what the judge is shown of it."""
     for item in scored:
         for index, (completion, grade) in enumerate(zip(item.completions, item.grades, strict=True)):
-            if not grade.for_a_judge:
-                continue
-            response = response_of(completion, reasoning)
-            key = judgement_key(judge.model, item.sample.question, item.sample.gold, response)
-            if key not in known:
-                messages = judge_messages(item.sample.question, item.sample.gold, response)
-                yield Question(item.sample.id, index, key, tuple(messages))
+            if grade.for_a_judge:
+                response = response_of(completion, reasoning)
+                key = judgement_key(judge.model, item.sample.question, item.sample.gold, response)
+                yield Question(item.sample.id, index, key, item.sample.question, item.sample.gold, response)
 
 
 def response_of(completion: Completion, reasoning: ReasoningFormat) -> str:
@@ -132,17 +134,3 @@ def _reply(completions: Answer) -> str:
     if not completions:
         raise ConfigError("the judge returned no reply; check judge_model= and its server")
     return completions[0].text
-
-
-def judged_verdicts(judge: Judge, folder: Path, task: str, reading: Reading) -> dict[tuple[str, int], str]:
-    """The stored verdict of this judge and prompt on each unsettled completion, by (sample id, completion index)."""
-    known = read_judgements(folder, task)
-    scored, reasoning = reading
-    found = {}
-    for item in scored():
-        for index, (completion, grade) in enumerate(zip(item.completions, item.grades, strict=True)):
-            if grade.for_a_judge:
-                key = judgement_key(judge.model, item.sample.question, item.sample.gold, response_of(completion, reasoning))
-                if key in known:
-                    found[(item.sample.id, index)] = known[key].verdict
-    return found

@@ -43,12 +43,9 @@ def stored_ids(store: RunStore, task: str, known: Mapping[str, Sample]) -> set[s
 
 def stored_beyond(store: RunStore, plans: list[TaskPlan]) -> str | None:
     """What the folder holds beyond the plans' tasks and samples, in words; None where they cover it all."""
-    planned = {plan.spec.name: plan for plan in plans}
+    planned = {plan.spec.name for plan in plans}
     for path in sorted(store.folder.glob("*.samples.jsonl")):
-        task = path.name.removesuffix(".samples.jsonl")
-        if task not in planned:
+        if (task := path.name.removesuffix(".samples.jsonl")) not in planned:
             return f"samples of {task}"
-        extra = sum(outcome[0] not in planned[task].samples for outcome in store.read_outcomes(task))
-        if extra:
-            return f"{extra} more samples of {task}"
-    return None
+    extra = next((plan for plan in plans if plan.stored_beyond), None)
+    return f"{extra.stored_beyond} more samples of {extra.spec.name}" if extra else None
